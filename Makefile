@@ -1,0 +1,45 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+SERVICES := scripts/services
+PYTEST_ARGS ?=
+
+.PHONY: run test venv services services-down lint unit integration contracts clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+services:
+	$(SERVICES) up
+
+services-down:
+	$(SERVICES) down
+
+lint: venv
+	$(BIN)/ruff check service tests benchmarks examples scripts
+	$(BIN)/ruff format --check service tests benchmarks examples scripts
+	$(BIN)/mypy service
+
+## The whole suite: lint, types, unit and integration tests against real Kafka and FerretDB.
+test: venv services lint
+	eval "$$($(SERVICES) env)" && $(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+## The service with its Kafka and FerretDB, authentication off for local development.
+run: venv services
+	@echo "Try it from another shell:  $(BIN)/alloy-scripting demo"
+	eval "$$($(SERVICES) env)" && ALLOY_AUTH_DISABLED=true $(BIN)/alloy-scripting serve
+
+contracts: venv
+	$(BIN)/alloy-scripting asyncapi export --output contracts/asyncapi.yaml
+	$(BIN)/python -m alloy_scripting.messaging.schemas contracts/schemas
+
+clean:
+	rm -rf $(VENV) .run .mypy_cache .ruff_cache .pytest_cache

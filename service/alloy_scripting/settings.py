@@ -1,0 +1,45 @@
+"""Service configuration, read from `ALLOY_*` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ALLOY_", env_file=".env", extra="ignore")
+
+    kafka_bootstrap: str = "localhost:9092"
+    mongodb_url: str = "mongodb://localhost:27017"
+    mongodb_database: str = "alloy"
+
+    topic_prefix: str = Field(default="", description="Prepended to every topic name.")
+    consumer_group: str = "alloy-scripting"
+
+    http_host: str = "0.0.0.0"
+    http_port: int = 8080
+
+    api_keys: str = Field(
+        default="",
+        description="Comma-separated API keys; `key` or `key:tenant` to bind a key to one tenant.",
+    )
+    auth_disabled: bool = Field(default=False, description="Development only: no API key needed.")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    hook_batch_size: int = Field(default=256, ge=1, description="Records per consumer batch.")
+    hook_concurrency: int = Field(default=64, ge=1, description="Entity keys processed at once.")
+    hook_batch_timeout_ms: int = Field(default=10, ge=1)
+    processed_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    topic_partitions: int = Field(default=3, ge=1)
+
+    scheduler_enabled: bool = True
+    scheduler_tick_seconds: float = Field(default=1.0, gt=0)
+    misfire_grace_seconds: int = Field(default=300, ge=0)
+
+    log_level: str = "INFO"
+    failure_threshold: int = Field(default=3, ge=1, description="Consecutive failures before auto-disable.")
+    execution_retention_days: int = Field(default=30, ge=1)
+
+
+def get_settings() -> Settings:
+    return Settings()

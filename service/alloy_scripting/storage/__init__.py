@@ -1,0 +1,60 @@
+"""Storage: the script registry, the execution log, processed events and scheduler ticks.
+
+Protocols in `registry`; in-memory twins in `memory`; MongoDB (PyMongo async) in `mongo`.
+"""
+
+from alloy_scripting.storage.errors import (
+    DuplicateScriptName,
+    ScriptNotFound,
+    StorageError,
+    TenantMismatch,
+    VersionConflict,
+    VersionNotFound,
+)
+from alloy_scripting.storage.memory import (
+    InMemoryExecutionLog,
+    InMemoryProcessedEvents,
+    InMemoryStorage,
+    InMemoryStores,
+    InMemoryTickLedger,
+)
+from alloy_scripting.storage.mongo import (
+    MongoExecutionLog,
+    MongoProcessedEvents,
+    MongoStorage,
+    MongoStores,
+    MongoTickLedger,
+)
+from alloy_scripting.storage.registry import (
+    MAX_PAGE_LIMIT,
+    ExecutionLog,
+    ProcessedEvents,
+    ScriptRegistry,
+    Stores,
+    TickLedger,
+)
+
+__all__ = [
+    "MAX_PAGE_LIMIT",
+    "DuplicateScriptName",
+    "ExecutionLog",
+    "InMemoryExecutionLog",
+    "InMemoryProcessedEvents",
+    "InMemoryStorage",
+    "InMemoryStores",
+    "InMemoryTickLedger",
+    "MongoExecutionLog",
+    "MongoProcessedEvents",
+    "MongoStorage",
+    "MongoStores",
+    "MongoTickLedger",
+    "ProcessedEvents",
+    "ScriptNotFound",
+    "ScriptRegistry",
+    "StorageError",
+    "Stores",
+    "TenantMismatch",
+    "TickLedger",
+    "VersionConflict",
+    "VersionNotFound",
+]
