@@ -1,0 +1,83 @@
+"""`create_api(runtime)`: the FastAPI application of the management REST API.
+
+Open endpoints (no API key): ``/health/live``, ``/health/ready``, ``/metrics``, ``/asyncapi``,
+``/openapi.json`` and ``/docs``. Everything under ``/scripts`` needs ``Authorization: Bearer``
+unless ``settings.auth_disabled``. Every error is ``application/problem+json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from alloy_scripting.api import routes_health, routes_lifecycle, routes_runs, routes_scripts
+from alloy_scripting.api.auth import KeyRing
+from alloy_scripting.api.limits import BodyLimitMiddleware
+from alloy_scripting.api.metrics import HttpMetricsMiddleware
+from alloy_scripting.api.problems import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers
+from alloy_scripting.runner.runtime import Runtime
+
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_ERRORS = {
+    "400": "Malformed request (e.g. invalid JSON).",
+    "401": "Missing or invalid API key.",
+    "403": "The API key may not act for that tenant.",
+    "404": "Not found (another tenant's script is not found either).",
+    "409": "Conflict: duplicate name, stale revision, or not runnable.",
+    "412": "If-Match does not match the current ETag.",
+    "413": "The body exceeds the configured size cap.",
+    "422": "Validation failed (fields, or the script's diagnostics).",
+}
+
+
+def create_api(runtime: Runtime) -> FastAPI:
+    app = FastAPI(
+        title="alloy-scripting",
+        summary="Manage and run sandboxed business scripts.",
+        version="0.1.0",
+    )
+    app.state.runtime = runtime
+    app.state.key_ring = KeyRing(runtime.settings)
+    install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(HttpMetricsMiddleware)
+    app.include_router(routes_scripts.router)
+    app.include_router(routes_runs.router)
+    app.include_router(routes_lifecycle.router)
+    app.include_router(routes_health.router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _with_problems(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _with_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Document errors as they are: problem+json, on every operation."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    for path, operations in schema.get("paths", {}).items():
+        secured = path.startswith("/scripts")
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for code, text in _ERRORS.items():
+                if code in ("401", "403") and not secured:
+                    continue
+                responses.setdefault(code, {"description": text})
+            for code, response in responses.items():
+                if code.isdigit() and int(code) >= 400:
+                    response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REF}}
+            responses.setdefault(
+                "default",
+                {
+                    "description": "Any other error.",
+                    "content": {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REF}},
+                },
+            )
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return schema

@@ -1,0 +1,188 @@
+"""What every script route shares: the request context, preconditions, engine validation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from croniter import croniter
+from fastapi import Depends, Header, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from alloy_scripting.api.auth import Caller, CallerDep
+from alloy_scripting.api.problems import ProblemError
+from alloy_scripting.api.schemas import Diagnostic, ScriptOut
+from alloy_scripting.model.enums import ExecutionPhase
+from alloy_scripting.model.script import (
+    MAX_NAME_LENGTH,
+    NAME_PATTERN,
+    ApiTrigger,
+    CronTrigger,
+    EventTrigger,
+    ManualTrigger,
+    Script,
+)
+from alloy_scripting.runner.runtime import Runtime
+from alloy_scripting.storage.errors import ScriptNotFound, VersionConflict
+from alloy_scripting.storage.registry import ExecutionLog, ScriptRegistry
+
+AnyTrigger = EventTrigger | CronTrigger | ManualTrigger | ApiTrigger
+
+_ID = re.compile(r"^[^\x00-\x1f\x7f/]{1,64}$")
+_NAME = re.compile(NAME_PATTERN)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """The runtime and the caller of one request, with the caller's tenant-scoped stores."""
+
+    runtime: Runtime
+    caller: Caller
+
+    @property
+    def tenant_id(self) -> str | None:
+        return self.caller.tenant_id
+
+    @property
+    def scripts(self) -> ScriptRegistry:
+        return self.runtime.stores.scripts.for_tenant(self.caller.tenant_id)
+
+    @property
+    def executions(self) -> ExecutionLog:
+        return self.runtime.stores.executions.for_tenant(self.caller.tenant_id)
+
+    async def load(self, script_id: str) -> Script:
+        """The caller's script; malformed ids are simply not found."""
+        if not _ID.match(script_id):
+            raise ScriptNotFound(script_id[:64], tenant_id=self.tenant_id)
+        return await self.scripts.get(script_id)
+
+    async def load_by_name(self, name: str) -> Script:
+        if len(name) > MAX_NAME_LENGTH or not _NAME.match(name):
+            raise ScriptNotFound(name[:MAX_NAME_LENGTH], by="name", tenant_id=self.tenant_id)
+        return await self.scripts.get_by_name(name)
+
+    async def changed(self) -> None:
+        """Every script mutation ends here: trigger caches drop on every instance."""
+        await self.runtime.orchestrator.scripts_changed(self.caller.tenant_id)
+
+
+def get_ctx(request: Request, caller: CallerDep) -> Ctx:
+    return Ctx(get_runtime(request), caller)
+
+
+CtxDep = Annotated[Ctx, Depends(get_ctx)]
+IfMatch = Annotated[
+    str | None,
+    Header(description="The script's ETag (or its revision number); a stale one gives 412."),
+]
+
+
+# -- responses -----------------------------------------------------------------------------
+
+
+def next_run_at(script: Script, now: datetime | None = None) -> datetime | None:
+    trigger = script.trigger
+    if not script.is_active or not isinstance(trigger, CronTrigger):
+        return None
+    base = (now or datetime.now(UTC)).astimezone(trigger.zone)
+    try:
+        following: datetime = croniter(trigger.expression, base).get_next(datetime)
+    except (ValueError, KeyError, OverflowError):
+        return None
+    return following.astimezone(UTC)
+
+
+def script_out(script: Script, response: Response | None = None) -> ScriptOut:
+    if response is not None:
+        response.headers["ETag"] = script.etag
+    return ScriptOut.model_validate({**dict(script), "next_run_at": next_run_at(script)})
+
+
+# -- optimistic concurrency -----------------------------------------------------------------
+
+
+def _matches(if_match: str, script: Script) -> bool:
+    for tag in (t.strip() for t in if_match.split(",")):
+        if tag == "*" or tag == script.etag or tag.strip('"') == str(script.revision):
+            return True
+    return False
+
+
+def check_preconditions(script: Script, if_match: str | None, revision: int | None = None) -> None:
+    """``If-Match`` must name the current ETag (412); a ``revision`` must be current (409)."""
+    if if_match is not None and not _matches(if_match, script):
+        raise ProblemError(
+            "precondition-failed",
+            f"If-Match does not match the current ETag {script.etag}",
+            etag=script.etag,
+            revision=script.revision,
+        )
+    if revision is not None and revision != script.revision:
+        raise VersionConflict(script.id, revision, script.revision)
+
+
+@contextmanager
+def conflicts_as(if_match: str | None) -> Iterator[None]:
+    """A concurrent write detected by the storage: 412 when the caller sent If-Match."""
+    try:
+        yield
+    except VersionConflict as exc:
+        if if_match is None:
+            raise
+        raise ProblemError("precondition-failed", str(exc), revision=exc.actual) from exc
+
+
+# -- engine validation ----------------------------------------------------------------------
+
+
+def phase_for(trigger: AnyTrigger) -> ExecutionPhase:
+    if isinstance(trigger, EventTrigger):
+        return trigger.event.phase
+    if isinstance(trigger, CronTrigger):
+        return ExecutionPhase.SCHEDULED
+    if isinstance(trigger, ApiTrigger):
+        return ExecutionPhase.API
+    return ExecutionPhase.MANUAL
+
+
+def _diagnostic(found: Any) -> Diagnostic:
+    data: dict[str, Any] = dict(found.to_dict())
+    severity = getattr(found, "severity", data.get("severity", "error"))
+    data["severity"] = str(getattr(severity, "value", severity))
+    data.setdefault("message", str(getattr(found, "message", "")))
+    data.setdefault("line", getattr(found, "line", None))
+    data.setdefault("col", getattr(found, "col", None))
+    return Diagnostic.model_validate(data)
+
+
+async def diagnose(runtime: Runtime, source: str, phase: ExecutionPhase | None) -> list[Diagnostic]:
+    found = await run_in_threadpool(runtime.engine.validate, source, phase)
+    return [_diagnostic(d) for d in found]
+
+
+def has_errors(diagnostics: list[Diagnostic]) -> bool:
+    return any(d.severity == "error" for d in diagnostics)
+
+
+async def refuse_invalid(runtime: Runtime, source: str, trigger: AnyTrigger) -> None:
+    """422 ``script-invalid`` with the diagnostics when the engine finds errors."""
+    diagnostics = await diagnose(runtime, source, phase_for(trigger))
+    if has_errors(diagnostics):
+        errors = [d for d in diagnostics if d.severity == "error"]
+        first = errors[0]
+        where = f" (line {first.line})" if first.line else ""
+        raise ProblemError(
+            "script-invalid",
+            f"{len(errors)} error(s); first: {first.message}{where}",
+            diagnostics=[d.model_dump(mode="json") for d in diagnostics],
+        )

@@ -1,0 +1,257 @@
+"""Request and response bodies of the REST API (plain pydantic; the client reuses them)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from alloy_scripting.model.enums import EventType, ExecutionPhase, ScriptStatus
+from alloy_scripting.model.hooks import SideEffect
+from alloy_scripting.model.script import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_ENTITY_TYPE_LENGTH,
+    MAX_NAME_LENGTH,
+    NAME_PATTERN,
+    ApiTrigger,
+    CronTrigger,
+    EventTrigger,
+    ManualTrigger,
+    OnErrorPolicy,
+    Script,
+    ScriptSource,
+    ScriptVersion,
+    parse_trigger,
+)
+
+#: Largest ``limit`` of a list endpoint.
+MAX_LIMIT = 200
+#: Largest ``offset`` (keeps skips within what every backend accepts).
+MAX_OFFSET = 2_147_483_647
+#: Deepest nesting accepted in free-form JSON (``params``, ``entity``).
+MAX_JSON_DEPTH = 32
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN)]
+Priority = Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
+Revision = Annotated[int, Field(ge=0, le=_INT64_MAX)]
+VersionNumber = Annotated[int, Field(ge=1, le=MAX_OFFSET)]
+
+
+def check_json(value: Any, path: str = "", depth: int = 0) -> None:
+    """Refuse what JSON parsers accept but storage, scripts or responses cannot carry:
+    NUL characters, lone surrogates, non-finite floats, integers beyond 64 bits, deep nesting."""
+    where = path or "body"
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"{where}: nested deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, str):
+        _check_text(value, where)
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise ValueError(f"{where}: integer out of the 64-bit range")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where}: number must be finite")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                _check_text(key, f"{where} key")
+            check_json(item, f"{path}.{key}" if path else str(key), depth + 1)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            check_json(item, f"{where}[{index}]", depth + 1)
+
+
+def _check_text(text: str, where: str) -> None:
+    if "\x00" in text:
+        raise ValueError(f"{where}: text must not contain NUL characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{where}: text must be valid Unicode (no lone surrogates)") from None
+
+
+class _Request(BaseModel):
+    """Request bodies: unknown fields are refused, free-form JSON is checked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _safe_json(cls, data: Any) -> Any:
+        check_json(data)
+        return data
+
+
+# -- triggers ------------------------------------------------------------------------------
+# The API's own trigger models: the same fields and rules as the model's triggers, validated
+# field by field (so every error names its field) before being turned into model triggers.
+
+
+class _TriggerIn(_Request):
+    def to_model(self) -> EventTrigger | CronTrigger | ManualTrigger | ApiTrigger:
+        return parse_trigger(self.model_dump())
+
+
+class EventTriggerIn(_TriggerIn):
+    type: Literal["event"]
+    entity_type: str = Field(min_length=1, max_length=MAX_ENTITY_TYPE_LENGTH)
+    event: EventType
+
+
+class CronTriggerIn(_TriggerIn):
+    type: Literal["cron"]
+    expression: str = Field(min_length=1, max_length=256, examples=["*/5 * * * *"])
+    timezone: str = Field(default="UTC", max_length=64, examples=["Europe/Paris"])
+
+    @field_validator("expression")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        value = value.strip()
+        if not croniter.is_valid(value):
+            raise ValueError(f"invalid cron expression {value!r}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+
+class ManualTriggerIn(_TriggerIn):
+    type: Literal["manual"]
+
+
+class ApiTriggerIn(_TriggerIn):
+    type: Literal["api"]
+    name: Name
+
+
+TriggerIn = Annotated[
+    EventTriggerIn | CronTriggerIn | ManualTriggerIn | ApiTriggerIn, Field(discriminator="type")
+]
+
+
+# -- scripts -------------------------------------------------------------------------------
+
+
+class ScriptCreate(_Request):
+    name: Name
+    source: ScriptSource
+    trigger: TriggerIn
+    description: str = Field(default="", max_length=MAX_DESCRIPTION_LENGTH)
+    status: ScriptStatus = Field(
+        default=ScriptStatus.DRAFT, description="`active` to activate at once."
+    )
+    priority: Priority = 0
+    on_error: OnErrorPolicy = OnErrorPolicy.FAIL
+
+
+class ScriptUpdate(_Request):
+    """Fields to change; omitted (or null) fields keep their value."""
+
+    name: Name | None = None
+    source: ScriptSource | None = None
+    trigger: TriggerIn | None = None
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_LENGTH)
+    status: ScriptStatus | None = None
+    priority: Priority | None = None
+    on_error: OnErrorPolicy | None = None
+    revision: Revision | None = Field(
+        default=None,
+        description="The revision you read; a stale one gives 409 (a stale `If-Match` gives 412).",
+    )
+
+
+class ScriptOut(Script):
+    """A stored script, plus the next time a cron script will fire."""
+
+    next_run_at: datetime | None = Field(
+        default=None, description="Active cron scripts: the next scheduled time (UTC)."
+    )
+
+
+class ScriptList(BaseModel):
+    items: list[ScriptOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class VersionList(BaseModel):
+    items: list[ScriptVersion]
+    total: int
+
+
+class DisableIn(_Request):
+    reason: str | None = Field(default=None, max_length=2048)
+
+
+class RollbackIn(_Request):
+    version: VersionNumber
+    revision: Revision | None = Field(
+        default=None, description="The revision you read (409 if stale)."
+    )
+
+
+# -- validation and runs ---------------------------------------------------------------------
+
+
+class ValidateIn(_Request):
+    source: ScriptSource
+    phase: ExecutionPhase | None = Field(
+        default=None, description="Check the helpers of this phase too (e.g. `before`)."
+    )
+
+
+class Diagnostic(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    severity: str
+    message: str
+    line: int | None = None
+    col: int | None = None
+
+
+class ValidateOut(BaseModel):
+    ok: bool = Field(description="True when there is no error diagnostic.")
+    diagnostics: list[Diagnostic]
+
+
+class RunIn(_Request):
+    params: dict[str, Any] = Field(default_factory=dict)
+    entity: dict[str, Any] | None = Field(default=None, description="A sample entity.")
+    entity_type: str | None = Field(default=None, min_length=1, max_length=MAX_ENTITY_TYPE_LENGTH)
+    dry_run: bool = Field(
+        default=False, description="Run without emitting effects, logging or counting failures."
+    )
+
+
+class RunOut(BaseModel):
+    script_id: str
+    version: int
+    result: dict[str, Any] = Field(description="The engine's `ExecutionResult`.")
+    effects: list[SideEffect]
+
+
+# -- health ----------------------------------------------------------------------------------
+
+
+class Liveness(BaseModel):
+    status: str
+    instance_id: str
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, bool]
