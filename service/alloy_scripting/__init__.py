@@ -1,7 +1,129 @@
-"""alloy-scripting: sandboxed business scripts reacting to domain events."""
+"""alloy-scripting: sandboxed business scripts reacting to domain events.
 
-from alloy_scripting.model import EventType, ExecutionPhase, ExecutionStatus, ScriptStatus
+The public API, as in the seed's `use alloy_scripting::*`::
+
+    from alloy_scripting import (
+        Script, Event, EventType, EntityProxy, InMemoryStorage,
+        create_default_engine, create_orchestrator, Continue, Rejected, Error,
+    )
+
+Names resolve lazily, so `import alloy_scripting` (and the CLI) stay quick to start.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["EventType", "ExecutionPhase", "ExecutionStatus", "ScriptStatus", "__version__"]
+_EXPORTS: dict[str, str] = {
+    # model
+    "EventType": "alloy_scripting.model.enums",
+    "ExecutionPhase": "alloy_scripting.model.enums",
+    "ExecutionStatus": "alloy_scripting.model.enums",
+    "ScriptStatus": "alloy_scripting.model.enums",
+    "Script": "alloy_scripting.model.script",
+    "ScriptTrigger": "alloy_scripting.model.script",
+    "ScriptVersion": "alloy_scripting.model.script",
+    "OnErrorPolicy": "alloy_scripting.model.script",
+    "Event": "alloy_scripting.model.script",
+    "Cron": "alloy_scripting.model.script",
+    "Manual": "alloy_scripting.model.script",
+    "Api": "alloy_scripting.model.script",
+    "EventTrigger": "alloy_scripting.model.script",
+    "CronTrigger": "alloy_scripting.model.script",
+    "ManualTrigger": "alloy_scripting.model.script",
+    "ApiTrigger": "alloy_scripting.model.script",
+    "ScriptPage": "alloy_scripting.model.page",
+    "ScriptQuery": "alloy_scripting.model.page",
+    "ExecutionPage": "alloy_scripting.model.page",
+    "ExecutionRecord": "alloy_scripting.model.execution",
+    "EntityProxy": "alloy_scripting.model.proxy",
+    "ExecutionResult": "alloy_scripting.model.result",
+    "Diagnostic": "alloy_scripting.model.result",
+    "EntityEvent": "alloy_scripting.model.hooks",
+    "HookOutcome": "alloy_scripting.model.hooks",
+    "Continue": "alloy_scripting.model.hooks",
+    "Rejected": "alloy_scripting.model.hooks",
+    "Error": "alloy_scripting.model.hooks",
+    "SideEffect": "alloy_scripting.model.hooks",
+    # engine
+    "ScriptEngine": "alloy_scripting.engine",
+    "EngineConfig": "alloy_scripting.engine",
+    "create_default_engine": "alloy_scripting.engine",
+    # storage
+    "ScriptRegistry": "alloy_scripting.storage.registry",
+    "ExecutionLog": "alloy_scripting.storage.registry",
+    "InMemoryStorage": "alloy_scripting.storage.memory",
+    "InMemoryExecutionLog": "alloy_scripting.storage.memory",
+    "MongoStorage": "alloy_scripting.storage.mongo",
+    "MongoExecutionLog": "alloy_scripting.storage.mongo",
+    "MongoStores": "alloy_scripting.storage.mongo",
+    "StorageError": "alloy_scripting.storage.errors",
+    "ScriptNotFound": "alloy_scripting.storage.errors",
+    "DuplicateScriptName": "alloy_scripting.storage.errors",
+    "VersionConflict": "alloy_scripting.storage.errors",
+    # runner
+    "ScriptExecutor": "alloy_scripting.runner.executor",
+    "ScriptOrchestrator": "alloy_scripting.runner.orchestrator",
+    "EffectsOutcome": "alloy_scripting.runner.orchestrator",
+    "create_orchestrator": "alloy_scripting.runner.orchestrator",
+    # client
+    "HookClient": "alloy_scripting.client.hooks",
+    "HookTimeout": "alloy_scripting.client.hooks",
+    # settings
+    "Settings": "alloy_scripting.settings",
+}
+
+__all__ = [*sorted(_EXPORTS), "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'alloy_scripting' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:
+    from alloy_scripting.client.hooks import HookClient, HookTimeout
+    from alloy_scripting.engine import EngineConfig, ScriptEngine, create_default_engine
+    from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus, ScriptStatus
+    from alloy_scripting.model.execution import ExecutionRecord
+    from alloy_scripting.model.hooks import Continue, EntityEvent, Error, HookOutcome, Rejected, SideEffect
+    from alloy_scripting.model.page import ExecutionPage, ScriptPage, ScriptQuery
+    from alloy_scripting.model.proxy import EntityProxy
+    from alloy_scripting.model.result import Diagnostic, ExecutionResult
+    from alloy_scripting.model.script import (
+        Api,
+        ApiTrigger,
+        Cron,
+        CronTrigger,
+        Event,
+        EventTrigger,
+        Manual,
+        ManualTrigger,
+        OnErrorPolicy,
+        Script,
+        ScriptTrigger,
+        ScriptVersion,
+    )
+    from alloy_scripting.runner.executor import ScriptExecutor
+    from alloy_scripting.runner.orchestrator import EffectsOutcome, ScriptOrchestrator, create_orchestrator
+    from alloy_scripting.settings import Settings
+    from alloy_scripting.storage.errors import (
+        DuplicateScriptName,
+        ScriptNotFound,
+        StorageError,
+        VersionConflict,
+    )
+    from alloy_scripting.storage.memory import InMemoryExecutionLog, InMemoryStorage
+    from alloy_scripting.storage.mongo import MongoExecutionLog, MongoStorage, MongoStores
+    from alloy_scripting.storage.registry import ExecutionLog, ScriptRegistry

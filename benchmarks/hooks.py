@@ -1,0 +1,193 @@
+"""Before-hook round trip over the local Kafka: our service vs a bare echo service.
+
+Both servers run in their own process and consume the same kind of topic with the same
+client (`HookClient`) on the other side, so the only difference is what happens between
+consuming a request and producing its reply:
+
+* echo: aiokafka consume → produce a canned `HookOutcome` to `reply_to` with the same
+  headers (the baseline: what any Kafka request/reply costs here);
+* alloy: the real edge — decode, dedup lookup, the seed script in the sandbox, execution
+  log, reply, outcome record — with MongoDB (FerretDB) behind it.
+
+Prints p50/p99 latency of sequential requests, sustained throughput with 256 in flight,
+and the ratios ours/echo. Needs `scripts/services up`; run `.venv/bin/python benchmarks/hooks.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+BOOTSTRAP = os.environ.get("ALLOY_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+MONGO = os.environ.get("ALLOY_MONGODB_URL", "mongodb://127.0.0.1:27017")
+SEED = """\
+if entity["amount"] < 100:
+    abort("Minimum deal amount is 100")
+if entity["amount"] > 100000:
+    entity["status"] = "needs_approval"
+"""
+CANNED = b'{"outcome":"continue","changes":{"status":"needs_approval"},"removed":[],"executed":[]}'
+
+
+async def serve_echo(prefix: str) -> None:
+    topic = f"{prefix}entity.before_create"
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=BOOTSTRAP,
+        group_id=f"{prefix}echo",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", linger_ms=0)
+    await consumer.start()
+    await producer.start()
+    print("ready", flush=True)
+    try:
+        while True:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=256)
+            sends = []
+            for records in batches.values():
+                for record in records:
+                    headers = dict(record.headers)
+                    reply_to = headers.get("reply_to")
+                    if reply_to:
+                        sends.append(await producer.send(reply_to.decode(), CANNED, headers=list(record.headers)))
+            if sends:
+                await asyncio.gather(*sends)
+                await consumer.commit()
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def serve_alloy(prefix: str) -> None:
+    from pymongo import AsyncMongoClient
+
+    from alloy_scripting.messaging.edge import KafkaEdge
+    from alloy_scripting.model import EventType
+    from alloy_scripting.model.script import Event, Script
+    from alloy_scripting.runner.runtime import build_runtime
+    from alloy_scripting.settings import Settings
+    from alloy_scripting.storage.mongo import MongoStores
+
+    db_name = f"bench_{prefix.strip('.')}"
+    settings = Settings(
+        kafka_bootstrap=BOOTSTRAP, mongodb_url=MONGO, mongodb_database=db_name,
+        topic_prefix=prefix, consumer_group=f"{prefix}alloy", topic_partitions=1,
+    )  # fmt: skip
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(MONGO, tz_aware=True)
+    stores = MongoStores(client[db_name])
+    await stores.ensure_indexes()
+    script = Script.new("validate_deal", SEED, Event("deal", EventType.BEFORE_CREATE)).activate()
+    await stores.scripts.save(script)
+    runtime = build_runtime(settings, stores)
+    edge = KafkaEdge(settings)
+    edge.attach(runtime)
+    await edge.start()
+    print("ready", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await edge.stop()
+        await client.drop_database(db_name)
+        await client.close()
+
+
+async def measure(prefix: str, sequential: int, total: int, in_flight: int) -> dict[str, float]:
+    from alloy_scripting.client.hooks import HookClient
+
+    async with HookClient(BOOTSTRAP, topic_prefix=prefix, timeout=60) as hooks:
+        for i in range(20):  # warm-up: connections, metadata, caches
+            await hooks.before("deal", "before_create", f"w{i}", {"amount": 500000})
+        latencies = []
+        for i in range(sequential):
+            start = time.perf_counter()
+            outcome = await hooks.before("deal", "before_create", f"s{i}", {"amount": 500000})
+            latencies.append((time.perf_counter() - start) * 1000)
+            assert outcome.outcome == "continue", outcome
+        latencies.sort()
+
+        semaphore = asyncio.Semaphore(in_flight)
+
+        async def one(i: int) -> None:
+            async with semaphore:
+                await hooks.before("deal", "before_create", f"t{i}", {"amount": 500000})
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(total)))
+        elapsed = time.perf_counter() - start
+    return {
+        "p50": statistics.median(latencies),
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "rps": total / elapsed,
+    }
+
+
+def run_server(kind: str, prefix: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve", kind, "--prefix", prefix],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if line.strip() != "ready":
+        proc.kill()
+        raise RuntimeError(f"{kind} server did not start: {line!r}")
+    return proc
+
+
+async def create_topics(prefix: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(f"{prefix}entity.before_create", 1, 1)])
+    finally:
+        await admin.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--serve", choices=["echo", "alloy"])
+    parser.add_argument("--prefix", default="")
+    parser.add_argument("--sequential", type=int, default=300)
+    parser.add_argument("--total", type=int, default=5000)
+    parser.add_argument("--in-flight", type=int, default=256)
+    args = parser.parse_args()
+    if args.serve == "echo":
+        asyncio.run(serve_echo(args.prefix))
+        return
+    if args.serve == "alloy":
+        asyncio.run(serve_alloy(args.prefix))
+        return
+
+    results: dict[str, dict[str, float]] = {}
+    for kind in ("echo", "alloy"):
+        prefix = f"bench{uuid.uuid4().hex[:8]}."
+        asyncio.run(create_topics(prefix))
+        proc = run_server(kind, prefix)
+        try:
+            results[kind] = asyncio.run(measure(prefix, args.sequential, args.total, args.in_flight))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+    echo, ours = results["echo"], results["alloy"]
+    print(f"{'':24}{'echo':>12}{'alloy':>12}{'ratio':>10}")
+    print(f"{'p50 latency (ms)':24}{echo['p50']:>12.2f}{ours['p50']:>12.2f}{ours['p50'] / echo['p50']:>9.2f}x")
+    print(f"{'p99 latency (ms)':24}{echo['p99']:>12.2f}{ours['p99']:>12.2f}{ours['p99'] / echo['p99']:>9.2f}x")
+    print(f"{'throughput (req/s)':24}{echo['rps']:>12.0f}{ours['rps']:>12.0f}{ours['rps'] / echo['rps']:>9.2f}x")
+    print(f"({args.sequential} sequential requests; {args.total} requests with {args.in_flight} in flight)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""Batch handling of entity-event records: before-hook request/reply and after/on-commit effects.
+
+Delivery is at-least-once. A batch is acknowledged (its offsets committed) only after every
+reply, effect, execution record and dead letter it produced was acknowledged by Kafka and
+MongoDB; any failure raises, and the consumer rewinds to the batch's first records.
+Records with one key are handled in order; different keys run concurrently (bounded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Sequence
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from alloy_scripting.messaging.codec import (
+    JSON_HEADERS,
+    Inbound,
+    RecordLike,
+    decode,
+    dlq_headers,
+    encode,
+    topic_event,
+)
+from alloy_scripting.messaging.topics import Topics
+from alloy_scripting.model.hooks import Continue, Error, Rejected, hook_outcome_adapter
+from alloy_scripting.runner import telemetry
+from alloy_scripting.runner.orchestrator import EffectsOutcome, ScriptOrchestrator
+from alloy_scripting.storage.registry import ProcessedEvents
+
+logger = logging.getLogger("alloy.messaging")
+
+Outcome = Continue | Rejected | Error
+
+
+class Publisher(Protocol):
+    async def __call__(
+        self, topic: str, value: bytes, *, key: bytes | None = None, headers: dict[str, str]
+    ) -> None: ...
+
+
+class HookProcessor:
+    def __init__(
+        self,
+        orchestrator: ScriptOrchestrator,
+        processed: ProcessedEvents,
+        publish: Publisher,
+        topics: Topics,
+        *,
+        concurrency: int = 64,
+        processed_ttl_seconds: float = 7 * 24 * 3600,
+    ) -> None:
+        self.orchestrator = orchestrator
+        self.processed = processed
+        self.publish = publish
+        self.topics = topics
+        self.concurrency = concurrency
+        self.processed_ttl_seconds = processed_ttl_seconds
+
+    # -- batch driver -------------------------------------------------------------------
+
+    async def handle_batch(self, records: Sequence[RecordLike]) -> None:
+        """Handle one consumed batch; returns once everything it produced is durable."""
+        pending: list[asyncio.Future[Any]] = []
+        groups: dict[bytes, list[Inbound]] = defaultdict(list)
+        for record in records:
+            inbound = decode(record, topic_event(record.topic, self.topics.prefix))
+            if inbound.event is None:
+                self._dead_letter(inbound, pending)
+            else:
+                groups[inbound.key].append(inbound)
+
+        semaphore = asyncio.Semaphore(self.concurrency)
+
+        async def run_group(items: list[Inbound]) -> None:
+            async with semaphore:
+                for inbound in items:
+                    await self._handle(inbound, pending)
+
+        try:
+            await asyncio.gather(*(run_group(items) for items in groups.values()))
+            flush = getattr(self.orchestrator.execution_log, "flush", None)
+            if flush is not None:
+                await flush()
+        finally:
+            # Wait for whatever was started, even on failure, so nothing is left dangling.
+            results = await asyncio.gather(*pending, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    def _start(self, pending: list[asyncio.Future[Any]], work: Awaitable[Any]) -> None:
+        pending.append(asyncio.ensure_future(work))
+
+    # -- bad input ----------------------------------------------------------------------
+
+    def _dead_letter(self, inbound: Inbound, pending: list[asyncio.Future[Any]]) -> None:
+        telemetry.MESSAGES.labels("entity", "dead_letter").inc()
+        logger.warning(
+            "dead-lettering %s[%d]@%d: %s: %s",
+            inbound.record.topic,
+            inbound.record.partition,
+            inbound.record.offset,
+            inbound.error_type,
+            inbound.error,
+        )
+        self._start(
+            pending,
+            self.publish(
+                self.topics.dlq,
+                inbound.record.value or b"",
+                key=inbound.record.key,
+                headers=dlq_headers(inbound),
+            ),
+        )
+        if inbound.reply_to:
+            outcome = Error(error=f"{inbound.error_type}: {inbound.error}", error_type="invalid_request")
+            self._reply(inbound, outcome, pending)
+
+    def _reply(self, inbound: Inbound, outcome: Outcome, pending: list[asyncio.Future[Any]]) -> None:
+        assert inbound.reply_to is not None
+        headers = dict(JSON_HEADERS)
+        if inbound.correlation_id:
+            headers["correlation_id"] = inbound.correlation_id
+        telemetry.HOOK_OUTCOMES.labels(outcome.outcome).inc()
+        self._start(
+            pending,
+            self.publish(inbound.reply_to, encode(outcome), key=inbound.record.key, headers=headers),
+        )
+
+    # -- one record ---------------------------------------------------------------------
+
+    async def _handle(self, inbound: Inbound, pending: list[asyncio.Future[Any]]) -> None:
+        event = inbound.event
+        assert event is not None
+        if event.event.phase.value == "before":
+            await self._before(inbound, pending)
+        else:
+            await self._effects(inbound, pending)
+
+    async def _before(self, inbound: Inbound, pending: list[asyncio.Future[Any]]) -> None:
+        event = inbound.event
+        assert event is not None
+        key = f"before:{event.tenant_id or ''}:{event.event_id}"
+        stored = await self.processed.get(key)
+        if stored:
+            telemetry.MESSAGES.labels("before", "duplicate").inc()
+            try:
+                outcome: Outcome = hook_outcome_adapter.validate_python(stored)
+            except ValidationError:
+                outcome = await self._run_before(inbound)
+        else:
+            outcome = await self._run_before(inbound)
+            self._start(
+                pending,
+                self.processed.mark(
+                    key, ttl_seconds=self.processed_ttl_seconds, result=outcome.model_dump(mode="json")
+                ),
+            )
+            telemetry.MESSAGES.labels("before", "ok").inc()
+        if inbound.reply_to:
+            self._reply(inbound, outcome, pending)
+
+    async def _run_before(self, inbound: Inbound) -> Outcome:
+        event = inbound.event
+        assert event is not None
+        try:
+            outcome = await self.orchestrator.handle_event(event, correlation_id=inbound.correlation_id)
+        except Exception as exc:  # storage down, …: answer, then fail the batch for redelivery
+            logger.exception("before-hook %s failed", event.event_id)
+            raise HookInfrastructureError(str(exc)) from exc
+        assert not isinstance(outcome, EffectsOutcome)
+        return outcome
+
+    async def _effects(self, inbound: Inbound, pending: list[asyncio.Future[Any]]) -> None:
+        event = inbound.event
+        assert event is not None
+        key = f"effects:{event.tenant_id or ''}:{event.event_id}"
+        if await self.processed.get(key) is not None:
+            telemetry.MESSAGES.labels("effects", "duplicate").inc()
+            return
+        outcome = await self.orchestrator.handle_event(event, correlation_id=inbound.correlation_id)
+        assert isinstance(outcome, EffectsOutcome)
+        sends = [
+            self.publish(
+                self.topics.effects,
+                encode(effect),
+                key=effect.event_id.encode(),
+                headers={**JSON_HEADERS, "event_id": effect.event_id},
+            )
+            for effect in outcome.effects
+        ]
+
+        async def publish_then_mark() -> None:
+            await asyncio.gather(*sends)
+            await self.processed.mark(key, ttl_seconds=self.processed_ttl_seconds)
+
+        self._start(pending, publish_then_mark())
+        telemetry.MESSAGES.labels("effects", "ok").inc()
+
+
+class HookInfrastructureError(RuntimeError):
+    """The hook could not run for a reason outside the scripts (e.g. MongoDB unreachable)."""

@@ -1,0 +1,121 @@
+"""Wire models of the Kafka surface: entity events in, hook outcomes and effects out."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from alloy_scripting.model.enums import EventType, ExecutionStatus
+
+MAX_ID_LENGTH = 256
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class EntityEvent(BaseModel):
+    """A domain service's entity lifecycle event (value of `entity.<event>` records)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_id: Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)] = Field(
+        default_factory=lambda: uuid.uuid4().hex,
+        description="Unique per event; redeliveries carry the same id.",
+    )
+    tenant_id: Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)] | None = None
+    user_id: Annotated[str, Field(max_length=MAX_ID_LENGTH)] | None = None
+    entity_type: Annotated[str, Field(min_length=1, max_length=128)]
+    entity_id: Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+    event: EventType
+    data: dict[str, Any] = Field(default_factory=dict)
+    before: dict[str, Any] | None = Field(
+        default=None, description="The entity as it was (update and delete events)."
+    )
+    occurred_at: datetime = Field(default_factory=_now)
+
+    @property
+    def key(self) -> str:
+        """The Kafka record key: one entity's events stay in one partition, in order."""
+        return f"{self.entity_type}:{self.entity_id}"
+
+
+class ExecutedScript(BaseModel):
+    """One script's part in a hook run."""
+
+    name: str
+    script_id: str
+    version: int
+    status: ExecutionStatus
+    duration_ms: float
+
+
+class _OutcomeBase(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    event_id: str | None = None
+    executed: list[ExecutedScript] = Field(default_factory=list)
+
+
+class Continue(_OutcomeBase):
+    """The operation may proceed, with the scripts' changes applied."""
+
+    outcome: Literal["continue"] = "continue"
+    changes: dict[str, Any] = Field(default_factory=dict)
+    removed: list[str] = Field(default_factory=list)
+
+
+class Rejected(_OutcomeBase):
+    """A script called `abort(reason)`: the operation must not proceed."""
+
+    outcome: Literal["rejected"] = "rejected"
+    reason: str
+    script: str | None = None
+
+
+class Error(_OutcomeBase):
+    """A script failed (or the request was invalid): fail closed."""
+
+    outcome: Literal["error"] = "error"
+    error: str
+    error_type: str = "script_error"
+    script: str | None = None
+
+
+HookOutcome = Annotated[Continue | Rejected | Error, Field(discriminator="outcome")]
+"""The reply to a before-hook request."""
+
+hook_outcome_adapter: TypeAdapter[Continue | Rejected | Error] = TypeAdapter(HookOutcome)
+
+
+class SideEffect(BaseModel):
+    """An `emit(event_type, payload)` intent of a successful after/on-commit script (`alloy.effects`)."""
+
+    event_id: str = Field(description="Deterministic: same source event, script and index → same id.")
+    event_type: str
+    payload: dict[str, Any]
+    source_event_id: str
+    script_id: str
+    script_name: str
+    tenant_id: str | None = None
+    entity_type: str | None = None
+    entity_id: str | None = None
+    emitted_at: datetime = Field(default_factory=_now)
+
+    @staticmethod
+    def derive_id(source_event_id: str, script_id: str, index: int) -> str:
+        digest = hashlib.sha256(f"{source_event_id}\x1f{script_id}\x1f{index}".encode()).digest()
+        return str(uuid.UUID(bytes=digest[:16], version=5))
+
+
+class ScriptsChanged(BaseModel):
+    """Broadcast on `alloy.scripts.changed` so every instance drops its trigger cache."""
+
+    tenant_id: str | None = None
+    script_id: str | None = None
+    origin: str = Field(description="Instance id of the sender.")
+    at: datetime = Field(default_factory=_now)

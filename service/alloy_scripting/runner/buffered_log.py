@@ -1,0 +1,70 @@
+"""Write-behind execution log for the Kafka hot path.
+
+`append` only buffers; `flush` writes everything buffered in one round and hands the
+records to the flush listeners (the Kafka edge publishes them to `alloy.executions`).
+The consumer flushes before it commits offsets, so no record of a committed event is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from alloy_scripting.model.execution import ExecutionRecord
+from alloy_scripting.model.page import ExecutionPage
+from alloy_scripting.storage.registry import ExecutionLog
+
+FlushListener = Callable[[list[ExecutionRecord]], Awaitable[None]]
+
+
+class BufferedExecutionLog:
+    def __init__(self, inner: ExecutionLog, *, max_buffer: int = 10_000) -> None:
+        self.inner = inner
+        self.listeners: list[FlushListener] = []
+        self._buffer: list[ExecutionRecord] = []
+        self._max_buffer = max_buffer
+        self._lock = asyncio.Lock()
+
+    @property
+    def tenant_id(self) -> str | None:
+        return self.inner.tenant_id
+
+    @property
+    def retention_days(self) -> int:
+        return self.inner.retention_days
+
+    def for_tenant(self, tenant_id: str | None) -> ExecutionLog:
+        return self.inner.for_tenant(tenant_id)
+
+    async def ensure_indexes(self) -> None:
+        await self.inner.ensure_indexes()
+
+    async def append(self, record: ExecutionRecord) -> None:
+        self._buffer.append(record)
+        if len(self._buffer) >= self._max_buffer:
+            await self.flush()
+
+    async def append_many(self, records: list[ExecutionRecord]) -> None:
+        self._buffer.extend(records)
+        if len(self._buffer) >= self._max_buffer:
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            records, self._buffer = self._buffer, []
+            if not records:
+                return
+            try:
+                await self.inner.append_many(records)
+                await asyncio.gather(*(listener(records) for listener in self.listeners))
+            except BaseException:
+                self._buffer[:0] = records  # keep them for the next flush
+                raise
+
+    async def find_by_script(self, script_id: str, offset: int = 0, limit: int = 50) -> ExecutionPage:
+        await self.flush()
+        return await self.inner.find_by_script(script_id, offset, limit)
+
+    async def purge_expired(self, now: datetime | None = None) -> int:
+        return await self.inner.purge_expired(now)

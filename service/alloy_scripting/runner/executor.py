@@ -1,0 +1,182 @@
+"""Runs one script: engine, execution log, failure policy, telemetry."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from alloy_scripting.engine import ScriptEngine
+from alloy_scripting.model import EventType, ExecutionPhase, ExecutionStatus
+from alloy_scripting.model.execution import ExecutionRecord
+from alloy_scripting.model.proxy import EntityProxy
+from alloy_scripting.model.result import ExecutionResult
+from alloy_scripting.model.script import Script, utc_now
+from alloy_scripting.runner import telemetry
+from alloy_scripting.storage.registry import ExecutionLog, ScriptRegistry
+
+script_logger = logging.getLogger("alloy.script")
+
+OnDisabled = Callable[[Script], Awaitable[None]]
+
+
+def describe_failure(result: ExecutionResult) -> str:
+    """A one-line message for `last_error`, the log and `error` outcomes."""
+    if result.status is ExecutionStatus.TIMEOUT:
+        return f"timeout: {result.error.message if result.error else 'time limit exceeded'}"
+    if result.status is ExecutionStatus.LIMIT_EXCEEDED:
+        detail = result.error.message if result.error else ""
+        return f"limit exceeded ({result.limit}): {detail}".rstrip(": ")
+    if result.error is not None:
+        where = f" (line {result.error.line})" if result.error.line else ""
+        return f"{result.error.type}: {result.error.message}{where}"
+    return result.status.value
+
+
+class ScriptExecutor:
+    """`execute(script, ...)` runs a stored script and keeps its books.
+
+    Each run appends an `ExecutionRecord`; a failure (error, limit, timeout) goes to
+    `record_failure`, which disables the script at the threshold; a success after
+    failures resets the count. `dry_run` keeps no books at all.
+    """
+
+    def __init__(
+        self,
+        engine: ScriptEngine,
+        registry: ScriptRegistry,
+        execution_log: ExecutionLog,
+        *,
+        on_disabled: OnDisabled | None = None,
+    ) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.execution_log = execution_log
+        self.on_disabled = on_disabled
+
+    async def execute(
+        self,
+        script: Script,
+        *,
+        phase: ExecutionPhase,
+        entity: EntityProxy | None = None,
+        event: EventType | None = None,
+        entity_before: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        user_id: str | None = None,
+        correlation_id: str | None = None,
+        dry_run: bool = False,
+    ) -> ExecutionResult:
+        started_at = utc_now()
+        ctx = {
+            "tenant_id": script.tenant_id,
+            "user_id": user_id,
+            "entity_type": entity.entity_type if entity is not None else None,
+            "entity_id": entity.id if entity is not None else None,
+            "correlation_id": correlation_id,
+        }
+        with telemetry.tracer.start_as_current_span("script.execute") as span:
+            result = self.engine.execute(
+                script.source,
+                phase=phase,
+                entity=entity,
+                event=event,
+                entity_before=entity_before,
+                params=params,
+                ctx=ctx,
+                script_name=script.name,
+            )
+            span.set_attribute("alloy.script.id", script.id)
+            span.set_attribute("alloy.script.name", script.name)
+            span.set_attribute("alloy.script.version", script.version)
+            span.set_attribute("alloy.phase", phase.value)
+            span.set_attribute("alloy.status", result.status.value)
+            span.set_attribute("alloy.operations", result.operations)
+            if script.tenant_id:
+                span.set_attribute("alloy.tenant_id", script.tenant_id)
+        telemetry.SCRIPT_EXECUTIONS.labels(phase.value, result.status.value).inc()
+        telemetry.SCRIPT_DURATION.labels(phase.value).observe(result.duration_ms / 1000)
+        self._log(script, result)
+        if dry_run:
+            return result
+
+        await self.execution_log.append(
+            self._record(script, result, started_at, event, entity, user_id, correlation_id)
+        )
+        registry = self.registry.for_tenant(script.tenant_id)
+        if result.status.is_failure:
+            outcome = await registry.record_failure(script.id, describe_failure(result))
+            if outcome.disabled:
+                telemetry.SCRIPTS_DISABLED.inc()
+                script_logger.warning(
+                    "script %s disabled after %d consecutive failures",
+                    script.name,
+                    outcome.error_count,
+                    extra={"script_id": script.id, "tenant_id": script.tenant_id},
+                )
+                if self.on_disabled is not None:
+                    await self.on_disabled(outcome.script)
+        elif script.error_count > 0:
+            await registry.record_success(script.id)
+        return result
+
+    @staticmethod
+    def _record(
+        script: Script,
+        result: ExecutionResult,
+        started_at: Any,
+        event: EventType | None,
+        entity: EntityProxy | None,
+        user_id: str | None,
+        correlation_id: str | None,
+    ) -> ExecutionRecord:
+        error: dict[str, Any] | None = None
+        if result.error is not None:
+            error = {"type": result.error.type, "message": result.error.message}
+            if result.error.line:
+                error["line"] = result.error.line
+            if result.limit:
+                error["limit"] = result.limit
+        return ExecutionRecord(
+            script_id=script.id,
+            script_version=script.version,
+            script_name=script.name,
+            tenant_id=script.tenant_id,
+            user_id=user_id,
+            phase=result.phase,
+            event=event,
+            entity_type=entity.entity_type if entity is not None else None,
+            entity_id=entity.id if entity is not None else None,
+            correlation_id=correlation_id,
+            status=result.status,
+            duration_ms=result.duration_ms,
+            operations=result.operations,
+            error=error,
+            reason=result.reason,
+            changes=result.changes or None,
+            removed=list(result.removed),
+            logs=[f"{entry.level}: {entry.message}" for entry in result.logs],
+            started_at=started_at,
+        )
+
+    @staticmethod
+    def _log(script: Script, result: ExecutionResult) -> None:
+        extra = {"script_id": script.id, "tenant_id": script.tenant_id, "status": result.status.value}
+        if result.status.is_failure:
+            script_logger.warning(
+                "script %s v%d %s: %s",
+                script.name,
+                script.version,
+                result.status.value,
+                describe_failure(result),
+                extra=extra,
+            )
+        elif script_logger.isEnabledFor(logging.DEBUG):
+            script_logger.debug(
+                "script %s v%d %s in %.2f ms",
+                script.name,
+                script.version,
+                result.status.value,
+                result.duration_ms,
+                extra=extra,
+            )

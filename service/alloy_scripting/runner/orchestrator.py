@@ -1,0 +1,392 @@
+"""Runs the scripts bound to a hook, in order, and turns their results into outcomes."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from alloy_scripting.engine import ScriptEngine, create_default_engine
+from alloy_scripting.model import EventType, ExecutionPhase, ExecutionStatus
+from alloy_scripting.model.hooks import (
+    Continue,
+    EntityEvent,
+    Error,
+    ExecutedScript,
+    Rejected,
+    SideEffect,
+)
+from alloy_scripting.model.proxy import EntityProxy
+from alloy_scripting.model.result import ExecutionResult
+from alloy_scripting.model.script import OnErrorPolicy, Script
+from alloy_scripting.runner import telemetry
+from alloy_scripting.runner.executor import ScriptExecutor, describe_failure
+from alloy_scripting.runner.trigger_cache import TriggerCache
+from alloy_scripting.storage.errors import ScriptNotFound
+from alloy_scripting.storage.registry import ExecutionLog, ScriptRegistry
+
+logger = logging.getLogger("alloy.runner")
+
+EffectsSink = Callable[[list[SideEffect]], Awaitable[None]]
+ChangeListener = Callable[[str | None], Awaitable[None]]
+
+_MISSING = object()
+
+
+@dataclass
+class EffectsOutcome:
+    """What an after/on-commit hook did: every script ran; effects of the successful ones."""
+
+    event_id: str | None
+    executed: list[ExecutedScript] = field(default_factory=list)
+    effects: list[SideEffect] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[ExecutedScript]:
+        return [e for e in self.executed if e.status.is_failure]
+
+
+def _executed(script: Script, result: ExecutionResult) -> ExecutedScript:
+    return ExecutedScript(
+        name=script.name,
+        script_id=script.id,
+        version=script.version,
+        status=result.status,
+        duration_ms=round(result.duration_ms, 3),
+    )
+
+
+def diff_top_level(original: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Top-level fields whose value differs, and fields that were removed."""
+    changes = {k: v for k, v in current.items() if original.get(k, _MISSING) != v or k not in original}
+    removed = [k for k in original if k not in current]
+    return changes, removed
+
+
+def _as_proxy(entity: EntityProxy | Mapping[str, Any] | None, entity_type: str, entity_id: str | None) -> EntityProxy:
+    if isinstance(entity, EntityProxy):
+        return entity
+    return EntityProxy(entity_id or "", entity_type, dict(entity or {}))
+
+
+class ScriptOrchestrator:
+    """The seed's orchestrator: `run_before`, `run_after`, `run_on_commit`, `run_manual`."""
+
+    def __init__(
+        self,
+        registry: ScriptRegistry,
+        engine: ScriptEngine,
+        execution_log: ExecutionLog,
+        *,
+        cache: TriggerCache | None = None,
+        effects_sink: EffectsSink | None = None,
+    ) -> None:
+        self.registry = registry
+        self.engine = engine
+        self.execution_log = execution_log
+        self.cache = cache or TriggerCache(registry)
+        self.effects_sink = effects_sink
+        self.change_listeners: list[ChangeListener] = []
+        self.executor = ScriptExecutor(engine, registry, execution_log, on_disabled=self._disabled)
+
+    # -- cache ------------------------------------------------------------------------
+
+    async def scripts_changed(self, tenant_id: str | None, *, broadcast: bool = True) -> None:
+        """A script of this tenant changed: drop cached lookups here and (broadcast) everywhere."""
+        self.cache.invalidate(tenant_id)
+        telemetry.TRIGGER_CACHE_SIZE.set(len(self.cache))
+        if broadcast:
+            for listener in self.change_listeners:
+                try:
+                    await listener(tenant_id)
+                except Exception:
+                    logger.exception("could not broadcast a script change; other instances rely on the cache TTL")
+
+    async def _disabled(self, script: Script) -> None:
+        await self.scripts_changed(script.tenant_id)
+
+    # -- hooks ------------------------------------------------------------------------
+
+    async def run_before(
+        self,
+        entity_type: str,
+        event: EventType | str,
+        entity: EntityProxy | Mapping[str, Any],
+        user_id: str | None = None,
+        *,
+        tenant_id: str | None = None,
+        entity_before: Mapping[str, Any] | None = None,
+        correlation_id: str | None = None,
+        event_id: str | None = None,
+    ) -> Continue | Rejected | Error:
+        """Run the active before-scripts in priority order; each sees the changes of the ones before.
+
+        The first `abort` rejects; an error or a limit breach fails closed (`Error`) unless the
+        script's `on_error` policy is `continue`.
+        """
+        event = EventType(event)
+        if event.phase is not ExecutionPhase.BEFORE:
+            raise ValueError(f"run_before takes a before_* event, not {event.value}")
+        started = time.perf_counter()
+        proxy = _as_proxy(entity, entity_type, None)
+        original = dict(proxy.data)
+        current = dict(original)
+        executed: list[ExecutedScript] = []
+        before_image = dict(entity_before) if entity_before is not None else None
+        try:
+            for script in await self.cache.get(tenant_id, entity_type, event):
+                result = await self.executor.execute(
+                    script,
+                    phase=ExecutionPhase.BEFORE,
+                    entity=EntityProxy(proxy.id, entity_type, current),
+                    event=event,
+                    entity_before=before_image,
+                    user_id=user_id,
+                    correlation_id=correlation_id,
+                )
+                executed.append(_executed(script, result))
+                if result.status is ExecutionStatus.ABORTED:
+                    return Rejected(
+                        reason=result.reason or "rejected",
+                        script=script.name,
+                        event_id=event_id,
+                        executed=executed,
+                    )
+                if result.status.is_failure:
+                    if script.on_error is OnErrorPolicy.CONTINUE:
+                        continue
+                    return Error(
+                        error=describe_failure(result),
+                        error_type=result.status.value,
+                        script=script.name,
+                        event_id=event_id,
+                        executed=executed,
+                    )
+                current = dict(result.entity)
+            changes, removed = diff_top_level(original, current)
+            return Continue(changes=changes, removed=removed, event_id=event_id, executed=executed)
+        finally:
+            telemetry.HOOK_DURATION.labels("before").observe(time.perf_counter() - started)
+
+    async def run_after(
+        self,
+        entity_type: str,
+        event: EventType | str,
+        entity: EntityProxy | Mapping[str, Any],
+        entity_before: Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        *,
+        tenant_id: str | None = None,
+        correlation_id: str | None = None,
+        event_id: str | None = None,
+    ) -> EffectsOutcome:
+        """Run every after-script (a failing one does not stop the others); collect their effects."""
+        return await self._run_effects(
+            ExecutionPhase.AFTER, entity_type, event, entity, entity_before, user_id,
+            tenant_id=tenant_id, correlation_id=correlation_id, event_id=event_id,
+        )  # fmt: skip
+
+    async def run_on_commit(
+        self,
+        entity_type: str,
+        event: EventType | str,
+        entity: EntityProxy | Mapping[str, Any],
+        entity_before: Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        *,
+        tenant_id: str | None = None,
+        correlation_id: str | None = None,
+        event_id: str | None = None,
+    ) -> EffectsOutcome:
+        """Like `run_after`, for on-commit events (notifications, webhooks)."""
+        return await self._run_effects(
+            ExecutionPhase.ON_COMMIT, entity_type, event, entity, entity_before, user_id,
+            tenant_id=tenant_id, correlation_id=correlation_id, event_id=event_id,
+        )  # fmt: skip
+
+    async def _run_effects(
+        self,
+        phase: ExecutionPhase,
+        entity_type: str,
+        event: EventType | str,
+        entity: EntityProxy | Mapping[str, Any],
+        entity_before: Mapping[str, Any] | None,
+        user_id: str | None,
+        *,
+        tenant_id: str | None,
+        correlation_id: str | None,
+        event_id: str | None,
+    ) -> EffectsOutcome:
+        event = EventType(event)
+        if event.phase is not phase:
+            raise ValueError(f"run_{phase.value} takes a {phase.value}_* event, not {event.value}")
+        started = time.perf_counter()
+        proxy = _as_proxy(entity, entity_type, None)
+        data = dict(proxy.data)
+        before_image = dict(entity_before) if entity_before is not None else None
+        outcome = EffectsOutcome(event_id=event_id)
+        for script in await self.cache.get(tenant_id, entity_type, event):
+            result = await self.executor.execute(
+                script,
+                phase=phase,
+                entity=EntityProxy(proxy.id, entity_type, data),
+                event=event,
+                entity_before=before_image,
+                user_id=user_id,
+                correlation_id=correlation_id,
+            )
+            outcome.executed.append(_executed(script, result))
+            if result.status is ExecutionStatus.SUCCESS:
+                outcome.effects.extend(
+                    self._effects(script, result, source_event_id=event_id or correlation_id or "",
+                                  entity_type=entity_type, entity_id=proxy.id)
+                )  # fmt: skip
+        telemetry.HOOK_DURATION.labels(phase.value).observe(time.perf_counter() - started)
+        return outcome
+
+    @staticmethod
+    def _effects(
+        script: Script,
+        result: ExecutionResult,
+        *,
+        source_event_id: str,
+        entity_type: str | None,
+        entity_id: str | None,
+    ) -> list[SideEffect]:
+        return [
+            SideEffect(
+                event_id=SideEffect.derive_id(source_event_id, script.id, index),
+                event_type=emitted.event_type,
+                payload=emitted.payload,
+                source_event_id=source_event_id,
+                script_id=script.id,
+                script_name=script.name,
+                tenant_id=script.tenant_id,
+                entity_type=entity_type,
+                entity_id=entity_id,
+            )
+            for index, emitted in enumerate(result.emitted)
+        ]
+
+    async def handle_event(self, event: EntityEvent, *, correlation_id: str | None = None) -> Continue | Rejected | Error | EffectsOutcome:
+        """Dispatch a decoded `EntityEvent` to the hook of its phase."""
+        kwargs: dict[str, Any] = {
+            "tenant_id": event.tenant_id,
+            "correlation_id": correlation_id or event.event_id,
+            "event_id": event.event_id,
+        }
+        entity = EntityProxy(event.entity_id, event.entity_type, event.data)
+        phase = event.event.phase
+        if phase is ExecutionPhase.BEFORE:
+            return await self.run_before(
+                event.entity_type, event.event, entity, event.user_id,
+                entity_before=event.before, **kwargs,
+            )  # fmt: skip
+        runner = self.run_after if phase is ExecutionPhase.AFTER else self.run_on_commit
+        return await runner(event.entity_type, event.event, entity, event.before, event.user_id, **kwargs)
+
+    # -- manual, API and scheduled runs -----------------------------------------------
+
+    async def find_script(
+        self, script_id: str | None = None, *, name: str | None = None, tenant_id: str | None = None
+    ) -> Script:
+        registry = self.registry.for_tenant(tenant_id)
+        if script_id is not None:
+            return await registry.get(script_id)
+        if name is not None:
+            return await registry.get_by_name(name)
+        raise ScriptNotFound("give a script id or a name")
+
+    async def run_manual(
+        self,
+        script_id: str | None = None,
+        *,
+        name: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        entity: EntityProxy | Mapping[str, Any] | None = None,
+        entity_type: str | None = None,
+        tenant_id: str | None = None,
+        user_id: str | None = None,
+        correlation_id: str | None = None,
+        dry_run: bool = False,
+        phase: ExecutionPhase | None = None,
+    ) -> tuple[Script, ExecutionResult, list[SideEffect]]:
+        """Run one script by id or by name with `params` (and an optional sample entity).
+
+        The phase is `api` for API-triggered scripts and `manual` otherwise. Effects go to the
+        effects sink unless `dry_run`, which also keeps no execution record and counts no failure.
+        """
+        script = await self.find_script(script_id, name=name, tenant_id=tenant_id)
+        if phase is None:
+            phase = ExecutionPhase.API if script.trigger.type == "api" else ExecutionPhase.MANUAL
+        return await self._run_one(
+            script,
+            phase=phase,
+            params=params,
+            entity=entity,
+            entity_type=entity_type,
+            user_id=user_id,
+            correlation_id=correlation_id,
+            dry_run=dry_run,
+        )
+
+    async def run_scheduled(self, script: Script, scheduled_at: datetime) -> tuple[Script, ExecutionResult, list[SideEffect]]:
+        """One cron tick of `script` (the scheduler has already claimed the tick)."""
+        return await self._run_one(
+            script,
+            phase=ExecutionPhase.SCHEDULED,
+            params={"scheduled_at": scheduled_at.isoformat()},
+            correlation_id=f"cron:{script.id}:{scheduled_at.isoformat()}",
+        )
+
+    async def _run_one(
+        self,
+        script: Script,
+        *,
+        phase: ExecutionPhase,
+        params: Mapping[str, Any] | None = None,
+        entity: EntityProxy | Mapping[str, Any] | None = None,
+        entity_type: str | None = None,
+        user_id: str | None = None,
+        correlation_id: str | None = None,
+        dry_run: bool = False,
+    ) -> tuple[Script, ExecutionResult, list[SideEffect]]:
+        proxy = None if entity is None else _as_proxy(entity, entity_type or "entity", None)
+        result = await self.executor.execute(
+            script,
+            phase=phase,
+            entity=proxy,
+            params=dict(params or {}),
+            user_id=user_id,
+            correlation_id=correlation_id,
+            dry_run=dry_run,
+        )
+        effects: list[SideEffect] = []
+        if result.status is ExecutionStatus.SUCCESS and result.emitted:
+            effects = self._effects(
+                script,
+                result,
+                source_event_id=correlation_id or f"{phase.value}:{script.id}:{time.time_ns()}",
+                entity_type=proxy.entity_type if proxy is not None else None,
+                entity_id=proxy.id if proxy is not None else None,
+            )
+            if not dry_run and self.effects_sink is not None:
+                await self.effects_sink(effects)
+        return script, result, effects
+
+
+def create_orchestrator(
+    registry: ScriptRegistry,
+    *,
+    engine: ScriptEngine | None = None,
+    execution_log: ExecutionLog | None = None,
+) -> ScriptOrchestrator:
+    """The seed's `create_orchestrator(storage)`: default engine, in-memory log unless given."""
+    if execution_log is None:
+        from alloy_scripting.storage.memory import InMemoryExecutionLog
+
+        execution_log = InMemoryExecutionLog()
+    return ScriptOrchestrator(registry, engine or create_default_engine(), execution_log)

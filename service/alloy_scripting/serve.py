@@ -1,0 +1,94 @@
+"""`alloy-scripting serve`: Kafka hooks, REST API, scheduler and housekeeping in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from alloy_scripting.settings import Settings, get_settings
+
+logger = logging.getLogger("alloy.serve")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("aiokafka", "kafka", "pymongo", "faststream", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+async def _every(seconds: float, job: Callable[[], Awaitable[object]], name: str) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job()
+        except Exception:
+            logger.exception("periodic job %s failed", name)
+
+
+async def run_service(settings: Settings | None = None) -> None:
+    import uvicorn
+
+    from alloy_scripting.api.app import create_api
+    from alloy_scripting.messaging.edge import KafkaEdge
+    from alloy_scripting.runner.buffered_log import BufferedExecutionLog
+    from alloy_scripting.runner.runtime import build_runtime
+    from alloy_scripting.runner.scheduler import Scheduler
+    from alloy_scripting.storage.mongo import MongoStores
+
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    stores = MongoStores.from_settings(settings)
+    await stores.ensure_indexes()
+    logger.info("connected to MongoDB at %s (database %s)", settings.mongodb_url, settings.mongodb_database)
+    runtime = build_runtime(settings, stores)
+    runtime.health_checks["mongodb"] = stores.ping
+
+    edge = KafkaEdge(settings)
+    edge.attach(runtime)
+    await edge.start()
+    logger.info("connected to Kafka at %s (instance %s)", settings.kafka_bootstrap, runtime.instance_id)
+
+    tasks: list[asyncio.Task[None]] = []
+    log = runtime.orchestrator.execution_log
+    if isinstance(log, BufferedExecutionLog):
+        tasks.append(asyncio.create_task(_every(0.5, log.flush, "flush execution log")))
+    tasks.append(asyncio.create_task(_every(3600, stores.purge_expired, "purge expired records")))
+
+    scheduler = None
+    if settings.scheduler_enabled:
+        scheduler = Scheduler.for_runtime(runtime)
+        await scheduler.start()
+
+    api = create_api(runtime)
+    server = uvicorn.Server(
+        uvicorn.Config(api, host=settings.http_host, port=settings.http_port, log_config=None, lifespan="on")
+    )
+    logger.info(
+        "alloy-scripting ready: Kafka %s, MongoDB %s, HTTP on %s:%d",
+        settings.kafka_bootstrap,
+        settings.mongodb_url,
+        settings.http_host,
+        settings.http_port,
+    )
+    try:
+        await server.serve()
+    finally:
+        logger.info("shutting down")
+        if scheduler is not None:
+            await scheduler.stop()
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if isinstance(log, BufferedExecutionLog):
+            with contextlib.suppress(Exception):
+                await log.flush()
+        await edge.stop()  # finishes the batch in hand and commits it
+        await stores.close()
+        logger.info("stopped")

@@ -1,0 +1,96 @@
+"""An in-process alloy-scripting Kafka edge per test, on fresh topics and a fresh database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from alloy_scripting.client.hooks import HookClient
+from alloy_scripting.messaging.edge import KafkaEdge
+from alloy_scripting.model import EventType
+from alloy_scripting.model.script import Event, Script
+from alloy_scripting.runner.runtime import Runtime, build_runtime
+from alloy_scripting.settings import Settings
+from alloy_scripting.storage.mongo import MongoStores
+
+
+@dataclass
+class Service:
+    settings: Settings
+    runtime: Runtime
+    edge: KafkaEdge
+    stores: MongoStores
+
+    async def add_script(
+        self, name: str, source: str, entity_type: str, event: EventType | str, **kwargs: Any
+    ) -> Script:
+        script = Script.new(name, source, Event(entity_type, EventType(event)), **kwargs).activate()
+        saved = await self.stores.scripts.for_tenant(kwargs.get("tenant_id")).save(script)
+        await self.runtime.orchestrator.scripts_changed(saved.tenant_id)
+        return saved
+
+    def client(self, **kwargs: Any) -> HookClient:
+        return HookClient(
+            self.settings.kafka_bootstrap, topic_prefix=self.settings.topic_prefix, timeout=30, **kwargs
+        )
+
+
+def make_settings(kafka_bootstrap: str, mongodb_url: str, name: str) -> Settings:
+    return Settings(
+        kafka_bootstrap=kafka_bootstrap,
+        mongodb_url=mongodb_url,
+        mongodb_database=f"t_{name}",
+        topic_prefix=f"t{name}.",
+        consumer_group=f"alloy-{name}",
+        topic_partitions=3,
+    )
+
+
+async def start_service(settings: Settings, mongo_db: Any) -> Service:
+    stores = MongoStores(mongo_db, failure_threshold=settings.failure_threshold)
+    await stores.ensure_indexes()
+    runtime = build_runtime(settings, stores)
+    edge = KafkaEdge(settings)
+    edge.attach(runtime)
+    await edge.start()
+    return Service(settings, runtime, edge, stores)
+
+
+@pytest.fixture
+async def service(kafka_bootstrap: str, mongodb_url: str, mongo_db: Any, unique_name: str) -> AsyncIterator[Service]:
+    settings = make_settings(kafka_bootstrap, mongodb_url, unique_name)
+    svc = await start_service(settings, mongo_db)
+    try:
+        yield svc
+    finally:
+        await svc.edge.stop()
+
+
+async def read_topic(
+    bootstrap: str, topic: str, *, count: int, timeout: float = 30.0, predicate: Callable[[Any], bool] | None = None
+) -> list[Any]:
+    """Read `count` records of `topic` from the beginning (without a group)."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
+    await consumer.start()
+    found: list[Any] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while len(found) < count:
+                batches = await consumer.getmany(timeout_ms=500)
+                for records in batches.values():
+                    for record in records:
+                        if predicate is None or predicate(record):
+                            found.append(record)
+    finally:
+        await consumer.stop()
+    return found
+
+
+def json_value(record: Any) -> Any:
+    return json.loads(record.value)

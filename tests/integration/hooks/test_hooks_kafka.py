@@ -1,0 +1,181 @@
+"""The Kafka surface end to end: real broker, real MongoDB-wire server, the HookClient."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from alloy_scripting.model import ScriptStatus
+from alloy_scripting.model.hooks import Continue, Error, Rejected
+
+from .conftest import Service, json_value, read_topic
+
+pytestmark = pytest.mark.integration
+
+SEED_SCRIPT = """\
+if entity["amount"] < 100:
+    abort("Minimum deal amount is 100")
+if entity["amount"] > 100000:
+    entity["status"] = "needs_approval"
+"""
+
+
+async def test_seed_scenario_through_the_client(service: Service) -> None:
+    await service.add_script("validate_deal", SEED_SCRIPT, "deal", "before_create")
+    await service.add_script(
+        "announce_deal",
+        'emit("deal.created", {"id": entity.id, "amount": entity["amount"]})',
+        "deal",
+        "after_create",
+    )
+    async with service.client() as hooks:
+        small, big = await asyncio.gather(
+            hooks.before("deal", "before_create", "d1", {"amount": 50}),
+            hooks.before("deal", "before_create", "d2", {"amount": 500000}),
+        )
+        assert isinstance(small, Rejected)
+        assert small.reason == "Minimum deal amount is 100"
+        assert small.script == "validate_deal"
+        assert isinstance(big, Continue)
+        assert big.changes == {"status": "needs_approval"}
+        assert [e.name for e in big.executed] == ["validate_deal"]
+
+        event_id = await hooks.after("deal", "after_create", "d2", {"amount": 500000})
+
+    [effect] = await read_topic(service.settings.kafka_bootstrap, service.edge.topics.effects, count=1)
+    body = json_value(effect)
+    assert body["event_type"] == "deal.created"
+    assert body["payload"] == {"id": "d2", "amount": 500000}
+    assert body["source_event_id"] == event_id
+    assert body["script_name"] == "announce_deal"
+
+
+async def test_priority_order_and_changes_chain(service: Service) -> None:
+    await service.add_script("second", 'entity["b"] = entity["a"] + 1', "deal", "before_update", priority=2)
+    await service.add_script("first", 'entity["a"] = 10', "deal", "before_update", priority=1)
+    async with service.client() as hooks:
+        outcome = await hooks.before("deal", "before_update", "d1", {"a": 0, "gone": 1}, before={"a": 0})
+    assert isinstance(outcome, Continue)
+    assert outcome.changes == {"a": 10, "b": 11}
+    assert [e.name for e in outcome.executed] == ["first", "second"]
+
+
+async def test_failing_script_is_disabled_after_three_errors(service: Service) -> None:
+    script = await service.add_script("broken", "x = 1 / 0", "deal", "before_create")
+    async with service.client() as hooks:
+        for _ in range(3):
+            outcome = await hooks.before("deal", "before_create", "d1", {"amount": 1})
+            assert isinstance(outcome, Error)
+            assert outcome.script == "broken"
+            assert "ZeroDivisionError" in outcome.error
+        stored = await service.stores.scripts.get(script.id)
+        assert stored.status is ScriptStatus.DISABLED
+        assert stored.error_count == 3
+        outcome = await hooks.before("deal", "before_create", "d1", {"amount": 1})
+    assert isinstance(outcome, Continue)
+    assert outcome.executed == []
+    page = await service.runtime.orchestrator.execution_log.find_by_script(script.id, 0, 10)
+    assert page.total == 3
+
+
+async def test_garbage_request_gets_error_reply_and_dead_letter(service: Service) -> None:
+    await service.add_script("validate_deal", SEED_SCRIPT, "deal", "before_create")
+    topics = service.edge.topics
+    async with service.client() as hooks:
+        producer = AIOKafkaProducer(bootstrap_servers=service.settings.kafka_bootstrap)
+        await producer.start()
+        correlation_id = uuid.uuid4().hex
+        future = asyncio.get_running_loop().create_future()
+        hooks._pending[correlation_id] = future
+        try:
+            await producer.send_and_wait(
+                topics.entity("before_create"),
+                b"\x00not json{",
+                key=b"deal:x",
+                headers=[("reply_to", hooks.reply_topic.encode()), ("correlation_id", correlation_id.encode())],
+            )
+        finally:
+            await producer.stop()
+        reply = await asyncio.wait_for(future, 30)
+        assert isinstance(reply, Error)
+        assert reply.error_type == "invalid_request"
+
+        outcome = await hooks.before("deal", "before_create", "d1", {"amount": 50})
+        assert isinstance(outcome, Rejected)
+
+    [dead] = await read_topic(service.settings.kafka_bootstrap, topics.dlq, count=1)
+    headers = {k: v.decode() for k, v in dead.headers}
+    assert dead.value == b"\x00not json{"
+    assert headers["x-error-type"] == "undecodable"
+    assert headers["x-source-topic"] == topics.entity("before_create")
+    assert int(headers["x-source-offset"]) >= 0
+
+
+async def test_schema_invalid_event_is_dead_lettered(service: Service) -> None:
+    topics = service.edge.topics
+    producer = AIOKafkaProducer(bootstrap_servers=service.settings.kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topics.entity("after_update"), b'{"entity_type": "deal"}')
+    finally:
+        await producer.stop()
+    [dead] = await read_topic(service.settings.kafka_bootstrap, topics.dlq, count=1)
+    headers = {k: v.decode() for k, v in dead.headers}
+    assert headers["x-error-type"] == "invalid"
+    assert "entity_id" in headers["x-error"]
+
+
+async def test_redelivered_after_event_runs_once(service: Service) -> None:
+    script = await service.add_script("notify", 'emit("n", {"x": entity["x"]})', "deal", "after_update")
+    async with service.client() as hooks:
+        await hooks.after("deal", "after_update", "d1", {"x": 1}, before={"x": 0}, event_id="evt-1")
+        await hooks.after("deal", "after_update", "d1", {"x": 1}, before={"x": 0}, event_id="evt-1")
+        await hooks.after("deal", "after_update", "d1", {"x": 2}, before={"x": 1}, event_id="evt-2")
+    effects = await read_topic(service.settings.kafka_bootstrap, service.edge.topics.effects, count=2)
+    assert sorted(json_value(e)["source_event_id"] for e in effects) == ["evt-1", "evt-2"]
+    await asyncio.sleep(1.0)  # a duplicate effect would have arrived by now
+    again = await read_topic(service.settings.kafka_bootstrap, service.edge.topics.effects, count=2, timeout=5)
+    assert len(again) == 2
+    page = await service.runtime.orchestrator.execution_log.find_by_script(script.id, 0, 10)
+    assert page.total == 2
+
+
+async def test_redelivered_before_request_gets_the_same_outcome(service: Service) -> None:
+    script = await service.add_script("validate_deal", SEED_SCRIPT, "deal", "before_create")
+    async with service.client() as hooks:
+        first = await hooks.before("deal", "before_create", "d1", {"amount": 500000}, event_id="req-1")
+        # The script changes; a redelivery of the same event must still get the first answer.
+        script.source = 'abort("changed")'
+        await service.stores.scripts.save(script)
+        await service.runtime.orchestrator.scripts_changed(None)
+        again = await hooks.before("deal", "before_create", "d1", {"amount": 500000}, event_id="req-1")
+        fresh = await hooks.before("deal", "before_create", "d1", {"amount": 500000}, event_id="req-2")
+    assert isinstance(first, Continue)
+    assert again == first
+    assert isinstance(fresh, Rejected)
+
+
+async def test_many_concurrent_requests_from_one_client(service: Service) -> None:
+    await service.add_script("validate_deal", SEED_SCRIPT, "deal", "before_create")
+    async with service.client() as hooks:
+        amounts = [50 if i % 2 else 200_000 for i in range(200)]
+        outcomes = await asyncio.gather(
+            *(hooks.before("deal", "before_create", f"d{i}", {"amount": a}) for i, a in enumerate(amounts))
+        )
+    for amount, outcome in zip(amounts, outcomes, strict=True):
+        if amount == 50:
+            assert isinstance(outcome, Rejected)
+        else:
+            assert isinstance(outcome, Continue) and outcome.changes == {"status": "needs_approval"}
+
+
+async def test_tenants_only_see_their_scripts(service: Service) -> None:
+    await service.add_script("acme_rule", 'abort("acme says no")', "deal", "before_create", tenant_id="acme")
+    async with service.client() as hooks:
+        acme = await hooks.before("deal", "before_create", "d1", {}, tenant_id="acme")
+        other = await hooks.before("deal", "before_create", "d1", {}, tenant_id="globex")
+    assert isinstance(acme, Rejected)
+    assert isinstance(other, Continue) and other.executed == []
