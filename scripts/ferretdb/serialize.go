@@ -7,8 +7,10 @@ package main
 //
 // This front restores it: it listens where clients connect, forwards every wire message
 // to the embedded FerretDB over a Unix socket, and runs read-modify-write commands
-// (update, findAndModify, delete) one at a time, each holding a lock until its reply
-// has been read. Reads and inserts (atomic under SQLite's unique indexes) pass freely.
+// (update, findAndModify, delete) on one collection one at a time, each holding that
+// collection's lock until its reply has been read. Reads, inserts (atomic under SQLite's
+// unique indexes) and commands on other collections pass freely, so a command that
+// stalls (e.g. on a database whose SQLite pool is exhausted) holds up only its own kind.
 
 import (
 	"context"
@@ -39,6 +41,21 @@ type front struct {
 	upstream string
 	logger   *slog.Logger
 	mu       sync.Mutex
+	locks    map[string]*sync.Mutex
+}
+
+func (f *front) lockFor(target string) *sync.Mutex {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.locks == nil {
+		f.locks = make(map[string]*sync.Mutex)
+	}
+	l, ok := f.locks[target]
+	if !ok {
+		l = new(sync.Mutex)
+		f.locks[target] = l
+	}
+	return l
 }
 
 func (f *front) serve(ctx context.Context, ln net.Listener) {
@@ -94,9 +111,10 @@ func (f *front) handle(ctx context.Context, client net.Conn) {
 }
 
 func (f *front) roundTrip(msg []byte, up, client net.Conn) error {
-	if serializedCommands[commandName(msg)] {
-		f.mu.Lock()
-		defer f.mu.Unlock()
+	if name, target := command(msg); serializedCommands[name] {
+		l := f.lockFor(target)
+		l.Lock()
+		defer l.Unlock()
 	}
 	if _, err := up.Write(msg); err != nil {
 		return err
@@ -144,16 +162,84 @@ func moreToCome(msg []byte) bool {
 
 func expectsReply(msg []byte) bool { return !moreToCome(msg) }
 
-// commandName is the first key of an OP_MSG's body section ("" for anything else).
-func commandName(msg []byte) string {
-	// header(16) flagBits(4) kind(1) bson: length(4) type(1) name(cstring)
-	if opCode(msg) != opMsg || len(msg) < 27 || msg[20] != 0 {
-		return ""
+// command returns an OP_MSG's command name (the body's first key) and its target,
+// "<$db>.<collection>" ("" and "" for anything else).
+func command(msg []byte) (string, string) {
+	// header(16) flagBits(4) kind(1) then the body document
+	if opCode(msg) != opMsg || len(msg) < 26 || msg[20] != 0 {
+		return "", ""
 	}
-	for i := 26; i < len(msg); i++ {
-		if msg[i] == 0 {
-			return string(msg[26:i])
+	doc := msg[21:]
+	size := int(binary.LittleEndian.Uint32(doc[:4]))
+	if size > len(doc) || size < 5 {
+		return "", ""
+	}
+	var name, collection, db string
+	for pos, first := 4, true; pos < size-1; first = false {
+		kind := doc[pos]
+		end := pos + 1
+		for end < size && doc[end] != 0 {
+			end++
 		}
+		if end >= size {
+			return "", ""
+		}
+		key := string(doc[pos+1 : end])
+		value := end + 1
+		length := valueLength(kind, doc[value:size])
+		if length < 0 {
+			break
+		}
+		if kind == 2 && length >= 5 { // string: int32 length, bytes, NUL
+			str := string(doc[value+4 : value+length-1])
+			if first {
+				collection = str
+			} else if key == "$db" {
+				db = str
+			}
+		}
+		if first {
+			name = key
+		}
+		pos = value + length
 	}
-	return ""
+	return name, db + "." + collection
+}
+
+// valueLength is the encoded size of a BSON value of the given type (-1 if unknown).
+func valueLength(kind byte, b []byte) int {
+	int32At := func() int {
+		if len(b) < 4 {
+			return -1
+		}
+		return int(binary.LittleEndian.Uint32(b[:4]))
+	}
+	switch kind {
+	case 1, 9, 17, 18: // double, datetime, timestamp, int64
+		return 8
+	case 2, 13, 14: // string, javascript, symbol
+		if n := int32At(); n >= 0 {
+			return 4 + n
+		}
+		return -1
+	case 3, 4: // document, array
+		return int32At()
+	case 5: // binary
+		if n := int32At(); n >= 0 {
+			return 5 + n
+		}
+		return -1
+	case 7: // ObjectId
+		return 12
+	case 8: // bool
+		return 1
+	case 6, 10, 127, 255: // undefined, null, maxKey, minKey
+		return 0
+	case 16: // int32
+		return 4
+	case 19: // decimal128
+		return 16
+	default:
+		return -1
+	}
 }
