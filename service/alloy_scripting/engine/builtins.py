@@ -1,0 +1,317 @@
+"""The builtins scripts get, and the guarded versions of the ones that consume iterables.
+
+RestrictedPython 9 dropped `sorted`, `zip`, `tuple` and `bytes` from its safe builtins
+because they iterate their argument in C, past `_getiter_`. Here every builtin that
+consumes an iterable (`list`, `tuple`, `set`, `frozenset`, `sorted`, `reversed`,
+`enumerate`, `zip`, `map`, `filter`, `sum`, `min`, `max`, `any`, `all`) pulls its items
+either from an already materialised, sized container (charging its length to the
+operation counter up front) or one by one through a ticking Python-level iterator, so
+`sum(range(10**12))` or `list(x for x in range(10**9))` stop on the operations or array
+limit after a bounded amount of work. These need the per-run counter and live on
+`IterationBuiltins`, mixed into the per-run state object (`runtime.Run`).
+
+`range()` is bounded by `EngineConfig.max_range`; `round()`, `int()` and `pow()` refuse
+arguments whose result would be enormous; `str()`, `repr()` and `format()` render through
+the bounded `Renderer`. `type`, `getattr`, `vars`, `dir`, `globals`, `eval`, `open`, ...
+do not exist.
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from alloy_scripting.engine.errors import LimitExceeded
+from alloy_scripting.engine.guards import SCRIPT_EXCEPTIONS, Guards, ScriptException
+from alloy_scripting.engine.hashing import build_set
+
+MAX_ROUND_DIGITS = 1000
+_SIZED = (list, tuple, dict, set, frozenset, str, range)
+_VIEWS = frozenset({type({}.keys()), type({}.values()), type({}.items())})
+_NUMERIC_START = frozenset({int, float, bool, decimal.Decimal})
+_MISSING: Any = object()
+
+
+class IterationBuiltins:
+    """Builtins consuming iterables; they count into the run's operation counter."""
+
+    __slots__ = ()
+
+    guards: Guards
+    max_array: int
+
+    def tick(self) -> bool:  # provided by the run
+        raise NotImplementedError
+
+    def charge(self, count: int) -> None:  # provided by the run
+        raise NotImplementedError
+
+    # -- pulling items -------------------------------------------------------------------
+
+    def stream(self, iterable: Any) -> Iterator[Any]:
+        """Iterate `iterable`: sized containers are charged up front, anything else ticks."""
+        if isinstance(iterable, _SIZED) or type(iterable) in _VIEWS:
+            self.charge(len(iterable))
+            return iter(iterable)
+        return self.ticking(iterable)
+
+    def ticking(self, iterable: Any) -> Iterator[Any]:
+        tick = self.tick
+        for item in iterable:
+            tick()
+            yield item
+
+    def collect(self, iterable: Any) -> list[Any]:
+        """A new list of the items, bounded by the array limit."""
+        limit = self.max_array
+        if isinstance(iterable, _SIZED) or type(iterable) in _VIEWS:
+            size = len(iterable)
+            if size > limit:
+                raise LimitExceeded(
+                    "array_size", f"collection of {size} items exceeds the array limit"
+                )
+            self.charge(size)
+            return list(iterable)
+        items: list[Any] = []
+        append = items.append
+        tick = self.tick
+        for item in iterable:
+            tick()
+            if len(items) >= limit:
+                raise LimitExceeded("array_size", "collection exceeds the array limit")
+            append(item)
+        return items
+
+    # -- the builtins --------------------------------------------------------------------
+
+    def list_(self, iterable: Any = ()) -> list[Any]:
+        return self.collect(iterable)
+
+    def tuple_(self, iterable: Any = ()) -> tuple[Any, ...]:
+        if type(iterable) is tuple:
+            return iterable
+        return self.guards.tup(tuple(self.collect(iterable)))
+
+    def set_(self, iterable: Any = ()) -> set[Any]:
+        return self.hashed(self.collect(iterable))
+
+    def frozenset_(self, iterable: Any = ()) -> frozenset[Any]:
+        return frozenset(self.hashed(self.collect(iterable)))
+
+    def hashed(self, items: list[Any]) -> set[Any]:
+        """A set of `items`, ticking per insertion on big inputs (see `hashing.py`)."""
+        return build_set(items)
+
+    def sorted_(
+        self, iterable: Any, *, key: Callable[[Any], Any] | None = None, reverse: bool = False
+    ) -> list[Any]:
+        items = self.collect(iterable)
+        items.sort(key=self.ticking_key(key), reverse=reverse)
+        return items
+
+    def ticking_key(self, key: Any) -> Any:
+        """`key=` functions are called from C once per item: count each call."""
+        if key is None:
+            return None
+        tick = self.tick
+
+        def counted(item: Any) -> Any:
+            tick()
+            return key(item)
+
+        return counted
+
+    def reversed_(self, sequence: Any) -> Iterator[Any]:
+        if isinstance(sequence, _SIZED) or type(sequence) in _VIEWS:
+            self.charge(len(sequence))
+            backwards: Iterator[Any] = reversed(sequence)
+            return backwards
+        raise TypeError(f"'{type(sequence).__name__}' object is not reversible")
+
+    def enumerate_(self, iterable: Any, start: int = 0) -> Iterator[tuple[int, Any]]:
+        return self.ticking(enumerate(iterable, start))
+
+    def zip_(self, *iterables: Any, strict: bool = False) -> Iterator[tuple[Any, ...]]:
+        tick = self.tick
+        check = self.guards.tup
+        for item in zip(*iterables, strict=strict):
+            tick()
+            yield check(item)
+
+    def map_(self, function: Callable[..., Any], *iterables: Any) -> Iterator[Any]:
+        return self.ticking(map(function, *iterables))
+
+    def filter_(self, function: Callable[[Any], Any] | None, iterable: Any) -> Iterator[Any]:
+        return self.ticking(filter(function, iterable))
+
+    def sum_(self, iterable: Any, start: Any = 0) -> Any:
+        if type(start) in _NUMERIC_START:
+            return sum(self.stream(iterable), start)
+        if isinstance(start, str):
+            raise TypeError("sum() can't sum strings [use ''.join(seq) instead]")
+        total = start
+        add = self.guards.add
+        for item in self.stream(iterable):
+            total = add(total, item)
+        return total
+
+    def min_(
+        self, *args: Any, key: Callable[[Any], Any] | None = None, default: Any = _MISSING
+    ) -> Any:
+        return self._extreme(min, args, key, default)
+
+    def max_(
+        self, *args: Any, key: Callable[[Any], Any] | None = None, default: Any = _MISSING
+    ) -> Any:
+        return self._extreme(max, args, key, default)
+
+    def _extreme(self, pick: Any, args: tuple[Any, ...], key: Any, default: Any) -> Any:
+        key = self.ticking_key(key)
+        if len(args) == 1:
+            if default is _MISSING:
+                return pick(self.stream(args[0]), key=key)
+            return pick(self.stream(args[0]), key=key, default=default)
+        if default is not _MISSING:
+            raise TypeError(
+                f"Cannot specify a default for {pick.__name__}() with multiple positional arguments"
+            )
+        return pick(*args, key=key)
+
+    def any_(self, iterable: Any) -> bool:
+        return any(self.stream(iterable))
+
+    def all_(self, iterable: Any) -> bool:
+        return all(self.stream(iterable))
+
+
+#: Script name -> `IterationBuiltins` method name.
+ITERATION_BUILTINS = {
+    name: f"{name}_"
+    for name in (
+        [
+            "list",
+            "tuple",
+            "set",
+            "frozenset",
+            "sorted",
+            "reversed",
+            "enumerate",
+            "zip",
+            "map",
+            "filter",
+            "sum",
+            "min",
+            "max",
+            "any",
+            "all",
+        ]
+    )
+}
+
+
+def make_builtins(guards: Guards) -> dict[str, Any]:
+    """The stateless builtins of one engine (see the module docstring)."""
+    renderer = guards.renderer
+    max_range = guards.config.max_range
+    max_bits = guards.max_bits
+
+    def repr_(value: Any) -> str:
+        return renderer.represent(value)
+
+    def format_(value: Any, spec: str = "") -> str:
+        if not isinstance(spec, str):
+            raise TypeError("format() argument 2 must be str")
+        return renderer.format(value, spec)
+
+    def check_decimal(value: decimal.Decimal) -> None:
+        if value.is_finite() and value.adjusted() > max_bits // 3:
+            raise LimitExceeded("int_size", "Decimal too large to convert to int")
+
+    def int_(value: Any = 0, *base: int) -> int:
+        if base:
+            if not isinstance(value, str):
+                raise TypeError("int() can't convert non-string with explicit base")
+            return int(value, *base)
+        if isinstance(value, decimal.Decimal):
+            check_decimal(value)
+        elif not isinstance(value, (int, float, str)):
+            raise TypeError(
+                f"int() argument must be a string or a real number, not '{type(value).__name__}'"
+            )
+        return int(value)
+
+    def round_(number: Any, ndigits: int | None = None) -> Any:
+        if ndigits is None:
+            if isinstance(number, decimal.Decimal):
+                check_decimal(number)
+            return round(number)
+        if not isinstance(ndigits, int):
+            raise TypeError("ndigits must be an int")
+        if abs(ndigits) > MAX_ROUND_DIGITS:
+            raise ValueError(f"round() ndigits must be within +/-{MAX_ROUND_DIGITS}")
+        return round(number, ndigits)
+
+    def range_(*args: int) -> range:
+        result = range(*args)
+        try:
+            size = len(result)
+        except OverflowError:
+            size = max_range + 1
+        if size > max_range:
+            raise LimitExceeded(
+                "operations", f"range() of more than {max_range} items could never be iterated"
+            )
+        return result
+
+    def pow_(base: Any, exponent: Any, modulo: Any = None) -> Any:
+        return guards.pow(base, exponent, modulo)
+
+    return {
+        "repr": repr_,
+        "format": format_,
+        "int": int_,
+        "float": float,
+        "bool": bool,
+        "len": len,
+        "abs": abs,
+        "round": round_,
+        "divmod": divmod,
+        "chr": chr,
+        "ord": ord,
+        "hex": hex,
+        "bin": bin,
+        "oct": oct,
+        "pow": pow_,
+        "range": range_,
+        "callable": callable,
+        "next": next,
+        **SCRIPT_EXCEPTIONS,
+    }
+
+
+def make_isinstance(aliases: dict[Any, type]) -> Callable[[Any, Any], bool]:
+    """`isinstance` for scripts: the second argument must be one of the type-like globals
+    (`int`, `list`, `dict`, `Decimal`, `datetime`, `ValueError`, ...) or a tuple of them."""
+
+    def resolve(spec: Any) -> tuple[type, ...]:
+        if type(spec) is tuple:
+            resolved: tuple[type, ...] = ()
+            for item in spec:
+                resolved += resolve(item)
+            return resolved
+        key = getattr(spec, "__func__", spec)
+        try:
+            return (aliases[key],)
+        except (KeyError, TypeError):
+            raise TypeError(
+                "isinstance() arg 2 must be a type-like global or a tuple of them"
+            ) from None
+
+    def isinstance_(value: Any, spec: Any) -> bool:
+        types = resolve(spec)
+        if type(value) is ScriptException:
+            return any(value.is_a(cls) for cls in types)
+        return isinstance(value, types)
+
+    return isinstance_

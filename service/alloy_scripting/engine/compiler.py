@@ -1,0 +1,140 @@
+"""From source to a sandboxed code object: parse, check, transform, compile.
+
+1. `ast.parse` (syntax errors become diagnostics with line and column);
+2. `normalize_targets` (list targets become tuple targets, see `rewrite.py`);
+3. strict-variable check (`names.py`) on the untransformed tree;
+4. `ScriptPolicy` (RestrictedPython's transformer plus our refusals, `policy.py`);
+5. `ScriptRewriter` (ticks, call wrappers, size guards, exception wrapping), and for
+   long scripts `ExpressionTicker` (an operation counted after every heavy expression);
+6. `compile(..., "<script>", "exec", dont_inherit=True)`.
+
+The result lists the global names the code object (and every nested one) loads, so that a
+run binds only what the script uses.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import types
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from alloy_scripting.engine.names import NameUse, check_names
+from alloy_scripting.engine.policy import ScriptPolicy
+from alloy_scripting.engine.rewrite import (
+    ExpressionTicker,
+    ScriptRewriter,
+    needs_expression_ticks,
+    normalize_targets,
+)
+from alloy_scripting.model.result import Diagnostic
+
+#: Part of every cache key and digest: bump when the policy or the rewrites change.
+POLICY_VERSION = "alloy-policy-1"
+FILENAME = "<script>"
+
+
+@dataclass(slots=True)
+class CompiledScript:
+    """A compiled script (or the diagnostics explaining why it could not be compiled)."""
+
+    digest: str
+    code: types.CodeType | None
+    diagnostics: tuple[Diagnostic, ...]
+    names: frozenset[str] = frozenset()
+    helper_uses: tuple[NameUse, ...] = ()
+    #: Prepared by the engine that compiled it (see `runtime.ScriptEngine`).
+    static_globals: dict[str, Any] = field(default_factory=dict)
+    run_bindings: tuple[tuple[str, str], ...] = ()
+    helper_names: tuple[str, ...] = ()
+    uses_ctx: bool = False
+    uses_params: bool = False
+    uses_before: bool = False
+    uses_decimal: bool = False
+    needs_run: bool = False
+    needs_context: bool = False
+    #: Set on every cache hit; cleared by the cache's CLOCK eviction.
+    referenced: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.code is not None
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [item for item in self.diagnostics if item.severity == "error"]
+
+
+def digest_of(source: str) -> str:
+    return hashlib.sha256(
+        f"{POLICY_VERSION}\0{source}".encode("utf-8", "surrogatepass")
+    ).hexdigest()
+
+
+def compile_script(
+    source: str, *, known: Collection[str], helpers: Collection[str], max_source_size: int
+) -> CompiledScript:
+    digest = digest_of(source)
+    if not isinstance(source, str):
+        return _failed(digest, 0, 0, "script source must be text")
+    if len(source) > max_source_size:
+        return _failed(digest, 1, 1, f"script is longer than {max_source_size} characters")
+    try:
+        return _compile(source, digest, known, helpers)
+    except RecursionError:
+        return _failed(digest, 1, 1, "script is nested too deeply")
+    except MemoryError:
+        return _failed(digest, 1, 1, "script is too large to compile")
+
+
+def _compile(
+    source: str, digest: str, known: Collection[str], helpers: Collection[str]
+) -> CompiledScript:
+    try:
+        tree = ast.parse(source, FILENAME, "exec")
+    except SyntaxError as error:
+        return _failed(digest, error.lineno or 0, error.offset or 0, f"SyntaxError: {error.msg}")
+    except ValueError as error:  # e.g. source contains NUL bytes
+        return _failed(digest, 1, 1, f"SyntaxError: {error}")
+    normalize_targets(tree)
+    heavy = needs_expression_ticks(tree)
+    diagnostics, helper_uses = check_names(tree, known, helpers)
+    policy = ScriptPolicy()
+    tree = policy.visit(tree)
+    diagnostics += policy.diagnostics
+    if any(item.severity == "error" for item in diagnostics) or policy.errors:
+        return CompiledScript(digest, None, _sorted(diagnostics), helper_uses=tuple(helper_uses))
+    tree = ScriptRewriter().visit(tree)
+    if heavy:
+        tree = ExpressionTicker().visit(tree)
+    ast.fix_missing_locations(tree)
+    try:
+        code = compile(tree, FILENAME, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as error:
+        line = getattr(error, "lineno", None) or 0
+        return _failed(digest, line, 0, f"SyntaxError: {getattr(error, 'msg', None) or error}")
+    return CompiledScript(
+        digest,
+        code,
+        _sorted(diagnostics),
+        names=frozenset(_global_names(code)),
+        helper_uses=tuple(helper_uses),
+    )
+
+
+def _failed(digest: str, line: int, col: int, message: str) -> CompiledScript:
+    return CompiledScript(digest, None, (Diagnostic("error", line, col, message),))
+
+
+def _sorted(diagnostics: list[Diagnostic]) -> tuple[Diagnostic, ...]:
+    return tuple(sorted(diagnostics, key=lambda item: (item.line, item.col)))
+
+
+def _global_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names

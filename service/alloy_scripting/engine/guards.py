@@ -1,0 +1,456 @@
+"""Stateless runtime guards called by the rewritten script code.
+
+The compiler turns `a * b` into `_mul_(a, b)`, `a[k] = v` into `_write_(a)[k] = v`,
+`except T as e:` into `except _catch_(T) as _e_: e = _exc_(_e_)`, and so on (see
+`rewrite.py`). Every guard here checks the size of what an operation would produce
+**before** Python allocates it: string and sequence repetition, concatenation, integer
+`**` / `<<` / `*`, `%` formatting, slice assignment, and the materialisation of iterables
+that C code would otherwise consume without passing through `_getiter_`.
+
+Guards hold no per-run state: one instance serves every run of an engine, from any thread.
+Limits they detect raise `LimitExceeded`, which scripts cannot catch; the per-run `_tick_`
+(see `runtime.py`) re-raises a breach that is still propagating through a `finally:`.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
+
+from alloy_scripting.engine.config import EngineConfig
+from alloy_scripting.engine.errors import LimitExceeded, active_run, first_control
+from alloy_scripting.engine.hashing import build_set
+from alloy_scripting.engine.render import Renderer, exception_message
+from alloy_scripting.model.proxy import EntityProxy
+
+#: The exception classes scripts can name: raise, catch and `isinstance` against.
+SCRIPT_EXCEPTIONS: dict[str, type[Exception]] = {
+    cls.__name__: cls
+    for cls in (
+        Exception,
+        ArithmeticError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        LookupError,
+        RuntimeError,
+        TypeError,
+        ValueError,
+        ZeroDivisionError,
+    )
+}
+_CATCHABLE = frozenset(SCRIPT_EXCEPTIONS.values())
+_SEQUENCES = (str, list, tuple)
+_SIZED = (list, tuple, dict, set, frozenset, str, range)
+_VIEW_TYPES = frozenset({type({}.keys()), type({}.values()), type({}.items())})
+_CONTAINERS = frozenset({list, tuple, dict, set, frozenset, EntityProxy})
+_MEMBERSHIP = frozenset({"in", "not in"})
+_COMPARE: dict[str, Any] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "is": operator.is_,
+    "is not": operator.is_not,
+    "in": lambda left, right: left in right,
+    "not in": lambda left, right: left not in right,
+}
+
+
+def _concat(left: Any, right: Any) -> Any:
+    return left + right
+
+
+def virtual_size(value: Any, budget: int) -> int:
+    """Elements reachable from `value` counting every path (`[[0] * 10] * 10` is 110), as
+    C-level comparison, hashing or copying would visit them; memoised per object, so the
+    walk itself only visits distinct objects. Stops early once past `budget`."""
+    memo: dict[int, int] = {}
+
+    def walk(node: Any, depth: int) -> int:
+        key = id(node)
+        known = memo.get(key)
+        if known is not None:
+            return known
+        memo[key] = budget + 1 if depth > 200 else 0  # cycles and absurd depth count as huge
+        total = len(node)
+        items = node.values() if isinstance(node, dict) else node
+        for item in items:
+            if type(item) in _CONTAINERS:
+                total += walk(item, depth + 1)
+                if total > budget:
+                    break
+        memo[key] = total
+        return total
+
+    return walk(value, 0)
+
+
+class ScriptException:
+    """What a script sees of a caught exception: plain data, never the exception itself
+    (whose `__traceback__` leads to host frames and their globals)."""
+
+    __slots__ = ("_cls", "args", "message", "type")
+
+    SANDBOX_ATTRS = frozenset({"type", "message", "args"})
+
+    def __init__(self, error: BaseException, renderer: Renderer) -> None:
+        self._cls = type(error)
+        self.type = type(error).__name__
+        self.message = exception_message(error, renderer)
+        plain = all(type(arg) in (str, int, float, bool) or arg is None for arg in error.args)
+        self.args: tuple[Any, ...] = (
+            tuple(error.args) if plain and len(self.message) < 2048 else (self.message,)
+        )
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{self.type}({self.message!r})"
+
+    def sandbox_text(self, as_repr: bool) -> str:
+        return repr(self) if as_repr else self.message
+
+    def is_a(self, cls: type) -> bool:
+        return issubclass(self._cls, cls)
+
+    def rebuild(self) -> Exception:
+        """A fresh exception of the nearest class the script may raise."""
+        for cls in self._cls.__mro__:
+            if cls in _CATCHABLE:
+                try:
+                    return cls(*self.args)
+                except Exception:
+                    return cls(self.message)
+        return Exception(self.message)
+
+
+class ListWriter:
+    """`_write_(a_list)`: item assignment with slice growth checked first."""
+
+    __slots__ = ("_guards", "_target")
+
+    def __init__(self, target: list[Any], guards: Guards) -> None:
+        self._target = target
+        self._guards = guards
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        target = self._target
+        if type(key) is slice:
+            items = self._guards.materialize(value)
+            replaced = len(range(*key.indices(len(target))))
+            if len(target) - replaced + len(items) > self._guards.max_array:
+                self._guards.breach("array_size", "list slice assignment exceeds the array limit")
+            target[key] = items
+        else:
+            target[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        del self._target[key]
+
+
+class Guards:
+    """The stateless guards of one engine (see the module docstring)."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.max_str = config.max_string_size
+        self.max_array = config.max_array_size
+        self.max_bits = config.max_int_bits
+        self.max_virtual = 100 * config.max_array_size
+        self.renderer = Renderer(config.max_string_size, config.max_nesting)
+        self.inplace_ops: dict[str, Callable[[Any, Any], Any]] = {
+            "+=": self.iadd,
+            "-=": operator.isub,
+            "*=": self.imul,
+            "/=": operator.itruediv,
+            "//=": operator.ifloordiv,
+            "%=": self.mod,
+            "**=": self.pow,
+            "<<=": self.lshift,
+            ">>=": operator.irshift,
+            "&=": self.iset_op(operator.iand),
+            "|=": self.iset_op(operator.ior),
+            "^=": self.iset_op(operator.ixor),
+            "@=": operator.imatmul,
+        }
+
+    # -- limits --------------------------------------------------------------------------
+
+    @staticmethod
+    def breach(limit: str, detail: str = "") -> NoReturn:
+        raise LimitExceeded(limit, detail)
+
+    def check_size(self, value: Any) -> Any:
+        """Post-check for operations whose output is bounded by their (bounded) input."""
+        if type(value) is str:
+            if len(value) > self.max_str:
+                self.breach("string_size", f"string of {len(value)} characters exceeds the limit")
+        elif len(value) > self.max_array:
+            self.breach("array_size", f"collection of {len(value)} items exceeds the limit")
+        return value
+
+    def materialize(self, iterable: Any) -> list[Any]:
+        """A new list of the items of `iterable`, refusing more than `max_array_size`.
+
+        Sized containers are copied at C speed; anything else is pulled item by item here,
+        so a lazy producer (generator expressions tick per item) is stopped at the limit.
+        """
+        if isinstance(iterable, _SIZED) or type(iterable) in _VIEW_TYPES:
+            try:
+                size = len(iterable)
+            except OverflowError:
+                self.breach("array_size", "iterable exceeds the array limit")
+            if size > self.max_array:
+                self.breach("array_size", f"iterable of {size} items exceeds the array limit")
+            return list(iterable)
+        items: list[Any] = []
+        append = items.append
+        limit = self.max_array
+        for item in iterable:
+            if len(items) >= limit:
+                self.breach("array_size", "iterable exceeds the array limit")
+            append(item)
+        return items
+
+    # -- operators -----------------------------------------------------------------------
+
+    def mul(self, left: Any, right: Any) -> Any:
+        kl = type(left)
+        if kl is int and type(right) is int:
+            if left.bit_length() + right.bit_length() > self.max_bits + 1 and left and right:
+                self.breach("int_size", "integer product exceeds the integer size limit")
+            return left * right
+        if kl is float:
+            return left * right
+        if isinstance(left, _SEQUENCES) and isinstance(right, int):
+            self._check_repeat(left, right)
+        elif isinstance(right, _SEQUENCES) and isinstance(left, int):
+            self._check_repeat(right, left)
+        return left * right
+
+    def _check_repeat(self, seq: Any, times: int) -> None:
+        if times <= 0:
+            return
+        size = len(seq) * times
+        if isinstance(seq, str):
+            if size > self.max_str:
+                self.breach(
+                    "string_size", f"string repetition of {size} characters exceeds the limit"
+                )
+            return
+        if size > self.max_array:
+            self.breach("array_size", f"sequence repetition of {size} items exceeds the limit")
+        if times > 1 and any(type(item) in _CONTAINERS for item in seq):
+            limit = self.max_virtual
+            if virtual_size(seq, limit // times + 1) * times > limit:
+                self.breach(
+                    "array_size", "repeating nested containers would alias too many elements"
+                )
+
+    def add(self, left: Any, right: Any) -> Any:
+        kl = type(left)
+        if kl is int or kl is float:
+            return left + right
+        if kl is str:
+            if type(right) is str and len(left) + len(right) > self.max_str:
+                self.breach("string_size", "string concatenation exceeds the string limit")
+        elif isinstance(left, (list, tuple)) and isinstance(right, (list, tuple)):
+            if len(left) + len(right) > self.max_array:
+                self.breach("array_size", "concatenation exceeds the array limit")
+            if kl is tuple and type(right) is tuple:
+                return self.tup(_concat(left, right))
+        return left + right
+
+    def check_virtual(self, value: Any, what: str) -> Any:
+        """Refuse a container whose every-path element count is too large (see
+        `virtual_size`): C-level comparison and hashing would walk all those paths."""
+        if virtual_size(value, self.max_virtual) > self.max_virtual:
+            self.breach("operations", f"{what} of nested structures aliasing too many elements")
+        return value
+
+    def tup(self, value: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A tuple display: nested tuples must not double their way into hash bombs."""
+        for item in value:
+            if type(item) in _CONTAINERS:
+                return self.check_virtual(value, "tuple")  # type: ignore[no-any-return]
+        return value
+
+    def cmp(self, left: Any, op: str, right: Any) -> Any:
+        """A comparison without constant operands (`a == b`, `x in items`, ...)."""
+        if type(left) in _CONTAINERS and (type(right) in _CONTAINERS or op in _MEMBERSHIP):
+            self.check_virtual(left, "comparison")
+            if type(right) in _CONTAINERS:
+                self.check_virtual(right, "comparison")
+        return _COMPARE[op](left, right)
+
+    def cv(self, value: Any) -> Any:
+        """An operand of a chained comparison."""
+        if type(value) in _CONTAINERS:
+            self.check_virtual(value, "comparison")
+        return value
+
+    def iadd(self, left: Any, right: Any) -> Any:
+        if type(left) is list:
+            items = right if type(right) is list else self.materialize(right)
+            if len(left) + len(items) > self.max_array:
+                self.breach("array_size", "list extension exceeds the array limit")
+            left += items
+            return left
+        return self.add(left, right)
+
+    def imul(self, left: Any, right: Any) -> Any:
+        if type(left) is list and isinstance(right, int):
+            self._check_repeat(left, right)
+            left *= right
+            return left
+        return self.mul(left, right)
+
+    def pow(self, base: Any, exponent: Any, modulo: Any = None) -> Any:
+        if modulo is not None:
+            return pow(base, exponent, modulo)
+        if isinstance(base, int) and isinstance(exponent, int) and exponent > 0:
+            bits = abs(int(base)).bit_length()
+            if bits > 1 and (exponent > self.max_bits or (bits - 1) * exponent > self.max_bits):
+                self.breach("int_size", "integer power exceeds the integer size limit")
+        return base**exponent
+
+    def lshift(self, value: Any, shift: Any) -> Any:
+        if (
+            isinstance(value, int)
+            and isinstance(shift, int)
+            and value
+            and shift > 0
+            and int(value).bit_length() + shift > self.max_bits
+        ):
+            self.breach("int_size", "left shift exceeds the integer size limit")
+        return value << shift
+
+    def mod(self, left: Any, right: Any) -> Any:
+        if isinstance(left, str):
+            return self.renderer.percent(str.__str__(left), right)
+        return left % right
+
+    def iset_op(self, op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        def apply(left: Any, right: Any) -> Any:
+            if type(left) is dict and not isinstance(right, dict):
+                right = self.materialize(right)
+            result = op(left, right)
+            if isinstance(result, (set, frozenset, dict)):
+                self.check_size(result)
+            return result
+
+        return apply
+
+    def inplacevar(self, op: str, left: Any, right: Any) -> Any:
+        return self.inplace_ops[op](left, right)
+
+    # -- formatting ----------------------------------------------------------------------
+
+    def fmt(self, value: Any, conversion: int, spec: str) -> str:
+        """One `{value!conv:spec}` field of an f-string."""
+        if conversion != -1:
+            value = self.renderer.convert(value, conversion)
+        return self.renderer.format(value, spec)
+
+    def fstr(self, text: str) -> str:
+        if len(text) > self.max_str:
+            self.breach("string_size", "f-string result exceeds the string limit")
+        return text
+
+    # -- writes, unpacking, calls --------------------------------------------------------
+
+    def write(self, target: Any) -> Any:
+        kind = type(target)
+        if kind is dict or kind is EntityProxy:
+            return target
+        if kind is list:
+            return ListWriter(target, self)
+        raise TypeError(f"'{kind.__name__}' object does not support item assignment")
+
+    def augitem(self, target: Any, key: Any, op: str, value: Any) -> None:
+        """`target[key] op= value`."""
+        self.write(target)[key] = self.inplacevar(op, target[key], value)
+
+    def setdisplay(self, items: list[Any]) -> set[Any]:
+        """`{*a, b}`: a set display with unpacking, built with ticks when big."""
+        return build_set(items)
+
+    def coll(self, value: Any) -> Any:
+        """Size check of a comprehension's result."""
+        if len(value) > self.max_array:
+            self.breach(
+                "array_size", f"comprehension of {len(value)} items exceeds the array limit"
+            )
+        return value
+
+    def starred(self, value: Any) -> list[Any]:
+        """`*value` in a call or a display: materialised here, bounded."""
+        return self.materialize(value)
+
+    def unpack_sequence(self, value: Any, spec: dict[str, Any], _getiter_: Any = None) -> Any:
+        children = spec["childs"]
+        kind = type(value)
+        if (kind is tuple or kind is list) and not children:
+            return value
+        items = self.materialize(value)
+        if len(items) < spec["min_len"]:
+            return items
+        for index, child in children:
+            items[index] = self.unpack_sequence(items[index], child)
+        return items
+
+    def iter_unpack_sequence(
+        self, value: Any, spec: dict[str, Any], _getiter_: Any = None
+    ) -> Iterator[Any]:
+        unpack = self.unpack_sequence
+        for item in value:
+            yield unpack(item, spec)
+
+    @staticmethod
+    def apply(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    # -- exceptions ----------------------------------------------------------------------
+
+    @staticmethod
+    def catch(spec: Any) -> Any:
+        """The type expression of an `except` clause: only the script exception classes."""
+        if spec in _CATCHABLE:
+            return spec
+        if type(spec) is tuple and all(_catchable(item) for item in spec):
+            return spec
+        raise TypeError("except clauses may only name the script exception classes")
+
+    def exc(self, error: BaseException) -> ScriptException:
+        """Bound to the name of an `except ... as name:` clause (and run for unnamed ones).
+
+        Re-raises an abort or a limit breach that an exception raised in a `finally:` block
+        had displaced; turns host `MemoryError` into the `memory` limit.
+        """
+        run = active_run()
+        if run is not None and run.outcome is not None:
+            raise run.outcome.again()
+        pending = first_control(error)
+        if pending is not None:
+            raise pending.again()
+        if isinstance(error, MemoryError):
+            raise LimitExceeded("memory", "out of memory") from None
+        return ScriptException(error, self.renderer)
+
+    @staticmethod
+    def raise_(value: Any) -> Any:
+        """`raise value`: a caught exception is re-raised as a fresh one (no traceback)."""
+        if type(value) is ScriptException:
+            return value.rebuild()
+        return value
+
+
+def _catchable(spec: Any) -> bool:
+    if type(spec) is tuple:
+        return all(_catchable(item) for item in spec)
+    return spec in _CATCHABLE

@@ -1,0 +1,869 @@
+"""`ScriptEngine`: validates, compiles (cached) and runs scripts; `Run`: the per-run state.
+
+How the limits hold
+-------------------
+Every unbounded computation a script can start passes through Python code of ours:
+loops and comprehension steps call `_tick_`, user functions are wrapped by `_fn_`,
+builtins consuming iterables pull items through ticking iterators and count `key=`
+callbacks (`builtins.py`), long scripts count an operation after every heavy expression
+(`rewrite.ExpressionTicker`), and C-level work that Python would do on a script's behalf
+(repetition, concatenation, joins, padding, formatting, `**`, `<<`, regular expressions,
+JSON, slice assignment, unpacking, comparisons and tuples of nested containers) is
+preceded by a size check (`guards.py`, `attrs.py`, `render.py`, `toolbox.py`). So each
+single C call is bounded by the size limits, and the in-band checks suffice:
+
+* `_tick_` counts operations and, every 4 ticks, compares `time.perf_counter()` with the
+  run's deadline, re-raises a breach still propagating through a `finally:` block and
+  (every 256 operations) checks the memory growth; bulk charges (`sum(list)`) check each
+  time. The deadline is enforced with a lag of at most 4 bounded steps.
+* Aborts and breaches are sticky: every `ScriptControl` registers with the active run
+  (`errors.py`); from then on each tick, user call and `except` handler raises it again,
+  and the result reports it even if the script managed to replace it with another
+  exception (a `finally:` raising, a `StopIteration` eaten by C iteration code).
+
+Memory: each object is bounded by the size limits; what a script keeps alive is bounded
+by `max_memory` (peak-RSS growth, checked every 256 operations).
+
+Residual risk: a few C-level paths are bounded only by the size limits, not by the
+timeout (one `set()` of fewer than 1000 colliding keys, one comparison or hash walking up
+to `100 * max_array_size` aliased elements, the `regex` package's timeout granularity).
+`alloy-scripting script run` therefore also runs each script in a forked child under a
+hard wall-clock and address-space limit (`isolation.py`); a service should run scripts
+in killable worker processes the same way.
+
+Threading: an engine holds only immutable configuration, stateless guards and the locked
+compile cache; everything a run mutates lives in its `Run` and its fresh globals dict, so
+one engine serves concurrent threads and sequential asyncio tasks alike.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+import functools
+import logging
+import operator
+import resource
+import sys
+from collections.abc import Callable, Mapping
+from math import isfinite
+from time import perf_counter
+from types import TracebackType
+from typing import Any, NoReturn
+
+from alloy_scripting.bridge.helpers import REGISTRY, HelperHost, phase_error_message, unavailable
+from alloy_scripting.engine.attrs import STR_METHODS, build_policies, make_getattr
+from alloy_scripting.engine.builtins import (
+    ITERATION_BUILTINS,
+    IterationBuiltins,
+    make_builtins,
+    make_isinstance,
+)
+from alloy_scripting.engine.cache import CompileCache
+from alloy_scripting.engine.compiler import FILENAME, CompiledScript, compile_script
+from alloy_scripting.engine.config import EngineConfig
+from alloy_scripting.engine.context import ScriptContext
+from alloy_scripting.engine.errors import (
+    LimitExceeded,
+    ScriptAbort,
+    ScriptControl,
+    first_control,
+    set_active_run,
+)
+from alloy_scripting.engine.guards import SCRIPT_EXCEPTIONS, Guards
+from alloy_scripting.engine.render import exception_message, sanitize
+from alloy_scripting.engine.toolbox import (
+    DECIMAL_CONTEXT,
+    NAMESPACE_TYPES,
+    ROUNDING,
+    DatetimeType,
+    DateType,
+    DecimalType,
+    DictType,
+    JsonNamespace,
+    MatchResult,
+    MathNamespace,
+    ReNamespace,
+    StrType,
+    TimedeltaType,
+    TimezoneType,
+    make_functions,
+)
+from alloy_scripting.engine.values import Budget, plain_into
+from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus
+from alloy_scripting.model.proxy import ALL_DIRTY, EntityProxy, EntityView, copy_json, entity_proxy
+from alloy_scripting.model.result import (
+    Diagnostic,
+    EmittedEvent,
+    ExecutionResult,
+    LogEntry,
+    ScriptError,
+)
+
+logger = logging.getLogger("alloy.engine")
+script_logger = logging.getLogger("alloy.script")
+
+MAX_REASON = 1024
+MAX_EVENT_TYPE = 200
+_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+_PARAM_PHASES = frozenset({ExecutionPhase.MANUAL, ExecutionPhase.SCHEDULED, ExecutionPhase.API})
+_BEFORE_PHASES = frozenset({ExecutionPhase.AFTER, ExecutionPhase.ON_COMMIT})
+_MISSING: Any = object()
+_SUCCESS = ExecutionStatus.SUCCESS
+_PLAIN_SCALARS = frozenset({int, float, bool, type(None)})
+
+#: Script global -> `Run` attribute, bound per run (only the ones a script uses).
+RUN_BINDINGS: dict[str, str] = {
+    "_tick_": "tick",
+    "_fn_": "wrap_function",
+    "_t_": "tick_value",
+    "log": "log",
+    "warn": "warn",
+    "error": "error",
+    "print": "print_",
+    **ITERATION_BUILTINS,
+}
+PER_RUN_NAMES = frozenset({"entity", "entity_before", "ctx", "params"})
+
+
+class Run(IterationBuiltins):
+    """The mutable state of one run: counters, deadline, captured logs and intents."""
+
+    __slots__ = (
+        "breach",
+        "budget",
+        "config",
+        "deadline",
+        "depth",
+        "emitted",
+        "emitted_size",
+        "engine",
+        "guards",
+        "logs",
+        "max_array",
+        "max_depth",
+        "memory_check",
+        "ops",
+        "outcome",
+        "rss_base",
+        "script_name",
+    )
+
+    def __init__(self, engine: ScriptEngine, deadline: float, script_name: str | None) -> None:
+        config = engine.config
+        self.engine = engine
+        self.config = config
+        self.guards = engine.guards
+        self.ops = 0
+        self.budget = config.max_operations
+        self.deadline = deadline
+        self.depth = 0
+        self.max_depth = config.max_call_depth
+        self.max_array = config.max_array_size
+        self.breach: str | None = None
+        self.outcome: ScriptControl | None = None
+        self.logs: list[LogEntry] = []
+        self.emitted: list[EmittedEvent] = []
+        self.emitted_size = 0
+        self.script_name = script_name
+        self.memory_check = 0
+        self.rss_base = -1
+
+    # -- limits --------------------------------------------------------------------------
+
+    def tick(self) -> bool:
+        ops = self.ops + 1
+        self.ops = ops
+        if ops > self.budget:
+            self._over()
+        if not ops & 3:
+            self._check()
+        return True
+
+    def tick_value(self, value: Any) -> Any:
+        """`_t_(expr)`: count an operation once `expr` is evaluated (long scripts)."""
+        ops = self.ops + 1
+        self.ops = ops
+        if ops > self.budget:
+            self._over()
+        if not ops & 3:
+            self._check()
+        return value
+
+    def charge(self, count: int) -> None:
+        ops = self.ops + count
+        self.ops = ops
+        if ops > self.budget:
+            self._over()
+        self._check()
+
+    def record(self, control: ScriptControl) -> None:
+        """Called by every `ScriptControl` created during the run: the first one is the
+        run's outcome, and from now on every tick raises it again."""
+        if self.outcome is None:
+            self.outcome = control
+            if isinstance(control, LimitExceeded) and self.breach is None:
+                self.breach = control.limit
+        self.budget = -1
+
+    def _check(self) -> None:
+        if perf_counter() > self.deadline:
+            self.fail("timeout", f"timeout of {self.config.timeout * 1000:g} ms exceeded")
+        pending = sys.exception()
+        if isinstance(pending, ScriptControl):
+            raise pending
+        if self.ops >= self.memory_check:
+            self._memory()
+
+    def _memory(self) -> None:
+        """Peak-RSS growth since the run's first check (KiB on Linux, bytes on macOS)."""
+        self.memory_check = self.ops + 256
+        peak = _peak_rss()
+        if self.rss_base < 0:
+            self.rss_base = peak
+        elif peak - self.rss_base > self.config.max_memory:
+            self.fail(
+                "memory", f"memory use grew by more than {self.config.max_memory // 2**20} MiB"
+            )
+
+    def _over(self) -> NoReturn:
+        if self.outcome is None:
+            self.fail("operations", f"more than {self.config.max_operations} operations")
+        raise self.outcome.again()
+
+    def fail(self, limit: str, detail: str = "") -> NoReturn:
+        """Raise a breach; the first control exception of the run stays its outcome."""
+        if self.outcome is not None:
+            raise self.outcome.again()
+        raise LimitExceeded(limit, detail)
+
+    def wrap_function(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        """`_fn_`: count each call and bound the call depth."""
+        run = self
+        check_virtual = self.guards.check_virtual
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            depth = run.depth + 1
+            if depth > run.max_depth:
+                run.fail("call_depth", f"call depth above {run.max_depth}")
+            run.tick()
+            tuples = 0
+            for arg in args:
+                if type(arg) is tuple:
+                    tuples += 1
+            if tuples > 1:  # `def pair(*a): return a` must not double tuples into hash bombs
+                check_virtual(args, "call arguments")
+            run.depth = depth
+            try:
+                return function(*args, **kwargs)
+            except StopIteration:
+                # As PEP 479 does for generators: C iteration code (map, filter, sorted's
+                # key, ...) would take it for the end of the iteration and carry on.
+                if run.outcome is not None:
+                    raise run.outcome.again() from None
+                raise RuntimeError(f"{function.__name__}() raised StopIteration") from None
+            finally:
+                run.depth = depth - 1
+
+        call.__name__ = function.__name__
+        call.__qualname__ = function.__qualname__
+        return call
+
+    # -- logging -------------------------------------------------------------------------
+
+    def _log(self, level: str, values: tuple[Any, ...], sep: Any) -> None:
+        if len(self.logs) >= self.config.max_log_entries:
+            self.fail("log_size", f"more than {self.config.max_log_entries} log entries")
+        limit = self.config.max_log_message
+        separator = sep if isinstance(sep, str) else " "
+        renderer = self.guards.renderer
+        truncated = renderer.truncated
+        parts: list[str] = []
+        size = 0
+        for value in values:
+            part = truncated(renderer.text(value), limit)
+            parts.append(part)
+            size += len(part) + len(separator)
+            if size > limit:
+                break
+        message = truncated(separator[:limit].join(parts), limit)
+        self.logs.append(LogEntry(level, message))
+        script_logger.log(_LEVELS[level], "%s", message, extra={"script": self.script_name})
+
+    def log(self, *values: Any, sep: str = " ") -> None:
+        self._log("info", values, sep)
+
+    def warn(self, *values: Any, sep: str = " ") -> None:
+        self._log("warning", values, sep)
+
+    def error(self, *values: Any, sep: str = " ") -> None:
+        self._log("error", values, sep)
+
+    def print_(self, *values: Any, sep: str = " ", end: str = "\n") -> None:
+        self._log("info", values, sep)
+
+    # -- helper host ---------------------------------------------------------------------
+
+    def emit_intent(self, event_type: Any, payload: Any) -> None:
+        if (
+            not isinstance(event_type, str)
+            or not event_type.strip()
+            or len(event_type) > MAX_EVENT_TYPE
+        ):
+            raise ValueError(
+                f"emit() event_type must be a non-empty str of at most {MAX_EVENT_TYPE} characters"
+            )
+        if len(self.emitted) >= self.config.max_emits:
+            self.fail("emits", f"more than {self.config.max_emits} emitted events")
+        if payload is None:
+            payload = {}
+        if not isinstance(payload, dict):
+            raise TypeError("emit() payload must be a dict")
+        config = self.config
+        budget = Budget(
+            config.max_emit_payload_size, "payload_size", config.max_nesting, "emit() payload"
+        )
+        plain = plain_into(payload, budget)
+        self.emitted_size += config.max_emit_payload_size - budget.left + len(event_type)
+        if self.emitted_size > config.max_emit_total_size:
+            self.fail(
+                "emits", f"emitted payloads exceed {config.max_emit_total_size} bytes in total"
+            )
+        self.emitted.append(EmittedEvent(str.__str__(event_type), plain))
+
+    def regex_fullmatch(self, pattern: Any, value: str) -> bool:
+        return self.engine.regex.fullmatch(pattern, value) is not None
+
+    def materialize(self, values: Any) -> list[Any]:
+        return self.collect(values)
+
+
+class ScriptEngine:
+    """Validates and runs scripts in the sandbox; see the module docstring."""
+
+    def __init__(self, config: EngineConfig | None = None) -> None:
+        self.config = config if config is not None else EngineConfig()
+        self.cache = CompileCache(self.config.cache_size)
+        self.guards = Guards(self.config)
+        self.regex = ReNamespace(self.guards, self.config.regex_timeout)
+        self._base = self._build_globals()
+        self._known = frozenset(self._base) | frozenset(RUN_BINDINGS) | PER_RUN_NAMES
+        self._helper_names = frozenset(REGISTRY)
+        self._lookup = self.cache.lookup
+        self._max_changes = self.config.max_changes_size
+        self._timeout = self.config.timeout
+        self._warn_after = self.config.warn_after
+
+    # -- public API ----------------------------------------------------------------------
+
+    def compile(self, source: str) -> CompiledScript:
+        """The compiled form of `source`, from the cache when possible."""
+        return self.cache.get_or_compile(source, self._compile)
+
+    def validate(self, source: str, phase: ExecutionPhase | str | None = None) -> list[Diagnostic]:
+        """Syntax errors, forbidden constructs, undefined names and (with `phase`) helpers
+        not available in that phase, sorted by position."""
+        resolved = None if phase is None else ExecutionPhase(phase)
+        compiled = self.compile(source)
+        diagnostics = list(compiled.diagnostics)
+        if resolved is not None:
+            for use in compiled.helper_uses:
+                if resolved not in REGISTRY[use.name].phases:
+                    diagnostics.append(
+                        Diagnostic(
+                            "error", use.line, use.col, phase_error_message(use.name, resolved)
+                        )
+                    )
+        diagnostics.sort(key=lambda item: (item.line, item.col))
+        return diagnostics
+
+    def cache_stats(self) -> dict[str, int]:
+        return self.cache.stats()
+
+    def execute(
+        self,
+        source: str,
+        *,
+        phase: ExecutionPhase | str | None = None,
+        entity: EntityProxy | Mapping[str, Any] | None = None,
+        event: EventType | str | None = None,
+        entity_before: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        ctx: Mapping[str, Any] | None = None,
+        script_name: str | None = None,
+    ) -> ExecutionResult:
+        """Run `source` and report what happened. Never raises for anything the script does;
+        raises `ValueError` only for an unknown `phase` or `event` (a caller error)."""
+        started = perf_counter()
+        if event is None:
+            event_type = None
+            if phase is None:
+                run_phase = ExecutionPhase.MANUAL
+            else:
+                run_phase = phase if type(phase) is ExecutionPhase else ExecutionPhase(phase)
+        else:
+            event_type = event if type(event) is EventType else EventType(event)
+            run_phase = event_type.phase if phase is None else ExecutionPhase(phase)
+        compiled = self._lookup(source)
+        if compiled is None:
+            compiled = self.cache.get_or_compile(source, self._compile)
+        else:
+            compiled.referenced = True
+            self.cache.hits += 1
+        if type(entity) is EntityProxy:
+            proxy = entity
+        elif ctx is None:
+            proxy = entity_proxy(entity)
+        else:
+            proxy = entity_proxy(entity, ctx.get("entity_id"), ctx.get("entity_type"))
+        code = compiled.code
+        if code is None:
+            return self._invalid(compiled, proxy, run_phase, started)
+        scope = compiled.static_globals.copy()
+        scope["entity"] = proxy
+        run: Run | None = None
+        previous: Any = None
+        if compiled.needs_run:
+            run = Run(self, started + self._timeout, script_name or _script_name(ctx))
+            previous = set_active_run(run)
+            for name, attribute in compiled.run_bindings:
+                scope[name] = getattr(run, attribute)
+            for name in compiled.helper_names:
+                scope[name] = self._helper(name, run_phase, run)
+        if compiled.needs_context:
+            self._bind_context(
+                compiled,
+                scope,
+                proxy,
+                run_phase,
+                event_type,
+                entity_before,
+                params,
+                ctx,
+                script_name,
+            )
+        try:
+            if compiled.uses_decimal:
+                with decimal.localcontext(DECIMAL_CONTEXT):
+                    exec(code, scope)
+            else:
+                exec(code, scope)
+        except (KeyboardInterrupt, SystemExit):
+            if run is not None:
+                set_active_run(previous)
+            raise
+        except BaseException as error:
+            scope.clear()
+            if run is not None:
+                set_active_run(previous)
+            return self._finish(error, proxy, run, run_phase, started)
+        if run is not None:
+            set_active_run(previous)
+            scope.clear()  # user functions reference their globals: break the cycle now
+            if run.outcome is not None:
+                return self._finish(run.outcome, proxy, run, run_phase, started)
+        try:
+            changes, removed, data = self._changes(proxy, proxy._meta[2])
+        except (LimitExceeded, TypeError, ValueError, RecursionError) as error:
+            return self._finish(error, proxy, run, run_phase, started)
+        duration = perf_counter() - started
+        if duration > self._warn_after:
+            self._warn_slow(run, duration)
+        if run is None:
+            return ExecutionResult(
+                _SUCCESS,
+                changes,
+                removed,
+                data,
+                run_phase,
+                None,
+                None,
+                None,
+                [],
+                [],
+                0,
+                duration * 1000,
+            )
+        return ExecutionResult(
+            _SUCCESS,
+            changes,
+            removed,
+            data,
+            run_phase,
+            None,
+            None,
+            None,
+            run.logs,
+            run.emitted,
+            run.ops,
+            duration * 1000,
+        )
+
+    def _bind_context(
+        self,
+        compiled: CompiledScript,
+        scope: dict[str, Any],
+        proxy: EntityProxy,
+        phase: ExecutionPhase,
+        event: EventType | None,
+        entity_before: Mapping[str, Any] | None,
+        params: Mapping[str, Any] | None,
+        ctx: Mapping[str, Any] | None,
+        script_name: str | None,
+    ) -> None:
+        if compiled.uses_ctx:
+            scope["ctx"] = self._context(ctx or {}, phase, event, proxy, script_name)
+        if compiled.uses_params:
+            scope["params"] = copy_json(dict(params)) if params and phase in _PARAM_PHASES else {}
+        if compiled.uses_before:
+            scope["entity_before"] = (
+                EntityView(proxy.id, proxy.entity_type, entity_before)
+                if entity_before is not None
+                and phase in _BEFORE_PHASES
+                and event is not None
+                and event.has_before_image
+                else None
+            )
+
+    # -- run outcome ---------------------------------------------------------------------
+
+    def _finish(
+        self,
+        outcome: BaseException,
+        proxy: EntityProxy,
+        run: Run | None,
+        phase: ExecutionPhase,
+        started: float,
+    ) -> ExecutionResult:
+        try:
+            return self._failure(outcome, proxy, run, phase, started)
+        except Exception as error:  # pragma: no cover - defensive: a bug of ours, not the script's
+            logger.exception("script engine failure")
+            return ExecutionResult(
+                ExecutionStatus.ERROR,
+                {},
+                [],
+                dict(proxy._meta[2]),
+                phase,
+                error=ScriptError("InternalError", sanitize(type(error).__name__)),
+                duration_ms=(perf_counter() - started) * 1000,
+            )
+
+    def _failure(
+        self,
+        outcome: BaseException,
+        proxy: EntityProxy,
+        run: Run | None,
+        phase: ExecutionPhase,
+        started: float,
+    ) -> ExecutionResult:
+        control = first_control(outcome)
+        if run is not None and run.outcome is not None:
+            recorded = run.outcome
+            if not (isinstance(control, LimitExceeded) and isinstance(recorded, ScriptAbort)):
+                control = recorded
+        reason: str | None = None
+        limit: str | None = None
+        error: ScriptError | None
+        line = _script_line(outcome)
+        if isinstance(control, ScriptAbort):
+            status = ExecutionStatus.ABORTED
+            reason = control.reason
+            error = None
+        elif isinstance(control, LimitExceeded):
+            limit = control.limit
+            status = (
+                ExecutionStatus.TIMEOUT if limit == "timeout" else ExecutionStatus.LIMIT_EXCEEDED
+            )
+            error = ScriptError(
+                "LimitExceeded", sanitize(str(control)), _script_line(control) or line
+            )
+        elif isinstance(outcome, MemoryError):
+            limit = "memory"
+            status = ExecutionStatus.LIMIT_EXCEEDED
+            error = ScriptError("LimitExceeded", "out of memory", line)
+        else:
+            status = ExecutionStatus.ERROR
+            error = ScriptError(
+                type(outcome).__name__, exception_message(outcome, self.guards.renderer), line
+            )
+        duration = perf_counter() - started
+        if duration > self.config.warn_after:
+            self._warn_slow(run, duration)
+        return ExecutionResult(
+            status,
+            {},
+            [],
+            dict(proxy._meta[2]),
+            phase,
+            reason=reason,
+            error=error,
+            limit=limit,
+            logs=run.logs if run is not None else [],
+            emitted=run.emitted if run is not None else [],
+            operations=run.ops if run is not None else 0,
+            duration_ms=duration * 1000,
+        )
+
+    def _invalid(
+        self, compiled: CompiledScript, proxy: EntityProxy, phase: ExecutionPhase, started: float
+    ) -> ExecutionResult:
+        first = (
+            compiled.errors[0] if compiled.errors else Diagnostic("error", 0, 0, "invalid script")
+        )
+        kind, message = "ValidationError", first.message
+        if message.startswith("SyntaxError: "):
+            kind, message = "SyntaxError", message[len("SyntaxError: ") :]
+        return ExecutionResult(
+            ExecutionStatus.ERROR,
+            {},
+            [],
+            dict(proxy._meta[2]),
+            phase,
+            error=ScriptError(kind, message, first.line or None),
+            duration_ms=(perf_counter() - started) * 1000,
+        )
+
+    def _changes(
+        self, proxy: EntityProxy, original: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+        """Changed fields (as plain JSON, within `max_changes_size`), removed fields, and
+        the data after the run (the proxy itself, a dict)."""
+        dirty = proxy._dirty  # the hot path reads the proxy's slots directly
+        if dirty is None:
+            if proxy._meta[3]:  # flat and never written
+                return {}, [], proxy
+            return self._changes_by_field(proxy, original)
+        if dirty is ALL_DIRTY or not proxy._meta[3]:
+            return self._changes_by_field(proxy, original)
+        changes: dict[str, Any] = {}
+        removed: list[str] = []
+        used = 0
+        for key in dirty:
+            value = proxy.get(key, _MISSING)
+            old = original.get(key, _MISSING)
+            if value is _MISSING:
+                if old is not _MISSING:
+                    removed.append(key)
+                continue
+            if old is not _MISSING and type(old) is type(value) and old == value:
+                continue
+            kind = type(value)
+            if type(key) is not str or (kind is not str and kind not in _PLAIN_SCALARS):
+                return self._changes_by_field(proxy, original)
+            if kind is float and not isfinite(value):
+                return self._changes_by_field(proxy, original)
+            used += len(key) + (len(value) + 6 if kind is str else 30)
+            changes[key] = value
+        if used > self._max_changes:
+            return self._changes_by_field(proxy, original)
+        return changes, removed, proxy
+
+    def _changes_by_field(
+        self, proxy: EntityProxy, original: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+        data = proxy
+        changes: dict[str, Any] = {}
+        limit = self._max_changes
+        used = 0
+        for key, value in list(data.items()):
+            old = original.get(key, _MISSING)
+            if old is not _MISSING and type(old) is type(value) and old == value:
+                continue
+            if type(key) is not str:
+                raise TypeError(f"entity field names must be strings, not '{type(key).__name__}'")
+            kind = type(value)
+            if kind is str:
+                used += len(value) + len(key) + 6
+                plain = value
+            elif kind in _PLAIN_SCALARS:
+                if kind is float and not isfinite(value):
+                    raise ValueError(f"entity[{key!r}]: NaN and Infinity are not JSON numbers")
+                used += len(key) + 30 + (value.bit_length() // 3 if kind is int else 0)
+                plain = value
+            else:
+                budget = Budget(
+                    limit - used, "changes_size", self.config.max_nesting, f"entity[{key!r}]"
+                )
+                plain = plain_into(value, budget)
+                used = limit - budget.left + len(key) + 4
+                dict.__setitem__(data, key, plain)
+            if used > limit:
+                raise LimitExceeded("changes_size", f"entity changes exceed {limit} bytes")
+            if old is _MISSING or type(old) is not type(plain) or old != plain:
+                changes[key] = plain
+        if original.keys() <= data.keys():
+            return changes, [], data
+        return changes, [key for key in original if key not in data], data
+
+    def _warn_slow(self, run: Run | None, duration: float) -> None:
+        logger.warning(
+            "script %s ran for %.1f ms (warn_after %.0f ms)",
+            (run.script_name if run is not None else None) or "<anonymous>",
+            duration * 1000,
+            self.config.warn_after * 1000,
+        )
+
+    # -- setup ---------------------------------------------------------------------------
+
+    def _helper(self, name: str, phase: ExecutionPhase, run: Run) -> Callable[..., Any]:
+        spec = REGISTRY[name]
+        if phase not in spec.phases:
+            return unavailable(name, phase)
+        if spec.needs_host:
+            host: HelperHost = run
+            return functools.partial(spec.function, host)
+        return spec.function
+
+    @staticmethod
+    def _context(
+        values: Mapping[str, Any],
+        phase: ExecutionPhase,
+        event: EventType | None,
+        proxy: EntityProxy,
+        script_name: str | None,
+    ) -> ScriptContext:
+        fields = dict(values)
+        fields["phase"] = phase.value
+        fields["event"] = None if event is None else event.value
+        fields.setdefault("entity_type", proxy.entity_type)
+        fields.setdefault("entity_id", proxy.id)
+        fields["script"] = script_name or fields.get("script") or fields.get("script_name")
+        return ScriptContext(fields, _dt.datetime.now(_dt.UTC))
+
+    def _compile(self, source: str) -> CompiledScript:
+        compiled = compile_script(
+            source,
+            known=self._known,
+            helpers=self._helper_names,
+            max_source_size=self.config.max_source_size,
+        )
+        if compiled.code is None:
+            return compiled
+        names = compiled.names
+        base = self._base
+        scope: dict[str, Any] = {"__builtins__": {}}
+        scope.update((name, base[name]) for name in names if name in base)
+        compiled.static_globals = scope
+        compiled.run_bindings = tuple(
+            (name, RUN_BINDINGS[name]) for name in sorted(names) if name in RUN_BINDINGS
+        )
+        compiled.helper_names = tuple(sorted(name for name in names if name in REGISTRY))
+        compiled.uses_ctx = "ctx" in names
+        compiled.uses_params = "params" in names
+        compiled.uses_before = "entity_before" in names
+        compiled.uses_decimal = "Decimal" in names
+        compiled.needs_run = bool(compiled.run_bindings or compiled.helper_names)
+        compiled.needs_context = compiled.uses_ctx or compiled.uses_params or compiled.uses_before
+        return compiled
+
+    def _build_globals(self) -> dict[str, Any]:
+        guards = self.guards
+        renderer = guards.renderer
+        builtins = make_builtins(guards)
+        policies = build_policies(guards, (*NAMESPACE_TYPES, MatchResult, ScriptContext))
+        getattr_ = make_getattr(policies)
+        str_type, dict_type = StrType(guards, getattr_, STR_METHODS), DictType(guards)
+        datetime_type, date_type = DatetimeType(), DateType()
+        timedelta_type, timezone_type, decimal_type = TimedeltaType(), TimezoneType(), DecimalType()
+        aliases: dict[Any, type] = {
+            str_type: str,
+            dict_type: dict,
+            builtins["int"]: int,
+            builtins["range"]: range,
+            float: float,
+            bool: bool,
+            datetime_type: _dt.datetime,
+            date_type: _dt.date,
+            timedelta_type: _dt.timedelta,
+            timezone_type: _dt.timezone,
+            decimal_type: decimal.Decimal,
+            **{cls: cls for cls in SCRIPT_EXCEPTIONS.values()},
+        }
+        for name, kind in (
+            ("list", list),
+            ("tuple", tuple),
+            ("set", set),
+            ("frozenset", frozenset),
+        ):
+            aliases[getattr(Run, ITERATION_BUILTINS[name])] = kind
+
+        def abort(reason: Any = "") -> NoReturn:
+            text = reason if type(reason) is str else renderer.truncated(reason, MAX_REASON)
+            raise ScriptAbort(text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "...")
+
+        scope: dict[str, Any] = {
+            "_getattr_": getattr_,
+            "_getitem_": operator.getitem,
+            "_write_": guards.write,
+            "_getiter_": iter,
+            "_iter_unpack_sequence_": guards.iter_unpack_sequence,
+            "_unpack_sequence_": guards.unpack_sequence,
+            "_inplacevar_": guards.inplacevar,
+            "_augitem_": guards.augitem,
+            "_apply_": guards.apply,
+            "_mul_": guards.mul,
+            "_add_": guards.add,
+            "_pow_": guards.pow,
+            "_lshift_": guards.lshift,
+            "_mod_": guards.mod,
+            "_fmt_": guards.fmt,
+            "_fstr_": guards.fstr,
+            "_catch_": guards.catch,
+            "_exc_": guards.exc,
+            "_raise_": guards.raise_,
+            "_starred_": guards.starred,
+            "_coll_": guards.coll,
+            "_cmp_": guards.cmp,
+            "_cv_": guards.cv,
+            "_tup_": guards.tup,
+            "_setdisplay_": guards.setdisplay,
+            "abort": abort,
+            **builtins,
+            "str": str_type,
+            "dict": dict_type,
+            "isinstance": make_isinstance(aliases),
+            "json": JsonNamespace(guards),
+            "math": MathNamespace(guards),
+            "re": self.regex,
+            "datetime": datetime_type,
+            "date": date_type,
+            "timedelta": timedelta_type,
+            "timezone": timezone_type,
+            "Decimal": decimal_type,
+            **ROUNDING,
+            **make_functions(guards),
+        }
+        return scope
+
+
+def _script_name(ctx: Mapping[str, Any] | None) -> str | None:
+    if ctx is None:
+        return None
+    name = ctx.get("script_name") or ctx.get("script")
+    return None if name is None else str(name)
+
+
+_RSS_UNIT = 1 if sys.platform == "darwin" else 1024
+
+
+def _peak_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * _RSS_UNIT
+
+
+def _script_line(error: BaseException | None) -> int | None:
+    """The line of the innermost script frame in `error`'s traceback."""
+    if error is None:
+        return None
+    line: int | None = None
+    tb: TracebackType | None = error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == FILENAME:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def create_default_engine() -> ScriptEngine:
+    """An engine with the default limits."""
+    return ScriptEngine(EngineConfig())

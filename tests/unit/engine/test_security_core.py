@@ -1,0 +1,268 @@
+"""Core jail-escape attempts (the full corpus lives in tests/unit/attacks)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from alloy_scripting.engine import ExecutionStatus, ScriptEngine
+
+from .conftest import src
+
+HOST_DETAIL = re.compile(
+    r"0x[0-9a-fA-F]{6,}|/work/|site-packages|\.py\b|<module|Traceback \(most recent"
+)
+
+ATTACKS = {
+    "subclasses": "x = ().__class__.__bases__[0].__subclasses__()",
+    "bound-self": "x = entity.get.__self__",
+    "format-attr": 'x = "{0.__class__}".format(1)',
+    "format-attr-kw": 'x = "{a.__class__.__mro__}".format(a=1)',
+    "format-map-attr": 'x = "{a.real}".format_map({"a": 1})',
+    "generator-frame": "g = (i for i in [1])\nx = g.gi_frame.f_back.f_globals",
+    "generator-send": "g = (i for i in [1])\nx = g.send",
+    "traceback": "try:\n    1 / 0\nexcept Exception as e:\n    x = e.__traceback__.tb_frame",
+    "with-traceback": "try:\n    1 / 0\nexcept Exception as e:\n    x = e.with_traceback",
+    "mro": "x = ValueError.mro()",
+    "type": "x = type(1)",
+    "dunder-class": "x = [].__class__",
+    "import": "import os",
+    "dunder-import": "x = __import__('os')",
+    "getattr": 'x = getattr(entity, "x")',
+    "vars": "x = vars()",
+    "globals": "x = globals()",
+    "match-class": "match 1:\n    case int(real=r):\n        x = r",
+    "json-globals": "x = json.loads.__globals__",
+    "datetime-globals": "x = datetime.now.__globals__",
+    "ctx-dict": "x = ctx.__dict__",
+    "namespace-internals": "x = json.dumps.func",
+    "exception-instance-attrs": 'x = ValueError("a").args',
+    "reduce": "x = entity.__reduce__()",
+    "class-via-str": "x = str.mro",
+    "fstring-width": 'x = f"{1:>1000000000}"',
+    "percent-width": 'x = "%1000000000d" % 1',
+    "strftime-huge": 'x = datetime(2024, 1, 1).strftime("%Y" * 10000)',
+    "decimal-huge": "x = f\"{Decimal('1e999999999'):f}\"",
+    "raise-base": "raise BaseException()",
+    "catch-base": "try:\n    abort('x')\nexcept BaseException:\n    pass",
+    "except-nonclass": "try:\n    1 / 0\nexcept len:\n    pass",
+    "setattr-proxy": "entity.id = 'x'",
+    "write-view": "entity_before['a'] = 1",
+    "write-ctx": "ctx['phase'] = 'x'",
+    "id-address": "x = id(entity)",
+    "builtins-dict": "x = __builtins__",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_attack_is_refused(engine: ScriptEngine, name: str) -> None:
+    source = src(ATTACKS[name]) + 'entity["pwned"] = True\n'
+    result = engine.execute(
+        source, phase="after", event="after_update", entity={"a": 1}, entity_before={"a": 0}
+    )
+    assert result.status is not ExecutionStatus.SUCCESS, f"{name}: {result.to_dict()}"
+    assert "pwned" not in result.changes and "pwned" not in result.entity
+    text = json.dumps(result.to_dict())
+    assert not HOST_DETAIL.search(text), text
+    diagnostics = json.dumps([d.to_dict() for d in engine.validate(source)])
+    assert not HOST_DETAIL.search(diagnostics), diagnostics
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "log",
+        "entity.get",
+        "json.loads",
+        "json",
+        "math.floor",
+        "(i for i in [])",
+        "(lambda: 1)",
+        "ValueError",
+        "re",
+    ],
+)
+def test_renderings_hide_host_details(engine: ScriptEngine, expression: str) -> None:
+    result = engine.execute(
+        f"log({expression}, repr({expression}), f'{{{expression}}}', '%s' % ({expression},))\n"
+    )
+    assert result.status is ExecutionStatus.SUCCESS, result.error
+    assert not HOST_DETAIL.search(result.logs[0].message), result.logs[0].message
+
+
+def test_caught_exception_is_plain_data(engine: ScriptEngine) -> None:
+    result = engine.execute(
+        src(
+            """
+            try:
+                [][1]
+            except IndexError as e:
+                log(e.type, e.message, e.args, str(e), repr(e))
+                try:
+                    x = e.__class__
+                except Exception:
+                    pass
+            """
+        )
+    )
+    assert result.status is ExecutionStatus.ERROR  # the __class__ access is refused at validation
+    result = engine.execute(
+        "try:\n    [][1]\nexcept IndexError as e:\n    log(e.type, e.message, e.args)\n"
+    )
+    assert (
+        result.logs[0].message == "IndexError list index out of range ('list index out of range',)"
+    )
+
+
+def test_engine_serves_after_every_attack(engine: ScriptEngine) -> None:
+    for source in ATTACKS.values():
+        engine.execute(source + "\n")
+    result = engine.execute('entity["ok"] = 1\n')
+    assert result.status is ExecutionStatus.SUCCESS and result.changes == {"ok": 1}
+
+
+def _finally_chain(funcs: int = 5, depth: int = 17) -> str:
+    lines = []
+    for k in range(funcs):
+        lines.append(f"def g{k}():")
+        for i in range(depth):
+            lines.append("    " * (i + 1) + "try:")
+        lines.append("    " * (depth + 1) + ('abort("stop")' if k == 0 else f"g{k - 1}()"))
+        for i in reversed(range(depth)):
+            lines.append("    " * (i + 1) + "finally:")
+            lines.append("    " * (i + 2) + f'int("x{k}_{i}")')
+    lines += [
+        "try:",
+        f"    g{funcs - 1}()",
+        "except ValueError:",
+        "    pass",
+        'entity["pwned"] = 1',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        _finally_chain(),
+        # StopIteration raised in a finally would make map()/filter() end silently
+        "def cb(x):\n    try:\n        abort('stop')\n    finally:\n        next(enumerate([]))\n"
+        "    return x\nout = list(map(cb, [1]))\nentity['pwned'] = 1\n",
+        "def cb(x):\n    try:\n        abort('stop')\n    finally:\n        next(zip())\n"
+        "    return True\nfor v in filter(cb, [1, 2]):\n    pass\nentity['pwned'] = 1\n",
+    ],
+)
+def test_abort_cannot_be_laundered(engine: ScriptEngine, source: str) -> None:
+    result = engine.execute(source, entity={})
+    assert result.status is ExecutionStatus.ABORTED, result.to_dict()
+    assert "pwned" not in result.entity
+
+
+def test_stop_iteration_from_a_callback_is_an_error(engine: ScriptEngine) -> None:
+    result = engine.execute(
+        "def cb(x):\n    return next(enumerate([]))\nout = list(map(cb, [1, 2]))\n"
+    )
+    assert result.status is ExecutionStatus.ERROR
+    assert result.error is not None and result.error.type == "RuntimeError"
+
+
+def test_entity_before_is_read_only_through_nested_values(engine: ScriptEngine) -> None:
+    source = src(
+        """
+        entity_before.get("tags").append("p1")
+        entity_before.copy()["tags"].append("p2")
+        for v in entity_before.values():
+            v.append("p3") if isinstance(v, list) else None
+        dict(entity_before)["tags"].append("p4")
+        copied = {**entity_before}
+        copied["tags"].append("p5")
+        entity["seen"] = entity_before["tags"]
+        """
+    )
+    result = engine.execute(
+        source, phase="after", event="after_update", entity_before={"tags": ["a"]}
+    )
+    assert result.status is ExecutionStatus.SUCCESS, result.error
+    assert result.changes == {"seen": ["a"]}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'entity["x"] = float("nan")',
+        'entity["x"] = [float("inf")]',
+        'emit("e", {"x": float("-inf")})',
+    ],
+)
+def test_non_finite_floats_never_reach_the_result(engine: ScriptEngine, source: str) -> None:
+    result = engine.execute(source + "\n", phase="after")
+    assert result.status is ExecutionStatus.ERROR
+    json.dumps(result.to_dict(), allow_nan=False)
+    caller = engine.execute("x = 1\n", entity={"x": float("nan")})
+    assert json.dumps(caller.to_dict(), allow_nan=False)
+
+
+@pytest.mark.parametrize(
+    ("source", "statuses"),
+    [
+        # doubling tuples into a hash bomb
+        ("t = (0,)\nfor i in range(40):\n    t = (t, t)\nx = {t}", {"limit_exceeded"}),
+        (
+            "z = [(0,)]\nfor i in range(40):\n    z = list(zip(z, z))\nx = {z[0]}",
+            {"limit_exceeded"},
+        ),
+        ("t = (0,)\nfor i in range(40):\n    t = tuple([t, t])\nx = t in {}", {"limit_exceeded"}),
+        ("t = (0,)\nfor i in range(40):\n    t = t + (t,)\nx = {t}", {"limit_exceeded"}),
+        # == between distinct aliased structures
+        (
+            "a = [[0] * 10000 for _ in range(1)][0]\nb = [[0] * 10000 for _ in range(1)][0]\n"
+            "c = [a for _ in range(10000)]\nd = [b for _ in range(10000)]\n"
+            "e = [c for _ in range(10000)]\nf = [d for _ in range(10000)]\nx = e == f",
+            {"limit_exceeded", "timeout"},
+        ),
+        # a host key function called from C once per item
+        (
+            "x = list(range(9000))\nbig = [x for _ in range(10000)]\nn = sorted(big, key=str)",
+            {"limit_exceeded", "timeout"},
+        ),
+        (
+            "x = list(range(9000))\nbig = [x for _ in range(10000)]\nbig.sort(key=json.dumps)",
+            {"limit_exceeded", "timeout"},
+        ),
+        # colliding hashes
+        (
+            "m = 2 ** 61 - 1\nkeys = [i * m for i in range(10000)]\nx = set(keys)",
+            {"limit_exceeded", "timeout"},
+        ),
+    ],
+)
+def test_c_level_work_is_bounded(engine: ScriptEngine, source: str, statuses: set[str]) -> None:
+    import time
+
+    started = time.perf_counter()
+    result = engine.execute(source + "\n")
+    assert result.status.value in statuses, result.to_dict()
+    assert time.perf_counter() - started < 2.0
+
+
+def test_long_straight_line_scripts_are_ticked(engine: ScriptEngine) -> None:
+    import time
+
+    lines = ["x = list(range(9000))"] + ["str(x)"] * 3000
+    started = time.perf_counter()
+    result = engine.execute("\n".join(lines) + "\n")
+    assert result.status is ExecutionStatus.TIMEOUT
+    assert time.perf_counter() - started < 2.0
+    lines = ['s = "x" * 65000'] + [f'v{i} = s + "x"' for i in range(3000)]
+    result = engine.execute("\n".join(lines) + "\n")
+    assert result.operations > 0  # counted, so the memory check runs
+
+
+def test_args_tuple_doubling_is_bounded(engine: ScriptEngine) -> None:
+    source = (
+        "def pair(*a):\n    return a\nt = (0,)\nfor i in range(40):\n    t = pair(t, t)\nx = {t}\n"
+    )
+    result = engine.execute(source)
+    assert result.status is ExecutionStatus.LIMIT_EXCEEDED
