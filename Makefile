@@ -37,9 +37,9 @@ run: venv services
 	@echo "Try it from another shell:  $(BIN)/alloy-scripting demo"
 	eval "$$($(SERVICES) env)" && ALLOY_AUTH_DISABLED=true $(BIN)/alloy-scripting serve
 
+## Regenerate contracts/ (AsyncAPI document, JSON Schemas) from the code.
 contracts: venv
-	$(BIN)/alloy-scripting asyncapi export --output contracts/asyncapi.yaml
-	$(BIN)/python -m alloy_scripting.messaging.schemas contracts/schemas
+	$(BIN)/python -m alloy_scripting.messaging.contract contracts
 
 clean:
 	rm -rf $(VENV) .run .mypy_cache .ruff_cache .pytest_cache

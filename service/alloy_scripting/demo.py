@@ -37,12 +37,13 @@ async def ensure_script(url: str, api_key: str | None, tenant: str | None) -> di
             "source": SOURCE,
             "trigger": {"type": "event", "entity_type": "deal", "event": "before_create"},
             "description": "The seed's example: minimum amount, approval above 100000.",
-            "activate": True,
+            "status": "active",
         }
         response = await http.post("/scripts", json=body)
-        if response.status_code == 409:
-            found = (await http.get("/scripts", params={"name_prefix": SCRIPT_NAME})).json()
-            script = next(s for s in found["items"] if s["name"] == SCRIPT_NAME)
+        if response.status_code == 409:  # already there from an earlier demo: reuse it
+            response = await http.get(f"/scripts/name/{SCRIPT_NAME}")
+            response.raise_for_status()
+            script = response.json()
             if script["status"] != "active":
                 response = await http.post(f"/scripts/{script['id']}/activate")
                 response.raise_for_status()

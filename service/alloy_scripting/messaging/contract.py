@@ -8,6 +8,7 @@ filled in here from the models the edge decodes into and answers with.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,16 +31,29 @@ REQUEST_HEADERS: dict[str, Any] = {
 }
 
 
+def _asyncapi_schema(value: Any) -> Any:
+    """Pydantic's JSON Schema, as an AsyncAPI Schema: local refs point into components, and
+    a discriminator is the property name (AsyncAPI), not an OpenAPI discriminator object."""
+    if isinstance(value, dict):
+        converted = {key: _asyncapi_schema(item) for key, item in value.items()}
+        ref = converted.get("$ref")
+        if isinstance(ref, str):
+            converted["$ref"] = ref.replace("#/$defs/", "#/components/schemas/")
+        discriminator = converted.get("discriminator")
+        if isinstance(discriminator, dict):
+            converted["discriminator"] = discriminator["propertyName"]
+        return converted
+    if isinstance(value, list):
+        return [_asyncapi_schema(item) for item in value]
+    return value
+
+
 def _schema(model_schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
-    """Move pydantic `$defs` into the document's components and point refs there."""
-    defs = model_schema.pop("$defs", {})
-    components.update(defs)
-    text = yaml.safe_dump(model_schema)
-    text = text.replace("#/$defs/", "#/components/schemas/")
-    patched: dict[str, Any] = yaml.safe_load(text)
-    for name, value in list(components.items()):
-        components[name] = yaml.safe_load(yaml.safe_dump(value).replace("#/$defs/", "#/components/schemas/"))
-    return patched
+    """Move pydantic `$defs` into the document's components; return the converted schema."""
+    for name, definition in model_schema.pop("$defs", {}).items():
+        components[name] = _asyncapi_schema(definition)
+    converted: dict[str, Any] = _asyncapi_schema(model_schema)
+    return converted
 
 
 def asyncapi_document(settings: Settings | None = None) -> dict[str, Any]:
@@ -61,7 +75,7 @@ def asyncapi_document(settings: Settings | None = None) -> dict[str, Any]:
 
     messages = document["components"].setdefault("messages", {})
     for name, message in messages.items():
-        if name.startswith("entity.before_*") or name.startswith("entity.after_*"):
+        if name.startswith(("BeforeHooks", "AfterHooks")):
             message["payload"] = {"$ref": "#/components/schemas/EntityEvent"}
             message["headers"] = REQUEST_HEADERS
             message["contentType"] = "application/json"
@@ -91,6 +105,11 @@ def asyncapi_document(settings: Settings | None = None) -> dict[str, Any]:
                 "channel": {"$ref": "#/channels/hookReplies"},
                 "messages": [{"$ref": "#/channels/hookReplies/messages/HookOutcome"}],
             }
+    # FastStream's order of subscribers varies between runs; the checked-in file must not.
+    for section in ("channels", "operations"):
+        document[section] = dict(sorted(document.get(section, {}).items()))
+    for section in ("messages", "schemas"):
+        document["components"][section] = dict(sorted(document["components"][section].items()))
     return document
 
 
@@ -98,13 +117,44 @@ def asyncapi_yaml(settings: Settings | None = None) -> str:
     return yaml.safe_dump(asyncapi_document(settings), sort_keys=False, allow_unicode=True)
 
 
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schemas (2020-12) of the records on the wire, by file name."""
+    from alloy_scripting.model.execution import ExecutionRecord
+    from alloy_scripting.model.hooks import SideEffect
+
+    documents: dict[str, dict[str, Any]] = {
+        "entity-event.schema.json": EntityEvent.model_json_schema(),
+        "hook-outcome.schema.json": hook_outcome_adapter.json_schema(),
+        "side-effect.schema.json": SideEffect.model_json_schema(),
+        "execution-record.schema.json": ExecutionRecord.model_json_schema(),
+        "scripts-changed.schema.json": ScriptsChanged.model_json_schema(),
+    }
+    for name, schema in documents.items():
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["$id"] = f"https://alloy-scripting.dev/contracts/schemas/{name}"
+        schema.setdefault("title", name.removesuffix(".schema.json"))
+    return documents
+
+
+def contract_files() -> dict[str, str]:
+    """Every generated file under `contracts/`, by relative path."""
+    files = {"asyncapi.yaml": asyncapi_yaml()}
+    for name, schema in json_schemas().items():
+        files[f"schemas/{name}"] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
+    return files
+
+
 def main(argv: list[str] | None = None) -> None:
+    """`python -m alloy_scripting.messaging.contract [DIR]`: write the contracts (or print the AsyncAPI)."""
     args = sys.argv[1:] if argv is None else argv
-    text = asyncapi_yaml()
-    if args:
-        Path(args[0]).write_text(text)
-    else:
-        sys.stdout.write(text)
+    if not args:
+        sys.stdout.write(asyncapi_yaml())
+        return
+    root = Path(args[0])
+    for relative, text in contract_files().items():
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
 
 
 if __name__ == "__main__":

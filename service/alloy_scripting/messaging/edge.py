@@ -52,7 +52,7 @@ class KafkaEdge:
             settings.kafka_bootstrap,
             acks="all",
             client_id="alloy-scripting",
-            description=DESCRIPTION,
+            description="The Kafka cluster shared with the domain services.",
             graceful_timeout=30.0,
             log_level=logging.DEBUG,
         )
@@ -77,7 +77,7 @@ class KafkaEdge:
         }
         before = self.broker.subscriber(
             *self.topics.before,
-            title="entity.before_*",
+            title="BeforeHooks",
             description=(
                 "Before-hook requests (`EntityEvent`). Headers: `reply_to` (topic for the "
                 "answer), `correlation_id`. Answer: a `HookOutcome` on `reply_to`."
@@ -86,7 +86,7 @@ class KafkaEdge:
         )
         effects = self.broker.subscriber(
             *self.topics.after_and_on_commit,
-            title="entity.after_*/on_commit_*",
+            title="AfterHooks",
             description="After and on-commit events (`EntityEvent`); scripts run once per `event_id`.",
             **batch,
         )
@@ -94,7 +94,7 @@ class KafkaEdge:
             self.topics.scripts_changed,
             group_id=None,
             auto_offset_reset="latest",
-            title="alloy.scripts.changed",
+            title="ScriptsChanged",
             description="Broadcast to every instance: drop cached trigger lookups.",
         )
 
@@ -114,19 +114,19 @@ class KafkaEdge:
         self.effects_publisher = self.broker.publisher(
             self.topics.effects,
             schema=SideEffect,
-            title="alloy.effects",
+            title="Effects",
             description="Side-effect intents of successful scripts; `event_id` is deterministic.",
         )
         self.executions_publisher = self.broker.publisher(
             self.topics.executions,
             schema=ExecutionRecord,
-            title="alloy.executions",
+            title="Executions",
             description="One `ExecutionRecord` per script run.",
         )
         self.dlq_publisher = self.broker.publisher(
             self.topics.dlq,
             schema=bytes,
-            title="alloy.dlq",
+            title="DeadLetters",
             description=(
                 "Undecodable or invalid records, value unchanged. Headers: `x-error-type`, "
                 "`x-error`, `x-source-topic`, `x-source-partition`, `x-source-offset`."
@@ -135,7 +135,7 @@ class KafkaEdge:
         self.changed_publisher = self.broker.publisher(
             self.topics.scripts_changed,
             schema=ScriptsChanged,
-            title="alloy.scripts.changed:publish",
+            title="ScriptsChangedBroadcast",
             include_in_schema=False,
         )
 

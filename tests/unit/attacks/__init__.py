@@ -1,0 +1,1 @@
+"""Attack corpus against the script engine sandbox."""

@@ -1,0 +1,112 @@
+"""Data model shared by the attack corpus modules.
+
+An `Attack` is plain data: an id, a category, the hostile script and what a *safe*
+outcome looks like (`expect`).  The harness in `test_attacks.py` turns every entry into
+one parametrized test.
+
+Expectations
+------------
+- ``safe``      the attack tries to reach a forbidden object / capability and, if it
+                succeeds, writes ``entity["pwned"] = <evidence>`` (or a file in
+                ``params["tmpdir"]``, or copies the env secret).  Any status is fine as long
+                as no evidence, no host-object repr and no side effect comes out.
+- ``limit``     resource exhaustion that Python cannot refuse at compile time: the run
+                must end with ``limit_exceeded`` or ``timeout`` (``error`` only if
+                ``engine.validate`` already refuses the source), quickly, without memory
+                blow-up, and the engine must keep serving.
+- ``limit_or_error``  like ``limit`` but an ordinary ``error`` (OverflowError,
+                ValueError, regex timeout, ...) is also a safe outcome; MemoryError,
+                RecursionError and SystemError are not (they mean the guard came too late).
+- ``bounded``   any status, but fast, memory-bounded, JSON-serialisable and the engine
+                keeps serving (e.g. C-level recursion in comparisons, DNS look-ups).
+- ``refused``   compiler-level attack: must end with ``error`` (or ``limit_exceeded``)
+                quickly; ``validate`` must not raise either.
+- ``ok``        ordinary business code that must succeed (over-restriction check).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any
+
+SECRET_ENV = "ALLOY_ATTACK_SECRET"
+
+# Host-object reprs / paths / addresses that must never appear in a result (to_dict() JSON).
+# A neutral rendering such as "<function abort>" or "<class 'int'>" is fine; a CPython repr
+# with an address, a module path or a file path is an information leak.
+LEAK_PATTERNS = (
+    r"<module '",
+    r"<built-in ",
+    r"<bound method",
+    r"<function [^>]* at 0x",
+    r"<class '[A-Za-z_][\w]*\.[\w.]+'>",  # module-qualified class repr (host class)
+    r"<frame",
+    r"<code object",
+    r"<generator object [^>]* at 0x",
+    r"<cell at",
+    r"<traceback",
+    r" at 0x[0-9a-f]{6,}",
+    r"/work/",
+    r"site-packages",
+    r"/lib/python3",
+    r"Traceback \(most recent call last\)",
+    r"\balloy_scripting\.",
+)
+LEAK_MARKERS = LEAK_PATTERNS  # backwards-compatible name
+
+DEFAULT_ENTITY: dict[str, Any] = {
+    "id": "e-1",
+    "amount": 150,
+    "name": "Acme",
+    "status": "new",
+    "tags": ["a", "b"],
+    "nested": {"k": [1, 2]},
+}
+
+# An ordinary script the engine must still run correctly after any attack.
+NORMAL_SCRIPT = 'total = 0\nfor i in range(100):\n    total += i\nentity["total"] = total\n'
+NORMAL_TOTAL = 4950
+
+
+def S(src: str) -> str:
+    """Dedent a triple-quoted script."""
+    return textwrap.dedent(src).strip("\n") + "\n"
+
+
+@dataclass(frozen=True)
+class Attack:
+    id: str
+    category: str
+    source: str
+    expect: str
+    note: str = ""
+    phase: str = "manual"
+    event: str | None = None
+    entity: dict[str, Any] | None = None
+    entity_before: dict[str, Any] | None = None
+    params: dict[str, Any] | None = None
+    # for expect == "ok": fields of result.entity that must hold these values
+    want: dict[str, Any] = field(default_factory=dict)
+    # for expect == "ok": the status (default success)
+    want_status: str = "success"
+    # extra statuses that are also a safe outcome (e.g. "aborted")
+    extra_ok: tuple[str, ...] = ()
+    # wall time allowed for the execute() call, in seconds
+    wall_limit: float = 2.0
+
+
+@dataclass(frozen=True)
+class IsolationCase:
+    """Run `setup` then `probe` on the same engine; the probe must see no trace of setup."""
+
+    id: str
+    setup: str
+    probe: str
+    note: str = ""
+    # status the probe must end with (None = any, as long as no "pwned")
+    probe_status: str | None = None
+    # pass entity/params as None (engine defaults) instead of fresh dicts
+    use_defaults: bool = False
+    # a marker that must not appear anywhere in the probe result
+    marker: str | None = None

@@ -1,0 +1,1440 @@
+"""Resource-exhaustion attacks (CPU, memory, output size, C-level loops, recursion).
+
+Each runs in a fresh subprocess (see `_runner.py`) so that a hang or a memory bomb
+fails one test instead of the whole session, and so that `ru_maxrss` is measured
+cleanly.  Growth must be refused *before* the allocation.
+"""
+
+from __future__ import annotations
+
+from .corpus import Attack, S
+from .corpus_escapes import _finally_chain
+
+
+def _straight_line_allocation(statements: int = 10_000) -> str:
+    """Straight-line code: no loop, no call, hence no tick and no memory check."""
+    lines = ["# 10000 distinct 65 KB strings without a single tick: ~650 MB", 's = "x" * 65000']
+    lines += [f'v{i}=s+"x"' for i in range(statements)]
+    lines.append('entity["n"] = len(v0)')
+    return "\n".join(lines) + "\n"
+
+
+def _straight_line_host_calls(statements: int = 15_000) -> str:
+    """Straight-line calls of a slow-but-bounded host function (rendering ~50 KB each):
+    no loop and no user function, hence no tick and no deadline check."""
+    lines = [
+        "# 15000 x str(list of 9000 ints) without a tick: tens of seconds",
+        "x = list(range(9000))",
+    ]
+    lines += ["str(x)"] * statements
+    lines.append('entity["n"] = 1')
+    return "\n".join(lines) + "\n"
+
+
+A = Attack
+
+# A list of 1000 x 1000 x 1000 references: ~16 KB of memory, 10**9 JSON elements.
+ALIAS_BOMB = "a = [0] * 1000\nb = [a] * 1000\nc = [b] * 1000\n"
+
+CPU: list[Attack] = [
+    A(
+        "cpu-while-true",
+        "exhaustion",
+        S("""
+        # plain infinite loop
+        while True:
+            pass
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-while-true-try-inside",
+        "exhaustion",
+        S("""
+        # infinite loop whose body swallows every exception
+        while True:
+            try:
+                x = 1
+            except:
+                pass
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-catch-limit-bare-except",
+        "exhaustion",
+        S("""
+        # the limit must not be catchable (Apex governor semantics)
+        try:
+            while True:
+                pass
+        except:
+            pass
+        entity["pwned"] = "survived the limit"
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-catch-limit-exception-retry",
+        "exhaustion",
+        S("""
+        # catch the limit and start over, forever
+        n = 0
+        while True:
+            try:
+                while True:
+                    n += 1
+            except Exception:
+                entity["pwned"] = "caught limit"
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-finally-loops-forever",
+        "exhaustion",
+        S("""
+        # once the limit fires, finally: runs another infinite loop
+        try:
+            while True:
+                pass
+        finally:
+            while True:
+                pass
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-abort-then-finally-loop",
+        "exhaustion",
+        S("""
+        # abort, then loop forever in finally
+        try:
+            abort("stop")
+        finally:
+            while True:
+                pass
+    """),
+        "limit_or_error",
+        extra_ok=("aborted",),
+    ),
+    A(
+        "cpu-generator-infinite-sum",
+        "exhaustion",
+        S("""
+        # infinite generator consumed by sum() in C
+        def g():
+            while True:
+                yield 1
+        entity["x"] = sum(g())
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-ackermann",
+        "exhaustion",
+        S("""
+        # ackermann: huge number of calls at shallow depth
+        def ack(m, n):
+            if m == 0:
+                return n + 1
+            if n == 0:
+                return ack(m - 1, 1)
+            return ack(m - 1, ack(m, n - 1))
+        entity["x"] = ack(2, 3000)
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-datetime-time-bomb",
+        "exhaustion",
+        S("""
+        # datetime arithmetic loop
+        d = ctx.now
+        while True:
+            d = d + timedelta(seconds=1)
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-sum-range-c-loop",
+        "exhaustion",
+        S("""
+        # sum(range(10**12)) loops in C: no bytecode boundary to interrupt
+        entity["x"] = sum(range(10 ** 12))
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-max-range-c-loop",
+        "exhaustion",
+        S("""
+        # max(range(10**12)) in C
+        entity["x"] = max(range(10 ** 12))
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-sum-map-abs-c-loop",
+        "exhaustion",
+        S("""
+        # sum(map(abs, ...)) never re-enters Python bytecode
+        entity["x"] = sum(map(abs, range(10 ** 12)))
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-any-iter-sentinel",
+        "exhaustion",
+        S("""
+        # iter(callable, sentinel) is an infinite C iterator
+        entity["x"] = any(iter(int, 1))
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-all-genexp-huge",
+        "exhaustion",
+        S("""
+        # a generator expression over 10**18 items
+        entity["x"] = all(x >= 0 for x in range(10 ** 18))
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-regex-backtracking",
+        "exhaustion",
+        S("""
+        # catastrophic backtracking (exponential even in the `regex` module; (a+)+$ is optimised there)
+        entity["x"] = str(re.match("(a|a)+$", "a" * 60 + "b"))
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "cpu-regex-compiled-pattern",
+        "exhaustion",
+        S("""
+        # compiled pattern methods must carry the timeout too
+        p = re.compile("(a|aa)+$")
+        entity["x"] = str(p.match("a" * 80 + "b"))
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "cpu-regex-findall-backtracking",
+        "exhaustion",
+        S("""
+        # backtracking inside findall / sub
+        entity["x"] = len(re.findall("(a|aa)+$", "a" * 60 + "b")) + len(re.sub("(a|aa)+$", "", "a" * 60 + "b"))
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "cpu-validate-pattern-redos",
+        "exhaustion",
+        S("""
+        # ReDoS through the validate_pattern helper
+        entity["x"] = validate_pattern("a" * 60 + "b", "(a|aa)+$")
+    """),
+        "limit_or_error",
+        phase="before",
+    ),
+    A(
+        "cpu-math-factorial",
+        "exhaustion",
+        S("""
+        # math.factorial(10**6): seconds of C time and a 5.5-million-digit int
+        entity["x"] = math.factorial(10 ** 6) % 7
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "cpu-math-comb",
+        "exhaustion",
+        S("""
+        # math.comb with huge arguments
+        entity["x"] = math.comb(10 ** 7, 5 * 10 ** 6) % 7
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "cpu-math-perm",
+        "exhaustion",
+        S("""
+        # math.perm(10**6)
+        entity["x"] = math.perm(10 ** 6) % 7
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "cpu-math-prod",
+        "exhaustion",
+        S("""
+        # math.prod over a big range
+        entity["x"] = math.prod(range(1, 10 ** 6)) % 7
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "cpu-sorted-key-raises",
+        "exhaustion",
+        S("""
+        # sorted with a key that raises: ordinary error, bounded
+        entity["x"] = sorted([3, 1, 2], key=lambda v: 1 / 0)
+    """),
+        "bounded",
+    ),
+    A(
+        "cpu-validate-email-dns",
+        "exhaustion",
+        S("""
+        # email validation must not do DNS deliverability look-ups
+        entity["x"] = validate_email("someone@example-does-not-exist-alloy.invalid")
+        entity["y"] = validate_email("user@example.com")
+    """),
+        "bounded",
+        phase="before",
+    ),
+    A(
+        "cpu-uuid4-flood",
+        "exhaustion",
+        S("""
+        # uuid4 flood
+        entity["n"] = len([uuid4() for _ in range(40000)])
+    """),
+        "bounded",
+    ),
+]
+
+RECURSION: list[Attack] = [
+    A(
+        "rec-direct",
+        "exhaustion",
+        S("""
+        # deep recursion: the call-depth limit, not RecursionError, must stop it
+        def f():
+            f()
+        f()
+    """),
+        "limit",
+    ),
+    A(
+        "rec-mutual",
+        "exhaustion",
+        S("""
+        # mutual recursion
+        def a(n):
+            return b(n + 1)
+        def b(n):
+            return a(n + 1)
+        a(0)
+    """),
+        "limit",
+    ),
+    A(
+        "rec-lambda",
+        "exhaustion",
+        S("""
+        # recursion through a lambda
+        f = lambda: f()
+        f()
+    """),
+        "limit",
+    ),
+    A(
+        "rec-sorted-key",
+        "exhaustion",
+        S("""
+        # recursion through C frames (sorted key)
+        def k(x):
+            return sorted([1, 2], key=k)[0]
+        k(1)
+    """),
+        "limit",
+    ),
+    A(
+        "rec-map",
+        "exhaustion",
+        S("""
+        # recursion through map()
+        def f(x):
+            return list(map(f, [x]))
+        f(1)
+    """),
+        "limit",
+    ),
+    A(
+        "rec-catch-recursion",
+        "exhaustion",
+        S("""
+        # catch the depth limit and keep recursing
+        def f(n):
+            try:
+                return f(n + 1)
+            except Exception:
+                return f(n + 1)
+        f(0)
+        entity["pwned"] = "survived depth limit"
+    """),
+        "limit",
+    ),
+    A(
+        "rec-deep-nested-list-changes",
+        "exhaustion",
+        S("""
+        # a 30000-deep nested list in changes: serialising the result must not crash
+        a = []
+        for _ in range(30000):
+            a = [a]
+        entity["deep"] = a
+    """),
+        "bounded",
+    ),
+    A(
+        "rec-deep-nested-compare-repr",
+        "exhaustion",
+        S("""
+        # C-level recursion (compare / repr / json) on a 20000-deep list
+        a = []
+        b = []
+        for _ in range(20000):
+            a = [a]
+            b = [b]
+        try:
+            entity["eq"] = a == b
+        except Exception:
+            pass
+        try:
+            entity["r"] = len(str(a))
+        except Exception:
+            pass
+        entity["j"] = len(json.dumps(a))
+    """),
+        "bounded",
+    ),
+    A(
+        "rec-json-loads-nested",
+        "exhaustion",
+        S("""
+        # json.loads of a 30000-deep array
+        s = "[" * 30000 + "]" * 30000
+        entity["x"] = len(json.loads(s))
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "rec-json-dumps-cycle",
+        "exhaustion",
+        S("""
+        # json.dumps of a cyclic structure
+        a = []
+        a.append(a)
+        entity["x"] = json.dumps(a)
+    """),
+        "limit_or_error",
+    ),
+]
+
+MEMORY: list[Attack] = [
+    A("mem-str-mul", "exhaustion", '# "a" * 10**9\nentity["x"] = len("a" * 10 ** 9)\n', "limit"),
+    A("mem-list-mul", "exhaustion", '# [0] * 10**9\nentity["x"] = len([0] * 10 ** 9)\n', "limit"),
+    A(
+        "mem-bytes-mul",
+        "exhaustion",
+        '# b"x" * 10**9\nentity["x"] = len(b"x" * 10 ** 9)\n',
+        "limit",
+    ),
+    A(
+        "mem-tuple-mul",
+        "exhaustion",
+        '# (0,) * 10**9\nentity["x"] = len((0,) * 10 ** 9)\n',
+        "limit",
+    ),
+    A("mem-pow-big", "exhaustion", '# 2 ** 10**8\nentity["x"] = (2 ** 10 ** 8) % 7\n', "limit"),
+    A(
+        "mem-pow-tower",
+        "exhaustion",
+        '# 10 ** 10 ** 10\nentity["x"] = (10 ** 10 ** 10) % 7\n',
+        "limit",
+    ),
+    A(
+        "mem-pow-builtin",
+        "exhaustion",
+        '# pow() builtin\nentity["x"] = pow(2, 10 ** 8) % 7\n',
+        "limit",
+    ),
+    A("mem-lshift", "exhaustion", '# 1 << 10**9\nentity["x"] = (1 << 10 ** 9) % 7\n', "limit"),
+    A(
+        "mem-pow-of-big-base",
+        "exhaustion",
+        '# (1 << 4096) ** 10000\nentity["x"] = ((1 << 4096) ** 10000) % 7\n',
+        "limit",
+    ),
+    A(
+        "mem-int-repeated-squaring",
+        "exhaustion",
+        S("""
+        # repeated squaring: 40 loop steps, 2**(2**40) bits
+        x = 3
+        for _ in range(40):
+            x = x * x
+        entity["x"] = x % 7
+    """),
+        "limit",
+    ),
+    A(
+        "mem-int-augassign-squaring",
+        "exhaustion",
+        S("""
+        # repeated squaring via augmented assignment
+        x = 3
+        for _ in range(40):
+            x **= 2
+        entity["x"] = x % 7
+    """),
+        "limit",
+    ),
+    A(
+        "mem-str-doubling",
+        "exhaustion",
+        S("""
+        # s += s forty times
+        s = "a"
+        for _ in range(40):
+            s += s
+        entity["x"] = len(s)
+    """),
+        "limit",
+    ),
+    A(
+        "mem-list-walrus-doubling",
+        "exhaustion",
+        S("""
+        # x := x + x in a comprehension
+        x = [1]
+        [x := x + x for _ in range(64)]
+        entity["x"] = len(x)
+    """),
+        "limit",
+    ),
+    A(
+        "mem-list-extend-self",
+        "exhaustion",
+        S("""
+        # list.extend(self) doubling
+        x = [1]
+        for _ in range(64):
+            x.extend(x)
+        entity["x"] = len(x)
+    """),
+        "limit",
+    ),
+    A(
+        "mem-ljust",
+        "exhaustion",
+        '# "x".ljust(10**9)\nentity["x"] = len("x".ljust(10 ** 9))\n',
+        "limit",
+    ),
+    A(
+        "mem-center",
+        "exhaustion",
+        '# "x".center(10**9)\nentity["x"] = len("x".center(10 ** 9))\n',
+        "limit",
+    ),
+    A(
+        "mem-rjust-zfill",
+        "exhaustion",
+        '# rjust / zfill\nentity["x"] = len("x".rjust(10 ** 9)) + len("1".zfill(10 ** 9))\n',
+        "limit",
+    ),
+    A(
+        "mem-expandtabs",
+        "exhaustion",
+        S("""
+        # expandtabs multiplies every tab
+        s = "\\t" * 60000
+        entity["x"] = len(s.expandtabs(60000))
+    """),
+        "limit",
+    ),
+    A(
+        "mem-replace-bomb",
+        "exhaustion",
+        S("""
+        # replace each of 60000 chars with 60000 chars: 3.6 GB
+        s = "x" * 60000
+        entity["x"] = len(s.replace("x", s))
+    """),
+        "limit",
+    ),
+    A(
+        "mem-join-list",
+        "exhaustion",
+        S("""
+        # join of 5000 references to one 60 KB string: 300 MB
+        s = "x" * 60000
+        entity["x"] = len("".join([s] * 5000))
+    """),
+        "limit",
+    ),
+    A(
+        "mem-join-generator",
+        "exhaustion",
+        S("""
+        # ",".join(huge generator)
+        entity["x"] = len(",".join(str(i) for i in range(10 ** 9)))
+    """),
+        "limit",
+    ),
+    A(
+        "mem-join-map-c-loop",
+        "exhaustion",
+        S("""
+        # "".join(map(str, range(10**8))): C iteration, no bytecode in between
+        entity["x"] = len("".join(map(str, range(10 ** 8))))
+    """),
+        "limit",
+    ),
+    A(
+        "mem-percent-width",
+        "exhaustion",
+        '# "%*d" % (10**9, 1)\nentity["x"] = len("%*d" % (10 ** 9, 1))\n',
+        "limit",
+    ),
+    A(
+        "mem-percent-precision",
+        "exhaustion",
+        '# "%.999999999f" % 1.0\nentity["x"] = len("%.999999999f" % 1.0)\n',
+        "limit_or_error",
+    ),
+    A(
+        "mem-percent-repeat",
+        "exhaustion",
+        S("""
+        # "%s" * 30000 % tuple of 60 KB strings
+        s = "x" * 60000
+        entity["x"] = len(("%s" * 30000) % tuple([s] * 30000))
+    """),
+        "limit",
+    ),
+    A(
+        "mem-fstring-width-const",
+        "exhaustion",
+        '# f-string width bomb\nentity["x"] = len(f"{1:>999999999}")\n',
+        "limit",
+    ),
+    A(
+        "mem-fstring-width-var",
+        "exhaustion",
+        S("""
+        # f-string width from a variable (not constant-foldable)
+        n = 10 ** 9
+        entity["x"] = len(f"{1:>{n}}")
+    """),
+        "limit",
+    ),
+    A(
+        "mem-fstring-precision",
+        "exhaustion",
+        '# f-string float precision bomb\nentity["x"] = len(f"{1.0:.999999999f}")\n',
+        "limit_or_error",
+    ),
+    A(
+        "mem-format-width",
+        "exhaustion",
+        '# str.format width bomb\nentity["x"] = len("{:>1000000000}".format(1))\n',
+        "limit_or_error",
+    ),
+    A(
+        "mem-format-nested-width",
+        "exhaustion",
+        '# "{:{}}".format(1, 10**9)\nentity["x"] = len("{:{}}".format(1, 10 ** 9))\n',
+        "limit_or_error",
+    ),
+    A(
+        "mem-format-builtin-width",
+        "exhaustion",
+        '# format() builtin width\nentity["x"] = len(format(1, ">999999999"))\n',
+        "limit_or_error",
+    ),
+    A(
+        "mem-decimal-format-f",
+        "exhaustion",
+        S("""
+        # Decimal("1e100000000") formatted with :f -> 100 MB string
+        entity["x"] = len(f"{Decimal('1e100000000'):f}")
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "mem-decimal-to-int",
+        "exhaustion",
+        S("""
+        # int(Decimal("1e100000000")) bypasses the integer-size bound
+        entity["x"] = int(Decimal("1e100000000")) % 7
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "mem-decimal-pow-huge",
+        "exhaustion",
+        '# Decimal(10) ** 10**9\nentity["x"] = str(Decimal(10) ** 10 ** 9)\n',
+        "limit_or_error",
+    ),
+    A(
+        "mem-decimal-exp-pow",
+        "exhaustion",
+        '# Decimal("1e999999999") ** 1000\nentity["x"] = str(Decimal("1e999999999") ** 1000)\n',
+        "limit_or_error",
+    ),
+    A(
+        "mem-decimal-quantize",
+        "exhaustion",
+        S("""
+        # quantize to a huge precision
+        entity["x"] = str(Decimal("1.5").quantize(Decimal("1e-999999999")))
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "mem-decimal-scaleb",
+        "exhaustion",
+        S("""
+        # scaleb / to_integral on a huge exponent then str()
+        d = Decimal(1).scaleb(999999999)
+        entity["x"] = len(str(int(d)))
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "mem-int-from-long-str",
+        "exhaustion",
+        '# int("9" * 100000)\nentity["x"] = int("9" * 100000) % 7\n',
+        "limit_or_error",
+    ),
+    A(
+        "mem-math-pow-overflow",
+        "exhaustion",
+        '# math.pow(10, 10**9)\nentity["x"] = math.pow(10, 10 ** 9)\n',
+        "limit_or_error",
+    ),
+    A(
+        "mem-list-range",
+        "exhaustion",
+        '# list(range(10**9))\nentity["x"] = len(list(range(10 ** 9)))\n',
+        "limit",
+    ),
+    A(
+        "mem-tuple-range",
+        "exhaustion",
+        '# tuple(range(10**8))\nentity["x"] = len(tuple(range(10 ** 8)))\n',
+        "limit",
+    ),
+    A(
+        "mem-sorted-range",
+        "exhaustion",
+        '# sorted(range(10**8))\nentity["x"] = len(sorted(range(10 ** 8)))\n',
+        "limit",
+    ),
+    A(
+        "mem-set-range",
+        "exhaustion",
+        '# set(range(10**8))\nentity["x"] = len(set(range(10 ** 8)))\n',
+        "limit",
+    ),
+    A(
+        "mem-dict-fromkeys",
+        "exhaustion",
+        '# dict.fromkeys(range(10**8))\nentity["x"] = len(dict.fromkeys(range(10 ** 8)))\n',
+        "limit",
+    ),
+    A(
+        "mem-dict-zip",
+        "exhaustion",
+        '# dict(zip(...))\nentity["x"] = len(dict(zip(range(10 ** 8), range(10 ** 8))))\n',
+        "limit",
+    ),
+    A(
+        "mem-list-enumerate",
+        "exhaustion",
+        '# list(enumerate(range(10**9)))\nentity["x"] = len(list(enumerate(range(10 ** 9))))\n',
+        "limit",
+    ),
+    A(
+        "mem-list-filter",
+        "exhaustion",
+        '# list(filter(None, ...))\nentity["x"] = len(list(filter(None, range(1, 10 ** 12))))\n',
+        "limit",
+    ),
+    A(
+        "mem-bytes-alloc",
+        "exhaustion",
+        '# bytes(10**9)\nentity["x"] = len(bytes(10 ** 9))\n',
+        "limit",
+    ),
+    A(
+        "mem-bytearray-alloc",
+        "exhaustion",
+        '# bytearray(10**9)\nentity["x"] = len(bytearray(10 ** 9))\n',
+        "limit",
+    ),
+    A(
+        "mem-nested-comprehension",
+        "exhaustion",
+        S("""
+        # 1000 x 1000 x 1000 nested comprehension
+        entity["x"] = len([[[0 for _ in range(1000)] for _ in range(1000)] for _ in range(1000)])
+    """),
+        "limit",
+    ),
+    A(
+        "mem-dict-comprehension",
+        "exhaustion",
+        S("""
+        # dict comprehension bomb
+        entity["x"] = len({i: [0] * 1000 for i in range(10 ** 6)})
+    """),
+        "limit",
+    ),
+    A(
+        "mem-many-max-size-lists",
+        "exhaustion",
+        S("""
+        # 9000 lists just under max_array_size: 720 MB in 9000 steps
+        x = [[0] * 9999 for i in range(9000)]
+        entity["x"] = len(x)
+    """),
+        "limit",
+    ),
+    A(
+        "mem-many-max-size-strings",
+        "exhaustion",
+        S("""
+        # 9000 distinct 60 KB strings: 540 MB in 9000 steps
+        x = ["x" * 60000 + str(i) for i in range(9000)]
+        entity["x"] = len(x)
+    """),
+        "limit",
+    ),
+    A(
+        "mem-re-sub-growth",
+        "exhaustion",
+        S("""
+        # re.sub growth bomb: every position replaced by 60 KB
+        s = "y" * 60000
+        entity["x"] = len(re.sub("", s, s))
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "mem-re-findall-many",
+        "exhaustion",
+        S("""
+        # findall returning 60001 matches
+        entity["x"] = len(re.findall("", "a" * 60000))
+    """),
+        "bounded",
+    ),
+    A(
+        "mem-strftime-repeat",
+        "exhaustion",
+        S("""
+        # strftime doubling the format string
+        entity["x"] = len(ctx.now.strftime("%Y" * 30000))
+    """),
+        "bounded",
+    ),
+    A(
+        "mem-exception-huge-message",
+        "exhaustion",
+        S("""
+        # raise ValueError("x" * 10**6)
+        raise ValueError("x" * 10 ** 6)
+    """),
+        "limit_or_error",
+    ),
+]
+
+OUTPUT: list[Attack] = [
+    A(
+        "out-json-dumps-alias-bomb",
+        "exhaustion",
+        ALIAS_BOMB
+        + S("""
+        # json.dumps of an aliasing bomb (10**9 elements)
+        entity["x"] = len(json.dumps(c))
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "out-changes-alias-bomb",
+        "exhaustion",
+        ALIAS_BOMB
+        + S("""
+        # aliasing bomb stored in changes: the result serialisation explodes
+        entity["x"] = c
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "out-str-alias-bomb",
+        "exhaustion",
+        ALIAS_BOMB
+        + S("""
+        # str() of an aliasing bomb
+        entity["x"] = len(str(c))
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "out-fstring-alias-bomb",
+        "exhaustion",
+        ALIAS_BOMB
+        + S("""
+        # f-string of an aliasing bomb
+        entity["x"] = len(f"{c}")
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "out-log-alias-bomb",
+        "exhaustion",
+        ALIAS_BOMB
+        + S("""
+        # log() must bound the message before formatting it
+        log(c)
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "out-emit-alias-bomb",
+        "exhaustion",
+        ALIAS_BOMB
+        + S("""
+        # emit payload aliasing bomb
+        emit("evt", {"c": c})
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "out-exception-alias-bomb",
+        "exhaustion",
+        ALIAS_BOMB
+        + S("""
+        # the engine formats error messages: str(exc) of an aliasing bomb
+        raise ValueError(c)
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "out-abort-alias-bomb",
+        "exhaustion",
+        ALIAS_BOMB
+        + S("""
+        # abort reason is str()-ed by the engine
+        abort(c)
+    """),
+        "limit_or_error",
+        extra_ok=("aborted",),
+        note="aborted with a bounded reason is fine",
+    ),
+    A(
+        "out-changes-shared-strings",
+        "exhaustion",
+        S("""
+        # 10000 references to one 60 KB string in changes: 600 MB of JSON
+        s = "x" * 60000
+        entity["x"] = [s] * 10000
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "out-changes-many-fields",
+        "exhaustion",
+        S("""
+        # 5000 fields of 60 KB each in changes
+        s = "x" * 60000
+        for i in range(5000):
+            entity["f" + str(i)] = s
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "out-log-flood",
+        "exhaustion",
+        S("""
+        # 10000 log lines of 60 KB
+        s = "x" * 60000
+        for i in range(10000):
+            log(s)
+    """),
+        "bounded",
+    ),
+    A(
+        "out-emit-flood-shared",
+        "exhaustion",
+        S("""
+        # 40000 emits sharing one 60 KB string
+        s = "x" * 60000
+        for i in range(40000):
+            emit("evt", {"s": s})
+    """),
+        "bounded",
+    ),
+    A(
+        "out-emit-million",
+        "exhaustion",
+        S("""
+        # emit 10**6 times
+        for i in range(10 ** 6):
+            emit("evt", {"i": i})
+    """),
+        "limit",
+    ),
+    A(
+        "out-abort-huge-list",
+        "exhaustion",
+        S("""
+        # abort with a huge list reason
+        s = "x" * 60000
+        abort([s] * 10000)
+    """),
+        "limit_or_error",
+        extra_ok=("aborted",),
+        note="aborted with a bounded reason is fine",
+    ),
+    A(
+        "mem-translate-bomb",
+        "exhaustion",
+        S("""
+        # str.translate mapping one char to 60 KB
+        s = "a" * 60000
+        entity["x"] = len(s.translate({97: s}))
+    """),
+        "limit",
+    ),
+    A(
+        "mem-bytes-replace-bomb",
+        "exhaustion",
+        S("""
+        # bytes.replace growth
+        b = b"x" * 60000
+        entity["x"] = len(b.replace(b"x", b))
+    """),
+        "limit",
+    ),
+    A(
+        "mem-unbound-str-join",
+        "exhaustion",
+        S("""
+        # unbound str.join / str.replace (method taken from the type)
+        s = "x" * 60000
+        entity["x"] = len(str.join(s, [s] * 5000)) + len(str.replace(s, "x", s))
+    """),
+        "limit",
+    ),
+    A(
+        "mem-json-indent",
+        "exhaustion",
+        S("""
+        # json.dumps(indent=10**9) builds a 1 GB indent string
+        entity["x"] = len(json.dumps([1], indent=10 ** 9))
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "mem-json-separators",
+        "exhaustion",
+        S("""
+        # json.dumps with 60 KB separators over 10000 items: 600 MB
+        s = "x" * 60000
+        entity["x"] = len(json.dumps([0] * 9999, separators=(s, ":")))
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "mem-int-from-bytes-squaring",
+        "exhaustion",
+        S("""
+        # a 480000-bit int from bytes, then repeated squaring
+        x = int.from_bytes(b"\\xff" * 60000, "big")
+        for _ in range(20):
+            x = x * x
+        entity["x"] = x % 7
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-math-lcm",
+        "exhaustion",
+        S("""
+        # math.lcm over 40000 arguments
+        entity["x"] = math.lcm(*range(1, 40000)) % 7
+    """),
+        "bounded",
+    ),
+    A(
+        "out-lazy-generator-into-changes",
+        "exhaustion",
+        S("""
+        # a generator in changes: if the serialiser iterates it, script code runs outside the limits
+        def spin():
+            while True:
+                pass
+        entity["g"] = (spin() for _ in [1])
+        entity["m"] = map(lambda v: spin(), [1])
+    """),
+        "bounded",
+    ),
+    A(
+        "out-lazy-generator-into-emit",
+        "exhaustion",
+        S("""
+        # a lazy payload in emit / log
+        def spin():
+            while True:
+                pass
+        emit("evt", {"g": (spin() for _ in [1])})
+        log(map(lambda v: spin(), [1]))
+    """),
+        "bounded",
+    ),
+    A(
+        "out-hostile-str-abort",
+        "exhaustion",
+        S("""
+        # a script class whose __str__ loops forever, given to abort(): str() runs in the engine
+        class K:
+            pass
+        def s(self):
+            while True:
+                pass
+        setattr(K, "__str__", s)
+        abort(K())
+    """),
+        "limit_or_error",
+        extra_ok=("aborted",),
+    ),
+    A(
+        "out-hostile-del-finalizer",
+        "exhaustion",
+        S("""
+        # __del__ running after the run, outside every limit
+        class K:
+            def __del__(self):
+                while True:
+                    pass
+        keep = K()
+        entity["x"] = 1
+    """),
+        "bounded",
+    ),
+    A(
+        "mem-bytes-percent-width",
+        "exhaustion",
+        S("""
+        # bytes %-formatting with a huge width (str % is guarded, bytes % may not be)
+        entity["x"] = len(b"%0999999999d" % 1)
+    """),
+        "limit",
+    ),
+    A(
+        "mem-bytes-ljust-join",
+        "exhaustion",
+        S("""
+        # bytes padding / join
+        b = b"x" * 60000
+        entity["x"] = len(b"y".ljust(10 ** 9)) + len(b"".join([b] * 10000))
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-filter-c-predicate",
+        "exhaustion",
+        S("""
+        # filter() with a C predicate that is never true: one next() scans everything in C
+        entity["x"] = len(list(filter(str.isalpha, map(str, range(400000)))))
+    """),
+        "bounded",
+    ),
+    A(
+        "cpu-decimal-int-conversion",
+        "exhaustion",
+        S("""
+        # int(Decimal("1e1000000")): ~20 s of uninterruptible C (decimal -> binary)
+        entity["x"] = int(Decimal("1e1000000")) % 7
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "cpu-decimal-round",
+        "exhaustion",
+        S("""
+        # round() of a huge Decimal converts it to int in C
+        entity["x"] = round(Decimal("1e1000000")) % 7
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "cpu-decimal-math-floor",
+        "exhaustion",
+        S("""
+        # math.floor / math.trunc of a huge Decimal
+        entity["x"] = (math.floor(Decimal("1e1000000")) + math.trunc(Decimal("1e1000000"))) % 7
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "cpu-decimal-percent-d",
+        "exhaustion",
+        S("""
+        # "%d" % Decimal(...) converts to int in C
+        entity["x"] = len("%d" % Decimal("1e1000000"))
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "cpu-hash-collision-set",
+        "exhaustion",
+        S("""
+        # 10000 ints with the same hash: set() is one quadratic C call (~0.5 s)
+        m = 2 ** 61 - 1
+        keys = [i * m for i in range(10000)]
+        entity["x"] = len(set(keys))
+    """),
+        "bounded",
+        wall_limit=0.3,
+        note="low severity: one C call overruns the 100 ms timeout (3x allowed here)",
+    ),
+    A(
+        "cpu-sorted-key-host-str",
+        "exhaustion",
+        S("""
+        # sorted(key=<host callable>): the C sort calls the bounded-but-slow renderer 10000
+        # times with no tick in between (each call renders ~50 KB)
+        x = list(range(9000))
+        big = [x] * 10000
+        entity["n"] = len(sorted(big, key=str))
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-max-key-host-json",
+        "exhaustion",
+        S("""
+        # max(key=json.dumps): 10000 bounded-but-slow host calls inside one C loop
+        x = list(range(9000))
+        big = [x] * 10000
+        entity["n"] = len(max(big, key=json.dumps))
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-min-key-host-re-escape",
+        "exhaustion",
+        S("""
+        # min(key=re.escape) over 10000 references to a 60 KB string
+        s = "a.b" * 20000
+        entity["n"] = len(min([s] * 10000, key=re.escape))
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-sorted-key-host-repr",
+        "exhaustion",
+        S("""
+        # list.sort(key=repr) on an aliased list of lists
+        x = list(range(9000))
+        big = [x] * 10000
+        big.sort(key=repr)
+        entity["n"] = len(big)
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-aliased-compare",
+        "exhaustion",
+        S("""
+        # == on two distinct aliased structures: 10**12 element comparisons in C
+        # (documented residual risk of the in-band limits; the CLI has a process watchdog)
+        a = [[0] * 10000] * 10000
+        b = [[0] * 10000] * 10000
+        c = [a] * 10000
+        d = [b] * 10000
+        entity["x"] = c == d
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-aliased-hash",
+        "exhaustion",
+        S("""
+        # hashing an aliased nested tuple: 10**12 hash steps in C (tuples do not cache hashes)
+        t = (0,) * 10000
+        t2 = (t,) * 10000
+        t3 = (t2,) * 10000
+        entity["x"] = len({t3})
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-limit-long-context-chain",
+        "exhaustion",
+        _finally_chain("while True:\n" + "    " * 18 + "    pass"),
+        "limit",
+    ),
+    A(
+        "cpu-sorted-key-host-str-comprehension",
+        "exhaustion",
+        S("""
+        # same as cpu-sorted-key-host-str, aliasing built by a comprehension instead of `*`
+        x = list(range(9000))
+        big = [x for _ in range(10000)]
+        entity["n"] = len(sorted(big, key=str))
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-max-key-host-json-comprehension",
+        "exhaustion",
+        S("""
+        # max(key=json.dumps) over a comprehension-built aliased list
+        x = list(range(9000))
+        big = [x for _ in range(10000)]
+        entity["n"] = len(max(big, key=json.dumps))
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-aliased-compare-comprehension",
+        "exhaustion",
+        S("""
+        # == on two distinct aliased structures built by comprehensions (10**12 steps in C)
+        a = [[0] * 10000 for _ in range(1)][0]
+        b = [[0] * 10000 for _ in range(1)][0]
+        c = [a for _ in range(10000)]
+        d = [b for _ in range(10000)]
+        e = [c for _ in range(10000)]
+        f = [d for _ in range(10000)]
+        entity["x"] = e == f
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-aliased-hash-comprehension",
+        "exhaustion",
+        S("""
+        # hash of an aliased nested tuple built through tuple(genexp)
+        t = (0,) * 10000
+        t2 = tuple(t for _ in range(10000))
+        t3 = tuple(t2 for _ in range(10000))
+        entity["x"] = len({t3})
+    """),
+        "limit",
+    ),
+    A("mem-straight-line-allocation", "exhaustion", _straight_line_allocation(), "limit"),
+    A("cpu-straight-line-host-calls", "exhaustion", _straight_line_host_calls(), "limit"),
+    A(
+        "cpu-isinstance-doubled-tuple",
+        "exhaustion",
+        S("""
+        # isinstance's spec resolver walks a tuple doubled 40 times (2**40 leaves) in host
+        # Python code without ticking
+        spec = int
+        for _ in range(40):
+            spec = (spec, spec)
+        entity["x"] = isinstance(1, spec)
+    """),
+        "limit",
+    ),
+    A(
+        "cpu-except-doubled-tuple",
+        "exhaustion",
+        S("""
+        # the `except` guard walks a tuple doubled 40 times
+        spec = ValueError
+        for _ in range(40):
+            spec = (spec, spec)
+        try:
+            int("x")
+        except spec:
+            pass
+    """),
+        "limit_or_error",
+    ),
+    A(
+        "cpu-hash-collision-dict-zip",
+        "exhaustion",
+        S("""
+        # colliding hashes through dict(zip()): one quadratic C call
+        m = 2 ** 61 - 1
+        keys = [i * m for i in range(10000)]
+        entity["x"] = len(dict(zip(keys, keys)))
+    """),
+        "bounded",
+        wall_limit=0.3,
+        note="low severity: one C call overruns the 100 ms timeout (3x allowed here)",
+    ),
+    A(
+        "cpu-hash-collision-set-display",
+        "exhaustion",
+        S("""
+        # colliding hashes through a starred set display: one quadratic C call
+        m = 2 ** 61 - 1
+        keys = [i * m for i in range(10000)]
+        entity["x"] = len({*keys})
+    """),
+        "bounded",
+        wall_limit=0.3,
+        note="low severity: one C call overruns the 100 ms timeout (3x allowed here)",
+    ),
+    A(
+        "cpu-hash-collision-set-union",
+        "exhaustion",
+        S("""
+        # colliding hashes through set.union: one quadratic C call
+        m = 2 ** 61 - 1
+        keys = [i * m for i in range(10000)]
+        entity["x"] = len(set().union(keys))
+    """),
+        "bounded",
+        wall_limit=0.3,
+        note="low severity: one C call overruns the 100 ms timeout (3x allowed here)",
+    ),
+    A(
+        "cpu-hash-collision-dict-fromkeys",
+        "exhaustion",
+        S("""
+        # colliding hashes through dict.fromkeys: one quadratic C call
+        m = 2 ** 61 - 1
+        keys = [i * m for i in range(10000)]
+        entity["x"] = len(dict.fromkeys(keys))
+    """),
+        "bounded",
+        wall_limit=0.3,
+        note="low severity: one C call overruns the 100 ms timeout (3x allowed here)",
+    ),
+    A(
+        "cpu-hash-collision-set-update",
+        "exhaustion",
+        S("""
+        # colliding hashes through set.update: one quadratic C call
+        m = 2 ** 61 - 1
+        keys = [i * m for i in range(10000)]
+        entity["x"] = len([t for t in [set()] if t.update(keys) is None][0])
+    """),
+        "bounded",
+        wall_limit=0.3,
+        note="low severity: one C call overruns the 100 ms timeout (3x allowed here)",
+    ),
+    A(
+        "cpu-hash-collision-set-display-straight-line",
+        "exhaustion",
+        "# 200 straight-line starred set displays over colliding keys: ~0.4 s of C each, no tick\n"
+        "m = 2 ** 61 - 1\nkeys = [i * m for i in range(10000)]\n"
+        + "{*keys}\n" * 200
+        + 'entity["x"] = 1\n',
+        "limit",
+    ),
+]
+
+EXHAUSTION: list[Attack] = CPU + RECURSION + MEMORY + OUTPUT
