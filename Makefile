@@ -7,7 +7,9 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 SERVICES := scripts/services
 PYTEST_ARGS ?=
 
-.PHONY: run test venv services services-down lint unit integration contracts clean
+ASYNCAPI_CHECK := scripts/asyncapi/node_modules/.installed
+
+.PHONY: run test venv services services-down lint contracts contracts-check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,8 +30,16 @@ lint: venv
 	$(BIN)/ruff format --check service tests benchmarks examples scripts
 	$(BIN)/mypy service
 
-## The whole suite: lint, types, unit and integration tests against real Kafka and FerretDB.
-test: venv services lint
+$(ASYNCAPI_CHECK): scripts/asyncapi/package-lock.json
+	cd scripts/asyncapi && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+## contracts/asyncapi.yaml must satisfy the official AsyncAPI parser.
+contracts-check: $(ASYNCAPI_CHECK)
+	node scripts/asyncapi/validate.mjs contracts/asyncapi.yaml
+
+## The whole suite: lint, types, contracts, unit and integration tests against real Kafka and FerretDB.
+test: venv services lint contracts-check
 	eval "$$($(SERVICES) env)" && $(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 ## The service with its Kafka and FerretDB, authentication off for local development.

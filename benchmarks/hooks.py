@@ -59,7 +59,11 @@ async def serve_echo(prefix: str) -> None:
                     headers = dict(record.headers)
                     reply_to = headers.get("reply_to")
                     if reply_to:
-                        sends.append(await producer.send(reply_to.decode(), CANNED, headers=list(record.headers)))
+                        sends.append(
+                            await producer.send(
+                                reply_to.decode(), CANNED, headers=list(record.headers)
+                            )
+                        )
             if sends:
                 await asyncio.gather(*sends)
                 await consumer.commit()
@@ -157,7 +161,9 @@ async def create_topics(prefix: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--serve", choices=["echo", "alloy"])
     parser.add_argument("--prefix", default="")
     parser.add_argument("--sequential", type=int, default=300)
@@ -177,16 +183,26 @@ def main() -> None:
         asyncio.run(create_topics(prefix))
         proc = run_server(kind, prefix)
         try:
-            results[kind] = asyncio.run(measure(prefix, args.sequential, args.total, args.in_flight))
+            results[kind] = asyncio.run(
+                measure(prefix, args.sequential, args.total, args.in_flight)
+            )
         finally:
             proc.terminate()
             proc.wait(timeout=60)
     echo, ours = results["echo"], results["alloy"]
+    rows = [
+        ("p50 latency (ms)", "p50", ".2f"),
+        ("p99 latency (ms)", "p99", ".2f"),
+        ("throughput (req/s)", "rps", ".0f"),
+    ]
     print(f"{'':24}{'echo':>12}{'alloy':>12}{'ratio':>10}")
-    print(f"{'p50 latency (ms)':24}{echo['p50']:>12.2f}{ours['p50']:>12.2f}{ours['p50'] / echo['p50']:>9.2f}x")
-    print(f"{'p99 latency (ms)':24}{echo['p99']:>12.2f}{ours['p99']:>12.2f}{ours['p99'] / echo['p99']:>9.2f}x")
-    print(f"{'throughput (req/s)':24}{echo['rps']:>12.0f}{ours['rps']:>12.0f}{ours['rps'] / echo['rps']:>9.2f}x")
-    print(f"({args.sequential} sequential requests; {args.total} requests with {args.in_flight} in flight)")
+    for label, key, fmt in rows:
+        ratio = ours[key] / echo[key]
+        print(f"{label:24}{echo[key]:>12{fmt}}{ours[key]:>12{fmt}}{ratio:>9.2f}x")
+    print(
+        f"({args.sequential} sequential requests; "
+        f"{args.total} requests with {args.in_flight} in flight)"
+    )
 
 
 if __name__ == "__main__":

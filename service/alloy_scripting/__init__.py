@@ -76,7 +76,59 @@ _EXPORTS: dict[str, str] = {
     "Settings": "alloy_scripting.settings",
 }
 
-__all__ = [*sorted(_EXPORTS), "__version__"]
+__all__ = [
+    "Api",
+    "ApiTrigger",
+    "Continue",
+    "Cron",
+    "CronTrigger",
+    "Diagnostic",
+    "DuplicateScriptName",
+    "EffectsOutcome",
+    "EngineConfig",
+    "EntityEvent",
+    "EntityProxy",
+    "Error",
+    "Event",
+    "EventTrigger",
+    "EventType",
+    "ExecutionLog",
+    "ExecutionPage",
+    "ExecutionPhase",
+    "ExecutionRecord",
+    "ExecutionResult",
+    "ExecutionStatus",
+    "HookClient",
+    "HookOutcome",
+    "HookTimeout",
+    "InMemoryExecutionLog",
+    "InMemoryStorage",
+    "Manual",
+    "ManualTrigger",
+    "MongoExecutionLog",
+    "MongoStorage",
+    "MongoStores",
+    "OnErrorPolicy",
+    "Rejected",
+    "Script",
+    "ScriptEngine",
+    "ScriptExecutor",
+    "ScriptNotFound",
+    "ScriptOrchestrator",
+    "ScriptPage",
+    "ScriptQuery",
+    "ScriptRegistry",
+    "ScriptStatus",
+    "ScriptTrigger",
+    "ScriptVersion",
+    "Settings",
+    "SideEffect",
+    "StorageError",
+    "VersionConflict",
+    "__version__",
+    "create_default_engine",
+    "create_orchestrator",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -97,7 +149,14 @@ if TYPE_CHECKING:
     from alloy_scripting.engine import EngineConfig, ScriptEngine, create_default_engine
     from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus, ScriptStatus
     from alloy_scripting.model.execution import ExecutionRecord
-    from alloy_scripting.model.hooks import Continue, EntityEvent, Error, HookOutcome, Rejected, SideEffect
+    from alloy_scripting.model.hooks import (
+        Continue,
+        EntityEvent,
+        Error,
+        HookOutcome,
+        Rejected,
+        SideEffect,
+    )
     from alloy_scripting.model.page import ExecutionPage, ScriptPage, ScriptQuery
     from alloy_scripting.model.proxy import EntityProxy
     from alloy_scripting.model.result import Diagnostic, ExecutionResult
@@ -116,7 +175,11 @@ if TYPE_CHECKING:
         ScriptVersion,
     )
     from alloy_scripting.runner.executor import ScriptExecutor
-    from alloy_scripting.runner.orchestrator import EffectsOutcome, ScriptOrchestrator, create_orchestrator
+    from alloy_scripting.runner.orchestrator import (
+        EffectsOutcome,
+        ScriptOrchestrator,
+        create_orchestrator,
+    )
     from alloy_scripting.settings import Settings
     from alloy_scripting.storage.errors import (
         DuplicateScriptName,

@@ -43,7 +43,9 @@ def serve() -> None:
 
 @asyncapi_app.command("export")
 def asyncapi_export(
-    output: str | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    output: str | None = typer.Option(
+        None, "--output", "-o", help="Write to this file instead of stdout."
+    ),
 ) -> None:
     """Print (or write) the AsyncAPI 3.0 document generated from the FastStream app."""
     from alloy_scripting.messaging.contract import asyncapi_yaml
@@ -58,9 +60,14 @@ def asyncapi_export(
 
 @app.command()
 def demo(
-    url: str = typer.Option("http://127.0.0.1:8080", "--url", envvar="ALLOY_API_URL", help="REST API."),
+    url: str = typer.Option(
+        "http://127.0.0.1:8080", "--url", envvar="ALLOY_API_URL", help="REST API."
+    ),
     bootstrap: str = typer.Option(
-        "127.0.0.1:9092", "--bootstrap", envvar="ALLOY_KAFKA_BOOTSTRAP", help="Kafka bootstrap servers."
+        "127.0.0.1:9092",
+        "--bootstrap",
+        envvar="ALLOY_KAFKA_BOOTSTRAP",
+        help="Kafka bootstrap servers.",
     ),
     topic_prefix: str = typer.Option("", "--topic-prefix", envvar="ALLOY_TOPIC_PREFIX"),
     api_key: str | None = typer.Option(None, "--api-key", envvar="ALLOY_API_KEY"),
@@ -70,7 +77,9 @@ def demo(
     from alloy_scripting.demo import main as run_demo
 
     try:
-        lines = run_demo(url=url, bootstrap=bootstrap, topic_prefix=topic_prefix, api_key=api_key, tenant=tenant)
+        lines = run_demo(
+            url=url, bootstrap=bootstrap, topic_prefix=topic_prefix, api_key=api_key, tenant=tenant
+        )
     except Exception as error:  # a demo should say what is missing, not dump a traceback
         typer.echo(f"demo failed: {error.__class__.__name__}: {error}", err=True)
         typer.echo("is the service running? start it with `make run`", err=True)

@@ -31,7 +31,9 @@ def _headers(api_key: str | None, tenant: str | None) -> dict[str, str]:
 
 async def ensure_script(url: str, api_key: str | None, tenant: str | None) -> dict[str, Any]:
     """Create (or reuse) the seed's script through the REST API, active."""
-    async with httpx.AsyncClient(base_url=url, headers=_headers(api_key, tenant), timeout=10) as http:
+    async with httpx.AsyncClient(
+        base_url=url, headers=_headers(api_key, tenant), timeout=10
+    ) as http:
         body = {
             "name": SCRIPT_NAME,
             "source": SOURCE,
@@ -67,13 +69,20 @@ def describe(outcome: Continue | Rejected | Error) -> str:
 
 
 async def run_demo(
-    *, url: str, bootstrap: str, topic_prefix: str = "", api_key: str | None = None, tenant: str | None = None
+    *,
+    url: str,
+    bootstrap: str,
+    topic_prefix: str = "",
+    api_key: str | None = None,
+    tenant: str | None = None,
 ) -> list[str]:
     await ensure_script(url, api_key, tenant)
     lines = []
     async with HookClient(bootstrap, topic_prefix=topic_prefix, timeout=30) as hooks:
         for entity_id, amount in (("deal-1", 50), ("deal-2", 500000)):
-            outcome = await hooks.before("deal", "before_create", entity_id, {"amount": amount}, tenant_id=tenant)
+            outcome = await hooks.before(
+                "deal", "before_create", entity_id, {"amount": amount}, tenant_id=tenant
+            )
             lines.append(f"deal amount {amount}: {describe(outcome)}")
     return lines
 

@@ -45,14 +45,18 @@ async def run_service(settings: Settings | None = None) -> None:
 
     stores = MongoStores.from_settings(settings)
     await stores.ensure_indexes()
-    logger.info("connected to MongoDB at %s (database %s)", settings.mongodb_url, settings.mongodb_database)
+    logger.info(
+        "connected to MongoDB at %s (database %s)", settings.mongodb_url, settings.mongodb_database
+    )
     runtime = build_runtime(settings, stores)
     runtime.health_checks["mongodb"] = stores.ping
 
     edge = KafkaEdge(settings)
     edge.attach(runtime)
     await edge.start()
-    logger.info("connected to Kafka at %s (instance %s)", settings.kafka_bootstrap, runtime.instance_id)
+    logger.info(
+        "connected to Kafka at %s (instance %s)", settings.kafka_bootstrap, runtime.instance_id
+    )
 
     tasks: list[asyncio.Task[None]] = []
     log = runtime.orchestrator.execution_log
@@ -67,7 +71,9 @@ async def run_service(settings: Settings | None = None) -> None:
 
     api = create_api(runtime)
     server = uvicorn.Server(
-        uvicorn.Config(api, host=settings.http_host, port=settings.http_port, log_config=None, lifespan="on")
+        uvicorn.Config(
+            api, host=settings.http_host, port=settings.http_port, log_config=None, lifespan="on"
+        )
     )
     logger.info(
         "alloy-scripting ready: Kafka %s, MongoDB %s, HTTP on %s:%d",

@@ -37,7 +37,9 @@ class Settings(BaseSettings):
     misfire_grace_seconds: int = Field(default=300, ge=0)
 
     log_level: str = "INFO"
-    failure_threshold: int = Field(default=3, ge=1, description="Consecutive failures before auto-disable.")
+    failure_threshold: int = Field(
+        default=3, ge=1, description="Consecutive failures before auto-disable."
+    )
     execution_retention_days: int = Field(default=30, ge=1)
 
 

@@ -76,7 +76,10 @@ class HookClient:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.close()
 
@@ -85,7 +88,9 @@ class HookClient:
         await admin.start()
         try:
             if self.reply_topic not in set(await admin.list_topics()):
-                await admin.create_topics([NewTopic(self.reply_topic, num_partitions=1, replication_factor=1)])
+                await admin.create_topics(
+                    [NewTopic(self.reply_topic, num_partitions=1, replication_factor=1)]
+                )
         finally:
             await admin.close()
         self._producer = AIOKafkaProducer(
@@ -220,7 +225,11 @@ class HookClient:
                 raise HookTimeout(correlation_id, timeout) from None
             if self.on_timeout == "continue":
                 return Continue(event_id=request.event_id)
-            return Error(error=f"no outcome within {timeout:g}s", error_type="timeout", event_id=request.event_id)
+            return Error(
+                error=f"no outcome within {timeout:g}s",
+                error_type="timeout",
+                event_id=request.event_id,
+            )
         finally:
             self._pending.pop(correlation_id, None)
 
@@ -238,7 +247,15 @@ class HookClient:
     ) -> str:
         """Publish an after_* event (fire and forget once Kafka acknowledged it); returns its id."""
         return await self._publish(
-            ExecutionPhase.AFTER, entity_type, event, entity_id, data, before, tenant_id, user_id, event_id
+            ExecutionPhase.AFTER,
+            entity_type,
+            event,
+            entity_id,
+            data,
+            before,
+            tenant_id,
+            user_id,
+            event_id,
         )
 
     async def on_commit(
@@ -255,7 +272,15 @@ class HookClient:
     ) -> str:
         """Publish an on_commit_* event; returns its id."""
         return await self._publish(
-            ExecutionPhase.ON_COMMIT, entity_type, event, entity_id, data, before, tenant_id, user_id, event_id
+            ExecutionPhase.ON_COMMIT,
+            entity_type,
+            event,
+            entity_id,
+            data,
+            before,
+            tenant_id,
+            user_id,
+            event_id,
         )
 
     async def _publish(

@@ -75,7 +75,9 @@ def decode(record: RecordLike, expected_topic_event: str | None = None) -> Inbou
     try:
         event = EntityEvent.model_validate_json(value)
     except ValidationError as exc:
-        kind = "undecodable" if any(e["type"] == "json_invalid" for e in exc.errors()) else "invalid"
+        kind = (
+            "undecodable" if any(e["type"] == "json_invalid" for e in exc.errors()) else "invalid"
+        )
         return Inbound(record, headers, None, kind, _describe(exc))
     if expected_topic_event is not None and event.event.value != expected_topic_event:
         return Inbound(

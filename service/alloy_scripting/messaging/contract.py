@@ -14,17 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from faststream.specification import AsyncAPI
 
-from alloy_scripting import __version__
-from alloy_scripting.messaging.edge import DESCRIPTION, KafkaEdge
+from alloy_scripting.messaging.edge import KafkaEdge
 from alloy_scripting.model.hooks import EntityEvent, ScriptsChanged, hook_outcome_adapter
 from alloy_scripting.settings import Settings
 
 REQUEST_HEADERS: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "reply_to": {"type": "string", "description": "Topic the `HookOutcome` is sent to (before-hooks)."},
+        "reply_to": {
+            "type": "string",
+            "description": "Topic the `HookOutcome` is sent to (before-hooks).",
+        },
         "correlation_id": {"type": "string", "description": "Echoed on the reply."},
         "content-type": {"type": "string", "const": "application/json"},
     },
@@ -58,14 +59,7 @@ def _schema(model_schema: dict[str, Any], components: dict[str, Any]) -> dict[st
 
 def asyncapi_document(settings: Settings | None = None) -> dict[str, Any]:
     edge = KafkaEdge(settings or Settings())
-    spec = AsyncAPI(
-        edge.broker,
-        title="alloy-scripting",
-        version=__version__,
-        description=DESCRIPTION,
-        schema_version="3.0.0",
-    )
-    document: dict[str, Any] = spec.to_specification().to_jsonable()
+    document: dict[str, Any] = edge.specification().to_specification().to_jsonable()
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     event_schema = _schema(EntityEvent.model_json_schema(), schemas)
     schemas["EntityEvent"] = event_schema
@@ -145,7 +139,9 @@ def contract_files() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m alloy_scripting.messaging.contract [DIR]`: write the contracts (or print the AsyncAPI)."""
+    """`python -m alloy_scripting.messaging.contract [DIR]`: write the contracts.
+
+    Without DIR, print the AsyncAPI document."""
     args = sys.argv[1:] if argv is None else argv
     if not args:
         sys.stdout.write(asyncapi_yaml())

@@ -6,6 +6,7 @@ without connecting anywhere); `attach(runtime)` wires the handlers to a running 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -14,6 +15,8 @@ from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.subscriber.usecase import BatchSubscriber
+from faststream.specification import AsyncAPI
 
 from alloy_scripting import __version__
 from alloy_scripting.messaging.hooks import HookProcessor
@@ -62,33 +65,38 @@ class KafkaEdge:
 
     # -- declaration ------------------------------------------------------------------
 
-    def _declare(self) -> None:
+    def _batch_subscriber(self, topics: list[str], title: str, description: str) -> BatchSubscriber:
+        """A consumer-group subscriber handing raw record batches to `HookProcessor`.
+
+        Offsets are committed after the handler returns (everything it produced is
+        durable by then); an exception rewinds the batch for redelivery.
+        """
         s = self.settings
-        batch: dict[str, Any] = {
-            "group_id": s.consumer_group,
-            "batch": True,
-            "max_records": s.hook_batch_size,
-            "batch_timeout_ms": s.hook_batch_timeout_ms,
-            "auto_offset_reset": "earliest",
-            "ack_policy": AckPolicy.NACK_ON_ERROR,
-            "decoder": _raw_body,
-            "no_reply": True,
-            "max_poll_interval_ms": 300_000,
-        }
-        before = self.broker.subscriber(
-            *self.topics.before,
-            title="BeforeHooks",
-            description=(
-                "Before-hook requests (`EntityEvent`). Headers: `reply_to` (topic for the "
-                "answer), `correlation_id`. Answer: a `HookOutcome` on `reply_to`."
-            ),
-            **batch,
+        return self.broker.subscriber(
+            *topics,
+            group_id=s.consumer_group,
+            batch=True,
+            max_records=s.hook_batch_size,
+            batch_timeout_ms=s.hook_batch_timeout_ms,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            decoder=_raw_body,
+            no_reply=True,
+            title=title,
+            description=description,
         )
-        effects = self.broker.subscriber(
-            *self.topics.after_and_on_commit,
-            title="AfterHooks",
-            description="After and on-commit events (`EntityEvent`); scripts run once per `event_id`.",
-            **batch,
+
+    def _declare(self) -> None:
+        before = self._batch_subscriber(
+            self.topics.before,
+            "BeforeHooks",
+            "Before-hook requests (`EntityEvent`). Headers: `reply_to` (topic for the "
+            "answer), `correlation_id`. Answer: a `HookOutcome` on `reply_to`.",
+        )
+        effects = self._batch_subscriber(
+            self.topics.after_and_on_commit,
+            "AfterHooks",
+            "After and on-commit events (`EntityEvent`); scripts run once per `event_id`.",
         )
         changed = self.broker.subscriber(
             self.topics.scripts_changed,
@@ -144,13 +152,17 @@ class KafkaEdge:
             raise RuntimeError("KafkaEdge.attach(runtime) was not called")
         return self.processor
 
-    def faststream_app(self) -> FastStream:
-        return FastStream(
+    def specification(self) -> AsyncAPI:
+        return AsyncAPI(
             self.broker,
             title="alloy-scripting",
             version=__version__,
             description=DESCRIPTION,
+            schema_version="3.0.0",
         )
+
+    def faststream_app(self) -> FastStream:
+        return FastStream(self.broker, specification=self.specification())
 
     # -- wiring -------------------------------------------------------------------------
 
@@ -226,15 +238,17 @@ class KafkaEdge:
             existing = set(await admin.list_topics())
             missing = [t for t in self.topics.all if t not in existing]
             if missing:
-                try:
+                with contextlib.suppress(TopicAlreadyExistsError):
                     await admin.create_topics(
                         [
-                            NewTopic(t, num_partitions=self.settings.topic_partitions, replication_factor=1)
+                            NewTopic(
+                                t,
+                                num_partitions=self.settings.topic_partitions,
+                                replication_factor=1,
+                            )
                             for t in missing
                         ]
                     )
-                except TopicAlreadyExistsError:
-                    pass
         finally:
             await admin.close()
 

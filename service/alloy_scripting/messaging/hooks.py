@@ -117,10 +117,14 @@ class HookProcessor:
             ),
         )
         if inbound.reply_to:
-            outcome = Error(error=f"{inbound.error_type}: {inbound.error}", error_type="invalid_request")
+            outcome = Error(
+                error=f"{inbound.error_type}: {inbound.error}", error_type="invalid_request"
+            )
             self._reply(inbound, outcome, pending)
 
-    def _reply(self, inbound: Inbound, outcome: Outcome, pending: list[asyncio.Future[Any]]) -> None:
+    def _reply(
+        self, inbound: Inbound, outcome: Outcome, pending: list[asyncio.Future[Any]]
+    ) -> None:
         assert inbound.reply_to is not None
         headers = dict(JSON_HEADERS)
         if inbound.correlation_id:
@@ -128,7 +132,9 @@ class HookProcessor:
         telemetry.HOOK_OUTCOMES.labels(outcome.outcome).inc()
         self._start(
             pending,
-            self.publish(inbound.reply_to, encode(outcome), key=inbound.record.key, headers=headers),
+            self.publish(
+                inbound.reply_to, encode(outcome), key=inbound.record.key, headers=headers
+            ),
         )
 
     # -- one record ---------------------------------------------------------------------
@@ -157,7 +163,9 @@ class HookProcessor:
             self._start(
                 pending,
                 self.processed.mark(
-                    key, ttl_seconds=self.processed_ttl_seconds, result=outcome.model_dump(mode="json")
+                    key,
+                    ttl_seconds=self.processed_ttl_seconds,
+                    result=outcome.model_dump(mode="json"),
                 ),
             )
             telemetry.MESSAGES.labels("before", "ok").inc()
@@ -168,7 +176,9 @@ class HookProcessor:
         event = inbound.event
         assert event is not None
         try:
-            outcome = await self.orchestrator.handle_event(event, correlation_id=inbound.correlation_id)
+            outcome = await self.orchestrator.handle_event(
+                event, correlation_id=inbound.correlation_id
+            )
         except Exception as exc:  # storage down, …: answer, then fail the batch for redelivery
             logger.exception("before-hook %s failed", event.event_id)
             raise HookInfrastructureError(str(exc)) from exc

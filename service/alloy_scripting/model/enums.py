@@ -57,7 +57,11 @@ class ExecutionStatus(StrEnum):
     @property
     def is_failure(self) -> bool:
         """Failures count towards auto-disable; `abort` is a business outcome, not a failure."""
-        return self in (ExecutionStatus.ERROR, ExecutionStatus.LIMIT_EXCEEDED, ExecutionStatus.TIMEOUT)
+        return self in (
+            ExecutionStatus.ERROR,
+            ExecutionStatus.LIMIT_EXCEEDED,
+            ExecutionStatus.TIMEOUT,
+        )
 
 
 class ScriptStatus(StrEnum):

@@ -93,9 +93,11 @@ hook_outcome_adapter: TypeAdapter[Continue | Rejected | Error] = TypeAdapter(Hoo
 
 
 class SideEffect(BaseModel):
-    """An `emit(event_type, payload)` intent of a successful after/on-commit script (`alloy.effects`)."""
+    """An `emit(event_type, payload)` intent of a successful script, on `alloy.effects`."""
 
-    event_id: str = Field(description="Deterministic: same source event, script and index → same id.")
+    event_id: str = Field(
+        description="Deterministic: same source event, script and index → same id."
+    )
     event_type: str
     payload: dict[str, Any]
     source_event_id: str

@@ -62,7 +62,9 @@ class BufferedExecutionLog:
                 self._buffer[:0] = records  # keep them for the next flush
                 raise
 
-    async def find_by_script(self, script_id: str, offset: int = 0, limit: int = 50) -> ExecutionPage:
+    async def find_by_script(
+        self, script_id: str, offset: int = 0, limit: int = 50
+    ) -> ExecutionPage:
         await self.flush()
         return await self.inner.find_by_script(script_id, offset, limit)
 

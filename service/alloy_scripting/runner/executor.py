@@ -161,7 +161,11 @@ class ScriptExecutor:
 
     @staticmethod
     def _log(script: Script, result: ExecutionResult) -> None:
-        extra = {"script_id": script.id, "tenant_id": script.tenant_id, "status": result.status.value}
+        extra = {
+            "script_id": script.id,
+            "tenant_id": script.tenant_id,
+            "status": result.status.value,
+        }
         if result.status.is_failure:
             script_logger.warning(
                 "script %s v%d %s: %s",

@@ -59,14 +59,20 @@ def _executed(script: Script, result: ExecutionResult) -> ExecutedScript:
     )
 
 
-def diff_top_level(original: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def diff_top_level(
+    original: Mapping[str, Any], current: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
     """Top-level fields whose value differs, and fields that were removed."""
-    changes = {k: v for k, v in current.items() if original.get(k, _MISSING) != v or k not in original}
+    changes = {
+        k: v for k, v in current.items() if original.get(k, _MISSING) != v or k not in original
+    }
     removed = [k for k in original if k not in current]
     return changes, removed
 
 
-def _as_proxy(entity: EntityProxy | Mapping[str, Any] | None, entity_type: str, entity_id: str | None) -> EntityProxy:
+def _as_proxy(
+    entity: EntityProxy | Mapping[str, Any] | None, entity_type: str, entity_id: str | None
+) -> EntityProxy:
     if isinstance(entity, EntityProxy):
         return entity
     return EntityProxy(entity_id or "", entity_type, dict(entity or {}))
@@ -103,7 +109,9 @@ class ScriptOrchestrator:
                 try:
                     await listener(tenant_id)
                 except Exception:
-                    logger.exception("could not broadcast a script change; other instances rely on the cache TTL")
+                    logger.exception(
+                        "could not broadcast a script change; other instances rely on the cache TTL"
+                    )
 
     async def _disabled(self, script: Script) -> None:
         await self.scripts_changed(script.tenant_id)
@@ -122,7 +130,7 @@ class ScriptOrchestrator:
         correlation_id: str | None = None,
         event_id: str | None = None,
     ) -> Continue | Rejected | Error:
-        """Run the active before-scripts in priority order; each sees the changes of the ones before.
+        """Run the active before-scripts in priority order, each seeing the earlier changes.
 
         The first `abort` rejects; an error or a limit breach fails closed (`Error`) unless the
         script's `on_error` policy is `continue`.
@@ -183,7 +191,7 @@ class ScriptOrchestrator:
         correlation_id: str | None = None,
         event_id: str | None = None,
     ) -> EffectsOutcome:
-        """Run every after-script (a failing one does not stop the others); collect their effects."""
+        """Run every after-script (a failing one does not stop the others); collect effects."""
         return await self._run_effects(
             ExecutionPhase.AFTER, entity_type, event, entity, entity_before, user_id,
             tenant_id=tenant_id, correlation_id=correlation_id, event_id=event_id,
@@ -271,7 +279,9 @@ class ScriptOrchestrator:
             for index, emitted in enumerate(result.emitted)
         ]
 
-    async def handle_event(self, event: EntityEvent, *, correlation_id: str | None = None) -> Continue | Rejected | Error | EffectsOutcome:
+    async def handle_event(
+        self, event: EntityEvent, *, correlation_id: str | None = None
+    ) -> Continue | Rejected | Error | EffectsOutcome:
         """Dispatch a decoded `EntityEvent` to the hook of its phase."""
         kwargs: dict[str, Any] = {
             "tenant_id": event.tenant_id,
@@ -286,7 +296,9 @@ class ScriptOrchestrator:
                 entity_before=event.before, **kwargs,
             )  # fmt: skip
         runner = self.run_after if phase is ExecutionPhase.AFTER else self.run_on_commit
-        return await runner(event.entity_type, event.event, entity, event.before, event.user_id, **kwargs)
+        return await runner(
+            event.entity_type, event.event, entity, event.before, event.user_id, **kwargs
+        )
 
     # -- manual, API and scheduled runs -----------------------------------------------
 
@@ -333,7 +345,9 @@ class ScriptOrchestrator:
             dry_run=dry_run,
         )
 
-    async def run_scheduled(self, script: Script, scheduled_at: datetime) -> tuple[Script, ExecutionResult, list[SideEffect]]:
+    async def run_scheduled(
+        self, script: Script, scheduled_at: datetime
+    ) -> tuple[Script, ExecutionResult, list[SideEffect]]:
         """One cron tick of `script` (the scheduler has already claimed the tick)."""
         return await self._run_one(
             script,

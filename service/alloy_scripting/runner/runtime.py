@@ -34,7 +34,9 @@ class Runtime:
         return results
 
 
-def build_runtime(settings: Settings, stores: Stores, engine: ScriptEngine | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings, stores: Stores, engine: ScriptEngine | None = None
+) -> Runtime:
     """Wire engine, write-behind execution log and orchestrator over `stores`."""
     from alloy_scripting.engine import create_default_engine
     from alloy_scripting.runner.buffered_log import BufferedExecutionLog

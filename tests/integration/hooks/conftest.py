@@ -37,7 +37,10 @@ class Service:
 
     def client(self, **kwargs: Any) -> HookClient:
         return HookClient(
-            self.settings.kafka_bootstrap, topic_prefix=self.settings.topic_prefix, timeout=30, **kwargs
+            self.settings.kafka_bootstrap,
+            topic_prefix=self.settings.topic_prefix,
+            timeout=30,
+            **kwargs,
         )
 
 
@@ -63,7 +66,9 @@ async def start_service(settings: Settings, mongo_db: Any) -> Service:
 
 
 @pytest.fixture
-async def service(kafka_bootstrap: str, mongodb_url: str, mongo_db: Any, unique_name: str) -> AsyncIterator[Service]:
+async def service(
+    kafka_bootstrap: str, mongodb_url: str, mongo_db: Any, unique_name: str
+) -> AsyncIterator[Service]:
     settings = make_settings(kafka_bootstrap, mongodb_url, unique_name)
     svc = await start_service(settings, mongo_db)
     try:
@@ -73,10 +78,17 @@ async def service(kafka_bootstrap: str, mongodb_url: str, mongo_db: Any, unique_
 
 
 async def read_topic(
-    bootstrap: str, topic: str, *, count: int, timeout: float = 30.0, predicate: Callable[[Any], bool] | None = None
+    bootstrap: str,
+    topic: str,
+    *,
+    count: int,
+    timeout: float = 30.0,
+    predicate: Callable[[Any], bool] | None = None,
 ) -> list[Any]:
     """Read `count` records of `topic` from the beginning (without a group)."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
     await consumer.start()
     found: list[Any] = []
     try:

@@ -45,7 +45,9 @@ async def test_seed_scenario_through_the_client(service: Service) -> None:
 
         event_id = await hooks.after("deal", "after_create", "d2", {"amount": 500000})
 
-    [effect] = await read_topic(service.settings.kafka_bootstrap, service.edge.topics.effects, count=1)
+    [effect] = await read_topic(
+        service.settings.kafka_bootstrap, service.edge.topics.effects, count=1
+    )
     body = json_value(effect)
     assert body["event_type"] == "deal.created"
     assert body["payload"] == {"id": "d2", "amount": 500000}
@@ -54,10 +56,14 @@ async def test_seed_scenario_through_the_client(service: Service) -> None:
 
 
 async def test_priority_order_and_changes_chain(service: Service) -> None:
-    await service.add_script("second", 'entity["b"] = entity["a"] + 1', "deal", "before_update", priority=2)
+    await service.add_script(
+        "second", 'entity["b"] = entity["a"] + 1', "deal", "before_update", priority=2
+    )
     await service.add_script("first", 'entity["a"] = 10', "deal", "before_update", priority=1)
     async with service.client() as hooks:
-        outcome = await hooks.before("deal", "before_update", "d1", {"a": 0, "gone": 1}, before={"a": 0})
+        outcome = await hooks.before(
+            "deal", "before_update", "d1", {"a": 0, "gone": 1}, before={"a": 0}
+        )
     assert isinstance(outcome, Continue)
     assert outcome.changes == {"a": 10, "b": 11}
     assert [e.name for e in outcome.executed] == ["first", "second"]
@@ -95,7 +101,10 @@ async def test_garbage_request_gets_error_reply_and_dead_letter(service: Service
                 topics.entity("before_create"),
                 b"\x00not json{",
                 key=b"deal:x",
-                headers=[("reply_to", hooks.reply_topic.encode()), ("correlation_id", correlation_id.encode())],
+                headers=[
+                    ("reply_to", hooks.reply_topic.encode()),
+                    ("correlation_id", correlation_id.encode()),
+                ],
             )
         finally:
             await producer.stop()
@@ -129,15 +138,21 @@ async def test_schema_invalid_event_is_dead_lettered(service: Service) -> None:
 
 
 async def test_redelivered_after_event_runs_once(service: Service) -> None:
-    script = await service.add_script("notify", 'emit("n", {"x": entity["x"]})', "deal", "after_update")
+    script = await service.add_script(
+        "notify", 'emit("n", {"x": entity["x"]})', "deal", "after_update"
+    )
     async with service.client() as hooks:
         await hooks.after("deal", "after_update", "d1", {"x": 1}, before={"x": 0}, event_id="evt-1")
         await hooks.after("deal", "after_update", "d1", {"x": 1}, before={"x": 0}, event_id="evt-1")
         await hooks.after("deal", "after_update", "d1", {"x": 2}, before={"x": 1}, event_id="evt-2")
-    effects = await read_topic(service.settings.kafka_bootstrap, service.edge.topics.effects, count=2)
+    effects = await read_topic(
+        service.settings.kafka_bootstrap, service.edge.topics.effects, count=2
+    )
     assert sorted(json_value(e)["source_event_id"] for e in effects) == ["evt-1", "evt-2"]
     await asyncio.sleep(1.0)  # a duplicate effect would have arrived by now
-    again = await read_topic(service.settings.kafka_bootstrap, service.edge.topics.effects, count=2, timeout=5)
+    again = await read_topic(
+        service.settings.kafka_bootstrap, service.edge.topics.effects, count=2, timeout=5
+    )
     assert len(again) == 2
     page = await service.runtime.orchestrator.execution_log.find_by_script(script.id, 0, 10)
     assert page.total == 2
@@ -146,13 +161,19 @@ async def test_redelivered_after_event_runs_once(service: Service) -> None:
 async def test_redelivered_before_request_gets_the_same_outcome(service: Service) -> None:
     script = await service.add_script("validate_deal", SEED_SCRIPT, "deal", "before_create")
     async with service.client() as hooks:
-        first = await hooks.before("deal", "before_create", "d1", {"amount": 500000}, event_id="req-1")
+        first = await hooks.before(
+            "deal", "before_create", "d1", {"amount": 500000}, event_id="req-1"
+        )
         # The script changes; a redelivery of the same event must still get the first answer.
         script.source = 'abort("changed")'
         await service.stores.scripts.save(script)
         await service.runtime.orchestrator.scripts_changed(None)
-        again = await hooks.before("deal", "before_create", "d1", {"amount": 500000}, event_id="req-1")
-        fresh = await hooks.before("deal", "before_create", "d1", {"amount": 500000}, event_id="req-2")
+        again = await hooks.before(
+            "deal", "before_create", "d1", {"amount": 500000}, event_id="req-1"
+        )
+        fresh = await hooks.before(
+            "deal", "before_create", "d1", {"amount": 500000}, event_id="req-2"
+        )
     assert isinstance(first, Continue)
     assert again == first
     assert isinstance(fresh, Rejected)
@@ -163,7 +184,10 @@ async def test_many_concurrent_requests_from_one_client(service: Service) -> Non
     async with service.client() as hooks:
         amounts = [50 if i % 2 else 200_000 for i in range(200)]
         outcomes = await asyncio.gather(
-            *(hooks.before("deal", "before_create", f"d{i}", {"amount": a}) for i, a in enumerate(amounts))
+            *(
+                hooks.before("deal", "before_create", f"d{i}", {"amount": a})
+                for i, a in enumerate(amounts)
+            )
         )
     for amount, outcome in zip(amounts, outcomes, strict=True):
         if amount == 50:
@@ -173,7 +197,9 @@ async def test_many_concurrent_requests_from_one_client(service: Service) -> Non
 
 
 async def test_tenants_only_see_their_scripts(service: Service) -> None:
-    await service.add_script("acme_rule", 'abort("acme says no")', "deal", "before_create", tenant_id="acme")
+    await service.add_script(
+        "acme_rule", 'abort("acme says no")', "deal", "before_create", tenant_id="acme"
+    )
     async with service.client() as hooks:
         acme = await hooks.before("deal", "before_create", "d1", {}, tenant_id="acme")
         other = await hooks.before("deal", "before_create", "d1", {}, tenant_id="globex")

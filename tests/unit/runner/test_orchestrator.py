@@ -75,7 +75,9 @@ async def test_error_fails_closed_unless_on_error_continue(
     assert outcome.script == "boom"
     assert "KeyError" in outcome.error
 
-    tolerant = await add(storage, "tolerant", "while True:\n    pass", "before_update", on_error="continue")
+    tolerant = await add(
+        storage, "tolerant", "while True:\n    pass", "before_update", on_error="continue"
+    )
     await add(storage, "next", 'entity["ok"] = True', "before_update", priority=9)
     outcome = await orchestrator.run_before("deal", "before_update", {})
     assert isinstance(outcome, Continue)
@@ -104,7 +106,9 @@ async def test_three_failures_disable_and_the_hook_stops_running_it(
     assert isinstance(await orchestrator.run_before("deal", "before_create", {}), Error)
 
 
-async def test_a_success_resets_the_failure_count(storage: InMemoryStorage, orchestrator: ScriptOrchestrator) -> None:
+async def test_a_success_resets_the_failure_count(
+    storage: InMemoryStorage, orchestrator: ScriptOrchestrator
+) -> None:
     script = await add(storage, "flaky", 'if entity["fail"]:\n    1 / 0', "before_create")
     await orchestrator.run_before("deal", "before_create", {"fail": True})
     await orchestrator.run_before("deal", "before_create", {"fail": True})
@@ -117,9 +121,16 @@ async def test_a_success_resets_the_failure_count(storage: InMemoryStorage, orch
 async def test_after_hooks_run_all_and_collect_effects_of_successful_scripts(
     storage: InMemoryStorage, orchestrator: ScriptOrchestrator
 ) -> None:
-    ok = await add(storage, "ok", 'emit("deal.changed", {"from": entity_before["a"], "to": entity["a"]})', "after_update")
+    ok = await add(
+        storage,
+        "ok",
+        'emit("deal.changed", {"from": entity_before["a"], "to": entity["a"]})',
+        "after_update",
+    )
     await add(storage, "bad", 'emit("never", {})\n1 / 0', "after_update", priority=-1)
-    outcome = await orchestrator.run_after("deal", "after_update", {"a": 2}, {"a": 1}, event_id="e1")
+    outcome = await orchestrator.run_after(
+        "deal", "after_update", {"a": 2}, {"a": 1}, event_id="e1"
+    )
     assert [e.name for e in outcome.executed] == ["bad", "ok"]
     assert [e.name for e in outcome.failed] == ["bad"]
     [effect] = outcome.effects
@@ -130,8 +141,14 @@ async def test_after_hooks_run_all_and_collect_effects_of_successful_scripts(
     assert again.effects[0].event_id == effect.event_id
 
 
-async def test_run_manual_by_id_and_by_name_with_params(storage: InMemoryStorage, orchestrator: ScriptOrchestrator) -> None:
-    script = Script.new("report", 'log("hello " + params["who"])\nemit("report.done", {"who": params["who"]})', Manual())
+async def test_run_manual_by_id_and_by_name_with_params(
+    storage: InMemoryStorage, orchestrator: ScriptOrchestrator
+) -> None:
+    script = Script.new(
+        "report",
+        'log("hello " + params["who"])\nemit("report.done", {"who": params["who"]})',
+        Manual(),
+    )
     script = await storage.save(script)
     sent: list[SideEffect] = []
 
@@ -148,7 +165,9 @@ async def test_run_manual_by_id_and_by_name_with_params(storage: InMemoryStorage
     assert len(sent) == 1  # dry runs publish nothing
 
 
-async def test_trigger_lookups_are_cached_until_invalidated(storage: InMemoryStorage, orchestrator: ScriptOrchestrator) -> None:
+async def test_trigger_lookups_are_cached_until_invalidated(
+    storage: InMemoryStorage, orchestrator: ScriptOrchestrator
+) -> None:
     script = await add(storage, "v", 'entity["v"] = 1', "before_create")
     assert (await orchestrator.run_before("deal", "before_create", {})).changes == {"v": 1}  # type: ignore[union-attr]
     script.source = 'entity["v"] = 2'
@@ -158,10 +177,16 @@ async def test_trigger_lookups_are_cached_until_invalidated(storage: InMemorySto
     assert (await orchestrator.run_before("deal", "before_create", {})).changes == {"v": 2}  # type: ignore[union-attr]
 
 
-async def test_tenants_are_isolated(storage: InMemoryStorage, orchestrator: ScriptOrchestrator) -> None:
+async def test_tenants_are_isolated(
+    storage: InMemoryStorage, orchestrator: ScriptOrchestrator
+) -> None:
     await add(storage, "acme", 'abort("acme only")', "before_create", tenant_id="acme")
-    assert isinstance(await orchestrator.run_before("deal", "before_create", {}, tenant_id="acme"), Rejected)
-    assert isinstance(await orchestrator.run_before("deal", "before_create", {}, tenant_id="other"), Continue)
+    assert isinstance(
+        await orchestrator.run_before("deal", "before_create", {}, tenant_id="acme"), Rejected
+    )
+    assert isinstance(
+        await orchestrator.run_before("deal", "before_create", {}, tenant_id="other"), Continue
+    )
     assert isinstance(await orchestrator.run_before("deal", "before_create", {}), Continue)
 
 
@@ -173,6 +198,10 @@ async def test_wrong_phase_is_refused(orchestrator: ScriptOrchestrator) -> None:
 async def test_create_orchestrator_seed_signature() -> None:
     storage = InMemoryStorage()
     orchestrator = create_orchestrator(storage)
-    await add(storage, "validate", 'if entity["amount"] < 100:\n    abort("too small")', "before_create")
-    outcome = await orchestrator.run_before("deal", EventType.BEFORE_CREATE, EntityProxy("1", "deal", {"amount": 5}), None)
+    await add(
+        storage, "validate", 'if entity["amount"] < 100:\n    abort("too small")', "before_create"
+    )
+    outcome = await orchestrator.run_before(
+        "deal", EventType.BEFORE_CREATE, EntityProxy("1", "deal", {"amount": 5}), None
+    )
     assert isinstance(outcome, Rejected)

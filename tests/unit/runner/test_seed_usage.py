@@ -21,5 +21,7 @@ async def test_seed_usage_example_outcomes() -> None:
 
 
 def test_seed_usage_example_runs_as_a_program() -> None:
-    done = subprocess.run([sys.executable, str(EXAMPLE)], capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLE)], capture_output=True, text=True, timeout=60, check=True
+    )
     assert "rejected: Minimum deal amount is 100" in done.stdout
