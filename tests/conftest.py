@@ -25,7 +25,9 @@ HOW_TO_START = (
 def _docker_answers() -> bool:
     try:
         return (
-            subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False).returncode
+            subprocess.run(
+                ["docker", "info"], capture_output=True, timeout=10, check=False
+            ).returncode
             == 0
         )
     except (OSError, subprocess.TimeoutExpired):

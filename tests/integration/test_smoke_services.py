@@ -14,7 +14,9 @@ from pymongo.errors import DuplicateKeyError
 pytestmark = pytest.mark.integration
 
 
-async def test_kafka_produce_and_consume_through_a_group(kafka_bootstrap: str, unique_name: str) -> None:
+async def test_kafka_produce_and_consume_through_a_group(
+    kafka_bootstrap: str, unique_name: str
+) -> None:
     topic = f"smoke.{unique_name}"
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     await admin.start()
@@ -27,7 +29,9 @@ async def test_kafka_produce_and_consume_through_a_group(kafka_bootstrap: str, u
     await producer.start()
     try:
         for i in range(10):
-            await producer.send_and_wait(topic, f"m{i}".encode(), key=f"k{i % 3}".encode(), headers=[("h", b"v")])
+            await producer.send_and_wait(
+                topic, f"m{i}".encode(), key=f"k{i % 3}".encode(), headers=[("h", b"v")]
+            )
     finally:
         await producer.stop()
 

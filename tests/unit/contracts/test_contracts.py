@@ -27,10 +27,18 @@ def test_asyncapi_documents_the_request_reply_and_every_topic() -> None:
     addresses = {channel["address"] for channel in document["channels"].values()}
     for event in ("before_create", "after_update", "on_commit_delete"):
         assert f"entity.{event}" in addresses
-    assert {"alloy.effects", "alloy.executions", "alloy.dlq", "alloy.scripts.changed", "{reply_to}"} <= addresses
+    assert {
+        "alloy.effects",
+        "alloy.executions",
+        "alloy.dlq",
+        "alloy.scripts.changed",
+        "{reply_to}",
+    } <= addresses
     replies = [op for op in document["operations"].values() if "reply" in op]
     assert len(replies) == 3  # the three before_* channels answer on reply_to
-    before = next(m for n, m in document["components"]["messages"].items() if n.startswith("BeforeHooks"))
+    before = next(
+        m for n, m in document["components"]["messages"].items() if n.startswith("BeforeHooks")
+    )
     assert before["payload"] == {"$ref": "#/components/schemas/EntityEvent"}
     assert "reply_to" in before["headers"]["properties"]
 
@@ -38,8 +46,14 @@ def test_asyncapi_documents_the_request_reply_and_every_topic() -> None:
 EXAMPLES = {
     "before-create-request.json": ("entity-event.schema.json", EntityEvent.model_validate),
     "after-update-event.json": ("entity-event.schema.json", EntityEvent.model_validate),
-    "hook-outcome-continue.json": ("hook-outcome.schema.json", hook_outcome_adapter.validate_python),
-    "hook-outcome-rejected.json": ("hook-outcome.schema.json", hook_outcome_adapter.validate_python),
+    "hook-outcome-continue.json": (
+        "hook-outcome.schema.json",
+        hook_outcome_adapter.validate_python,
+    ),
+    "hook-outcome-rejected.json": (
+        "hook-outcome.schema.json",
+        hook_outcome_adapter.validate_python,
+    ),
     "hook-outcome-error.json": ("hook-outcome.schema.json", hook_outcome_adapter.validate_python),
     "side-effect.json": ("side-effect.schema.json", SideEffect.model_validate),
 }
