@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
@@ -12,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from alloy_scripting.api.deps import get_runtime
 from alloy_scripting.api.problems import problem_response
 from alloy_scripting.api.schemas import Liveness, Readiness
+from alloy_scripting.messaging.contract import asyncapi_document
 from alloy_scripting.runner.runtime import Runtime
 
 router = APIRouter(tags=["operations"])
@@ -55,12 +55,7 @@ async def metrics() -> Response:
     "/asyncapi",
     summary="The AsyncAPI document of the Kafka surface (open)",
     response_model=dict[str, Any],
-    responses={503: {"description": "The document is not available in this build."}},
 )
-async def asyncapi() -> Any:
-    try:
-        contract = importlib.import_module("alloy_scripting.messaging.contract")
-        document: dict[str, Any] = contract.asyncapi_document()
-    except (ImportError, AttributeError):
-        return problem_response("unavailable", "the AsyncAPI document is not available yet")
-    return JSONResponse(document)
+async def asyncapi(runtime: RuntimeDep) -> Any:
+    """The contract as this instance serves it (its topic prefix, its bootstrap servers)."""
+    return JSONResponse(asyncapi_document(runtime.settings))

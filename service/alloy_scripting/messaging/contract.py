@@ -57,8 +57,16 @@ def _schema(model_schema: dict[str, Any], components: dict[str, Any]) -> dict[st
     return converted
 
 
+def canonical_settings() -> Settings:
+    """The defaults the checked-in contract describes, whatever the environment says."""
+    return Settings(
+        kafka_bootstrap="localhost:9092", topic_prefix="", consumer_group="alloy-scripting"
+    )
+
+
 def asyncapi_document(settings: Settings | None = None) -> dict[str, Any]:
-    edge = KafkaEdge(settings or Settings())
+    """The document for `settings` (a running service's), or the canonical one."""
+    edge = KafkaEdge(settings or canonical_settings())
     document: dict[str, Any] = edge.specification().to_specification().to_jsonable()
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     event_schema = _schema(EntityEvent.model_json_schema(), schemas)
