@@ -39,9 +39,11 @@ async def run_service(settings: Settings | None = None) -> None:
     from alloy_scripting.runner.runtime import build_runtime
     from alloy_scripting.runner.scheduler import Scheduler
     from alloy_scripting.storage.mongo import MongoStores
+    from alloy_scripting.tracing import configure_tracing
 
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    tracer_provider = configure_tracing()
 
     stores = MongoStores.from_settings(settings)
     await stores.ensure_indexes()
@@ -97,4 +99,6 @@ async def run_service(settings: Settings | None = None) -> None:
                 await log.flush()
         await edge.stop()  # finishes the batch in hand and commits it
         await stores.close()
+        if tracer_provider is not None:
+            tracer_provider.shutdown()
         logger.info("stopped")

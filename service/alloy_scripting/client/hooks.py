@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from opentelemetry import propagate
 from pydantic import ValidationError
 
 from alloy_scripting.model import EventType, ExecutionPhase
@@ -168,11 +169,13 @@ class HookClient:
     async def _send(self, event: EntityEvent, headers: Mapping[str, str]) -> None:
         if self._producer is None:
             raise RuntimeError("HookClient is not started (use `async with HookClient(...)`)")
+        carrier = dict(headers)
+        propagate.inject(carrier)  # the service's spans continue the caller's trace
         await self._producer.send_and_wait(
             self._topic(event.event),
             event.model_dump_json().encode(),
             key=event.key.encode(),
-            headers=[(k, v.encode()) for k, v in headers.items()],
+            headers=[(k, v.encode()) for k, v in carrier.items()],
         )
 
     async def before(

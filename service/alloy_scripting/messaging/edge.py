@@ -15,6 +15,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.subscriber.usecase import BatchSubscriber
 from faststream.specification import AsyncAPI
 
@@ -58,6 +59,10 @@ class KafkaEdge:
             description="The Kafka cluster shared with the domain services.",
             graceful_timeout=30.0,
             log_level=logging.DEBUG,
+            # Spans per batch and per publish, continuing the producer's trace. (FastStream's
+            # Prometheus middleware is left out: it labels publishes by destination, and every
+            # HookClient has its own reply topic, so its series would grow without bound.)
+            middlewares=(KafkaTelemetryMiddleware(),),
         )
         self.processor: HookProcessor | None = None
         self.runtime: Runtime | None = None
