@@ -262,8 +262,8 @@ _delitem = dict.__delitem__
 def entity_proxy(data: Any, id: Any = None, entity_type: Any = None) -> EntityProxy:
     """`EntityProxy(id, entity_type, data)`, faster for flat scalar entities (the hot path)."""
     if type(data) is dict:
-        for item in data.values():
-            if type(item) not in _SCALARS:
+        for key, item in data.items():
+            if type(item) not in _SCALARS or type(key) is not str:
                 break
         else:
             proxy: EntityProxy = _new_dict(EntityProxy)

@@ -1,0 +1,152 @@
+"""One row of the execution log (``script_executions``): the audit trail of script runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus
+from alloy_scripting.model.script import UtcDatetime, truncate, utc_now
+
+#: ``changes`` whose JSON is larger than this are replaced by a truncation marker.
+MAX_CHANGES_BYTES = 16 * 1024
+#: Bounds on the captured script logs kept in the record.
+MAX_LOG_LINES = 100
+MAX_LOG_LINE_LENGTH = 1024
+MAX_LOGS_BYTES = 16 * 1024
+#: Bounds on the error kept in the record.
+MAX_ERROR_BYTES = 4 * 1024
+MAX_REASON_LENGTH = 2048
+
+TRUNCATED_MARKER = "_truncated"
+
+
+_id_lock = threading.Lock()
+_last_ms = 0
+_seq = 0
+
+
+def new_record_id() -> str:
+    """A time-ordered id (32 hex digits: milliseconds, a per-process sequence, random), so
+    records started in the same millisecond still list in creation order."""
+    global _last_ms, _seq
+    with _id_lock:
+        now = time.time_ns() // 1_000_000
+        if now <= _last_ms:
+            _seq += 1
+            now = _last_ms
+        else:
+            _seq = 0
+        _last_ms = now
+        seq = _seq
+    return f"{now:012x}{seq & 0xFFFF:04x}{os.urandom(8).hex()}"
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, default=str, ensure_ascii=False).encode("utf-8"))
+
+
+def bound_changes(changes: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``changes`` unchanged when small; else a marker naming its size and (some) keys."""
+    if changes is None or changes.get(TRUNCATED_MARKER) is True:
+        return changes
+    size = _json_size(changes)
+    if size <= MAX_CHANGES_BYTES:
+        return changes
+    keys = [truncate(str(k), 128) for k in list(changes)[:50]]
+    return {TRUNCATED_MARKER: True, "size": size, "keys": keys}
+
+
+def bound_logs(logs: list[str]) -> list[str]:
+    kept: list[str] = []
+    total = 0
+    for line in logs[:MAX_LOG_LINES]:
+        line = truncate(str(line), MAX_LOG_LINE_LENGTH)
+        total += len(line.encode("utf-8", errors="replace"))
+        if total > MAX_LOGS_BYTES:
+            kept.append("… (logs truncated)")
+            return kept
+        kept.append(line)
+    if len(logs) > MAX_LOG_LINES:
+        kept.append(f"… ({len(logs) - MAX_LOG_LINES} more lines truncated)")
+    return kept
+
+
+def bound_error(error: str | dict[str, Any] | None) -> str | dict[str, Any] | None:
+    if error is None:
+        return None
+    if isinstance(error, str):
+        return truncate(error)
+    if _json_size(error) <= MAX_ERROR_BYTES:
+        return error
+    bounded: dict[str, Any] = {}
+    for key, value in error.items():
+        bounded[str(key)] = truncate(value, 1024) if isinstance(value, str) else value
+    if _json_size(bounded) <= MAX_ERROR_BYTES:
+        return bounded
+    return {TRUNCATED_MARKER: True, "message": truncate(json.dumps(error, default=str), 1024)}
+
+
+class ExecutionRecord(BaseModel):
+    """How one run of one script went. Bounded in size: safe to store and to publish."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(default_factory=new_record_id)
+    script_id: str
+    script_version: int = Field(ge=1)
+    script_name: str
+    tenant_id: str | None = None
+    user_id: str | None = None
+    phase: ExecutionPhase
+    event: EventType | None = None
+    entity_type: str | None = None
+    entity_id: str | None = None
+    correlation_id: str | None = None
+    status: ExecutionStatus
+    duration_ms: float = Field(default=0.0, ge=0)
+    operations: int = Field(default=0, ge=0)
+    error: str | dict[str, Any] | None = None
+    reason: str | None = None
+    changes: dict[str, Any] | None = None
+    removed: list[str] = Field(default_factory=list)
+    logs: list[str] = Field(default_factory=list)
+    started_at: UtcDatetime = Field(default_factory=utc_now)
+
+    @field_validator("changes")
+    @classmethod
+    def _bound_changes(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return bound_changes(value)
+
+    @field_validator("logs")
+    @classmethod
+    def _bound_logs(cls, value: list[str]) -> list[str]:
+        return bound_logs(value)
+
+    @field_validator("error")
+    @classmethod
+    def _bound_error(cls, value: str | dict[str, Any] | None) -> str | dict[str, Any] | None:
+        return bound_error(value)
+
+    @field_validator("reason")
+    @classmethod
+    def _bound_reason(cls, value: str | None) -> str | None:
+        return None if value is None else truncate(value, MAX_REASON_LENGTH)
+
+    @field_validator("removed")
+    @classmethod
+    def _bound_removed(cls, value: list[str]) -> list[str]:
+        return [truncate(v, 256) for v in value[:1000]]
+
+    @property
+    def is_failure(self) -> bool:
+        return self.status.is_failure
+
+    @property
+    def changes_truncated(self) -> bool:
+        return bool(self.changes and self.changes.get(TRUNCATED_MARKER) is True)

@@ -1,0 +1,43 @@
+"""Paginated results and list filters."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from alloy_scripting.model.enums import EventType, ScriptStatus
+from alloy_scripting.model.execution import ExecutionRecord
+from alloy_scripting.model.script import Script, TriggerType
+
+
+class ScriptQuery(BaseModel):
+    """Filters for `ScriptRegistry.find_paginated`; every field set narrows the result."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: ScriptStatus | None = None
+    trigger_type: TriggerType | None = None
+    entity_type: str | None = Field(default=None, min_length=1, max_length=128)
+    event: EventType | None = None
+    name_prefix: str | None = Field(default=None, max_length=128)
+
+
+class _Page(BaseModel):
+    total: int = Field(ge=0, description="Matches in the database, ignoring offset/limit.")
+    offset: int = Field(ge=0)
+    limit: int = Field(ge=0)
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + self.limit < self.total
+
+
+class ScriptPage(_Page):
+    """One page of scripts, sorted by name."""
+
+    items: list[Script]
+
+
+class ExecutionPage(_Page):
+    """One page of the execution log, newest first."""
+
+    items: list[ExecutionRecord]

@@ -1,0 +1,199 @@
+"""What only the MongoDB stores do: documents, indexes, trigger index, leases, settings."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from alloy_scripting.model import Cron, Event, EventType, Manual, Script, ScriptStatus
+from alloy_scripting.model.script import utc_now
+from alloy_scripting.settings import Settings
+from alloy_scripting.storage import MongoStorage, MongoStores
+from alloy_scripting.storage.lease import Leases, LeaseTimeout
+from alloy_scripting.storage.mongo import (
+    COLLECTIONS,
+    IDX_SCRIPT_VERSION,
+    IDX_TENANT_NAME,
+    IDX_TRIGGER,
+    _script_doc,
+    trigger_key,
+)
+
+pytestmark = pytest.mark.integration
+
+SRC = "log('hi')\n"
+
+
+@pytest.fixture
+async def stores(mongo_db: Any) -> MongoStores:
+    stores = MongoStores(mongo_db)
+    await stores.ensure_indexes()
+    return stores
+
+
+async def test_documents_keep_bson_dates_and_plain_values(stores: MongoStores) -> None:
+    s = await stores.scripts.save(
+        Script.new("doc", SRC, Event("deal", EventType.BEFORE_CREATE)).activate()
+    )
+    raw = await stores.db[COLLECTIONS["scripts"]].find_one({"_id": s.id})
+    assert raw is not None and "id" not in raw
+    assert isinstance(raw["created_at"], datetime)
+    assert raw["status"] == "active" and raw["revision"] == 1
+    assert raw["trigger"] == {"type": "event", "entity_type": "deal", "event": "before_create"}
+    # a client without tz_aware still reads aware datetimes through the stores
+    assert (await stores.scripts.get(s.id)).created_at.tzinfo is not None
+
+
+async def test_indexes(stores: MongoStores) -> None:
+    info = await stores.db[COLLECTIONS["scripts"]].index_information()
+    assert info[IDX_TENANT_NAME].get("unique") is True
+    assert [k for k, _ in info[IDX_TRIGGER]["key"]] == [
+        "tenant_id",
+        "trigger.type",
+        "trigger.entity_type",
+        "trigger.event",
+        "status",
+        "priority",
+        "name",
+    ]
+    versions = await stores.db[COLLECTIONS["versions"]].index_information()
+    assert versions[IDX_SCRIPT_VERSION].get("unique") is True
+    # a TTL index where the server has one (MongoDB), a plain one where it refuses (FerretDB)
+    assert stores.executions.ttl_supported in (True, False)
+    executions = await stores.db[COLLECTIONS["executions"]].index_information()
+    started = [i for i in executions.values() if [k for k, _ in i["key"]] == ["started_at"]]
+    assert len(started) == 1
+    await stores.ensure_indexes()
+    assert await stores.db[COLLECTIONS["scripts"]].index_information() == info
+
+
+async def test_from_settings(mongodb_url: str) -> None:
+    settings = Settings(
+        mongodb_url=mongodb_url, mongodb_database="alloy_t_settings", failure_threshold=5
+    )
+    stores = MongoStores.from_settings(settings)
+    storage = MongoStorage.from_settings(settings)
+    try:
+        assert stores.scripts.failure_threshold == 5 and storage.failure_threshold == 5
+        assert stores.executions.retention_days == settings.execution_retention_days
+        assert await stores.ping()
+    finally:
+        await stores.db.client.drop_database("alloy_t_settings")
+        await stores.close()
+        await storage.close()
+
+
+async def test_bulk_loaded_scripts_need_rebuild(stores: MongoStores) -> None:
+    reg = stores.scripts
+    bulk = [
+        Script.new(f"bulk-{i}", SRC, Event("deal", EventType.AFTER_CREATE), priority=i).activate()
+        for i in range(3)
+    ]
+    bulk.append(Script.new("bulk-draft", SRC, Event("deal", EventType.AFTER_CREATE)))
+    bulk.append(
+        Script.new("bulk-b", SRC, Event("deal", EventType.AFTER_CREATE), tenant_id="b").activate()
+    )
+    bulk.append(Script.new("bulk-cron", SRC, Cron("0 * * * *"), tenant_id="c").activate())
+    await stores.db[COLLECTIONS["scripts"]].insert_many(
+        [_script_doc(s.model_copy(update={"revision": 1})) for s in bulk]
+    )
+    assert await reg.find_by_trigger("deal", "after_create") == []
+    assert await reg.find_active_cron() == []
+    assert await reg.rebuild_trigger_index() == 3
+    assert [s.name for s in await reg.find_active_cron()] == ["bulk-cron"]
+    assert [s.name for s in await reg.find_by_trigger("deal", "after_create")] == [
+        "bulk-0",
+        "bulk-1",
+        "bulk-2",
+    ]
+    assert [s.name for s in await reg.for_tenant("b").find_by_trigger("deal", "after_create")] == [
+        "bulk-b"
+    ]
+    assert await reg.rebuild_trigger_index() == 3, "idempotent"
+    assert await reg.rebuild_trigger_index(exclusive=True) == 3, "idempotent, in bulk too"
+    assert len(await reg.find_by_trigger("deal", "after_create")) == 3
+
+
+async def test_stale_trigger_index_entries_are_ignored(stores: MongoStores) -> None:
+    reg = stores.scripts
+    s = await reg.save(Script.new("real", SRC, Event("deal", EventType.BEFORE_CREATE)).activate())
+    key = trigger_key(None, "deal", EventType.BEFORE_CREATE)
+    other = await reg.save(Script.new("manual", SRC, Manual()))
+    # as if a crash had left extras behind: a missing id and a script that does not match
+    await stores.db[COLLECTIONS["triggers"]].update_one(
+        {"_id": key}, {"$addToSet": {"script_ids": {"$each": ["ghost", other.id]}}}
+    )
+    assert [x.id for x in await reg.find_by_trigger("deal", "before_create")] == [s.id]
+
+
+async def test_status_written_by_hand_is_rechecked(stores: MongoStores) -> None:
+    reg = stores.scripts
+    s = await reg.save(Script.new("x", SRC, Event("deal", EventType.BEFORE_CREATE)).activate())
+    await stores.db[COLLECTIONS["scripts"]].update_one(
+        {"_id": s.id}, {"$set": {"status": "archived"}}
+    )
+    assert await reg.find_by_trigger("deal", "before_create") == []
+    assert (await reg.get(s.id)).status is ScriptStatus.ARCHIVED
+
+
+async def test_lease_excludes_and_times_out(stores: MongoStores) -> None:
+    coll = stores.db["storage_leases"]
+    first, second = Leases(coll, ttl=10), Leases(coll, ttl=10, timeout=0.3)
+    async with first.hold("k"):
+        with pytest.raises(LeaseTimeout):
+            async with second.hold("k"):
+                pass
+    async with second.hold("k"):
+        assert (await coll.find_one({"_id": "k"})) is not None
+    assert await coll.find_one({"_id": "k"}) is None
+
+
+async def test_expired_lease_is_taken_over(stores: MongoStores) -> None:
+    coll = stores.db["storage_leases"]
+    now = utc_now()
+    await coll.insert_one(
+        {
+            "_id": "stuck",
+            "owner": "crashed",
+            "acquired_at": now,
+            "expires_at": now - timedelta(seconds=1),
+        }
+    )
+    async with Leases(coll, timeout=2).hold("stuck"):
+        held = await coll.find_one({"_id": "stuck"})
+        assert held is not None and held["owner"] != "crashed"
+
+
+async def test_lease_serialises_across_instances(stores: MongoStores) -> None:
+    coll = stores.db["storage_leases"]
+    leases = [Leases(coll), Leases(coll), Leases(coll)]
+    inside = 0
+    peak = 0
+
+    async def critical(i: int) -> None:
+        nonlocal inside, peak
+        async with leases[i % 3].hold("shared"):
+            inside += 1
+            peak = max(peak, inside)
+            await asyncio.sleep(0.002)
+            inside -= 1
+
+    await asyncio.gather(*(critical(i) for i in range(15)))
+    assert peak == 1
+
+
+async def test_replica_without_tz_aware_client(mongo_db: Any, mongodb_url: str) -> None:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_url)  # tz_aware=False
+    try:
+        stores = MongoStores(client[mongo_db.name])
+        s = await stores.scripts.save(Script.new("naive-client", SRC, Manual()))
+        got = await stores.scripts.get(s.id)
+        assert got.created_at.tzinfo is not None and got.created_at == s.created_at
+        await stores.ticks.claim("s", datetime(2030, 1, 1, tzinfo=UTC), "i")
+        assert await stores.ticks.last_claimed("s") == datetime(2030, 1, 1, tzinfo=UTC)
+    finally:
+        await client.close()
