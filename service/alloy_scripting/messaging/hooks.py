@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -64,7 +65,8 @@ class HookProcessor:
 
     async def handle_batch(self, records: Sequence[RecordLike]) -> None:
         """Handle one consumed batch; returns once everything it produced is durable."""
-        pending: list[asyncio.Future[Any]] = []
+        batch = _Batch()
+        pending = batch.pending
         groups: dict[bytes, list[Inbound]] = defaultdict(list)
         for record in records:
             inbound = decode(record, topic_event(record.topic, self.topics.prefix))
@@ -78,7 +80,7 @@ class HookProcessor:
         async def run_group(items: list[Inbound]) -> None:
             async with semaphore:
                 for inbound in items:
-                    await self._handle(inbound, pending)
+                    await self._handle(inbound, batch)
 
         try:
             await asyncio.gather(*(run_group(items) for items in groups.values()))
@@ -139,38 +141,55 @@ class HookProcessor:
 
     # -- one record ---------------------------------------------------------------------
 
-    async def _handle(self, inbound: Inbound, pending: list[asyncio.Future[Any]]) -> None:
+    async def _handle(self, inbound: Inbound, batch: _Batch) -> None:
         event = inbound.event
         assert event is not None
         if event.event.phase.value == "before":
-            await self._before(inbound, pending)
+            await self._before(inbound, batch)
         else:
-            await self._effects(inbound, pending)
+            await self._effects(inbound, batch)
 
-    async def _before(self, inbound: Inbound, pending: list[asyncio.Future[Any]]) -> None:
+    async def _before(self, inbound: Inbound, batch: _Batch) -> None:
         event = inbound.event
         assert event is not None
         key = f"before:{event.tenant_id or ''}:{event.event_id}"
+        earlier = batch.claims.get(key)
+        if earlier is not None:  # the same request twice in one batch: one run, two answers
+            telemetry.MESSAGES.labels("before", "duplicate").inc()
+            outcome: Outcome = await asyncio.shield(earlier)
+        else:
+            claim = batch.claim(key)
+            try:
+                outcome = await self._stored_or_run_before(inbound, key, batch)
+            except BaseException as exc:
+                claim.set_exception(exc)
+                claim.exception()  # retrieved here; the batch fails with it
+                raise
+            claim.set_result(outcome)
+        if inbound.reply_to:
+            self._reply(inbound, outcome, batch.pending)
+
+    async def _stored_or_run_before(self, inbound: Inbound, key: str, batch: _Batch) -> Outcome:
         stored = await self.processed.get(key)
         if stored:
-            telemetry.MESSAGES.labels("before", "duplicate").inc()
             try:
                 outcome: Outcome = hook_outcome_adapter.validate_python(stored)
             except ValidationError:
-                outcome = await self._run_before(inbound)
-        else:
-            outcome = await self._run_before(inbound)
-            self._start(
-                pending,
-                self.processed.mark(
-                    key,
-                    ttl_seconds=self.processed_ttl_seconds,
-                    result=outcome.model_dump(mode="json"),
-                ),
-            )
-            telemetry.MESSAGES.labels("before", "ok").inc()
-        if inbound.reply_to:
-            self._reply(inbound, outcome, pending)
+                pass
+            else:
+                telemetry.MESSAGES.labels("before", "duplicate").inc()
+                return outcome
+        outcome = await self._run_before(inbound)
+        self._start(
+            batch.pending,
+            self.processed.mark(
+                key,
+                ttl_seconds=self.processed_ttl_seconds,
+                result=outcome.model_dump(mode="json"),
+            ),
+        )
+        telemetry.MESSAGES.labels("before", "ok").inc()
+        return outcome
 
     async def _run_before(self, inbound: Inbound) -> Outcome:
         event = inbound.event
@@ -185,10 +204,14 @@ class HookProcessor:
         assert not isinstance(outcome, EffectsOutcome)
         return outcome
 
-    async def _effects(self, inbound: Inbound, pending: list[asyncio.Future[Any]]) -> None:
+    async def _effects(self, inbound: Inbound, batch: _Batch) -> None:
         event = inbound.event
         assert event is not None
         key = f"effects:{event.tenant_id or ''}:{event.event_id}"
+        if key in batch.claims:  # the same event twice in one batch
+            telemetry.MESSAGES.labels("effects", "duplicate").inc()
+            return
+        batch.claim(key)
         if await self.processed.get(key) is not None:
             telemetry.MESSAGES.labels("effects", "duplicate").inc()
             return
@@ -208,8 +231,25 @@ class HookProcessor:
             await asyncio.gather(*sends)
             await self.processed.mark(key, ttl_seconds=self.processed_ttl_seconds)
 
-        self._start(pending, publish_then_mark())
+        self._start(batch.pending, publish_then_mark())
         telemetry.MESSAGES.labels("effects", "ok").inc()
+
+
+@dataclass
+class _Batch:
+    """What one batch has in flight: started sends and writes, and the events it has seen.
+
+    An event's mark in `ProcessedEvents` is written only once its effects are durable, so a
+    second copy of the event in the same batch is caught here, not by the store.
+    """
+
+    pending: list[asyncio.Future[Any]] = field(default_factory=list)
+    claims: dict[str, asyncio.Future[Outcome]] = field(default_factory=dict)
+
+    def claim(self, key: str) -> asyncio.Future[Outcome]:
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self.claims[key] = future
+        return future
 
 
 class HookInfrastructureError(RuntimeError):
