@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import signal
+from collections.abc import Awaitable, Callable, Iterator
+
+import uvicorn
 
 from alloy_scripting.settings import Settings, get_settings
 
@@ -30,9 +33,21 @@ async def _every(seconds: float, job: Callable[[], Awaitable[object]], name: str
             logger.exception("periodic job %s failed", name)
 
 
-async def run_service(settings: Settings | None = None) -> None:
-    import uvicorn
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: uvicorn re-raises SIGTERM once the HTTP side
+    has stopped, which would kill the process before the Kafka edge commits its last batch."""
 
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    def request_exit(self) -> None:
+        if self.should_exit:
+            self.force_exit = True
+        self.should_exit = True
+
+
+async def run_service(settings: Settings | None = None) -> None:
     from alloy_scripting.api.app import create_api
     from alloy_scripting.messaging.edge import KafkaEdge
     from alloy_scripting.runner.buffered_log import BufferedExecutionLog
@@ -72,11 +87,14 @@ async def run_service(settings: Settings | None = None) -> None:
         await scheduler.start()
 
     api = create_api(runtime)
-    server = uvicorn.Server(
+    server = _Server(
         uvicorn.Config(
             api, host=settings.http_host, port=settings.http_port, log_config=None, lifespan="on"
         )
     )
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, server.request_exit)
     logger.info(
         "alloy-scripting ready: Kafka %s, MongoDB %s, HTTP on %s:%d",
         settings.kafka_bootstrap,
