@@ -104,6 +104,23 @@ class OnErrorPolicy(StrEnum):
 TriggerType = Literal["event", "cron", "manual", "api"]
 
 
+def _positional(
+    args: tuple[Any, ...], names: tuple[str, ...], data: dict[str, Any]
+) -> dict[str, Any]:
+    """Map the seed-style positional arguments of a trigger onto its fields.
+
+    Pydantic calls a model's own `__init__` when it validates plain data too, so the
+    positional parameters must stay optional there: a missing field must come out as a
+    validation error naming it, not as a `TypeError`."""
+    if len(args) > len(names):
+        raise TypeError(f"expected at most {len(names)} positional arguments, got {len(args)}")
+    for name, value in zip(names, args, strict=False):
+        if name in data:
+            raise TypeError(f"{name} given twice")
+        data[name] = value
+    return data
+
+
 class _Trigger(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -115,9 +132,9 @@ class EventTrigger(_Trigger):
     entity_type: str = Field(min_length=1, max_length=MAX_ENTITY_TYPE_LENGTH)
     event: EventType
 
-    def __init__(self, entity_type: str, event: EventType | str, **data: Any) -> None:
-        data.update(entity_type=entity_type, event=event)
-        super().__init__(**data)
+    def __init__(self, *args: Any, **data: Any) -> None:
+        """`EventTrigger(entity_type, event)`; missing fields are validation errors."""
+        super().__init__(**_positional(args, ("entity_type", "event"), data))
 
 
 class CronTrigger(_Trigger):
@@ -130,9 +147,9 @@ class CronTrigger(_Trigger):
     expression: str = Field(min_length=1, max_length=256)
     timezone: str = "UTC"
 
-    def __init__(self, expression: str, timezone: str = "UTC", **data: Any) -> None:
-        data.update(expression=expression, timezone=timezone)
-        super().__init__(**data)
+    def __init__(self, *args: Any, **data: Any) -> None:
+        """`CronTrigger(expression, timezone="UTC")`."""
+        super().__init__(**_positional(args, ("expression", "timezone"), data))
 
     @field_validator("expression")
     @classmethod
@@ -168,9 +185,9 @@ class ApiTrigger(_Trigger):
     type: Literal["api"] = "api"
     name: ScriptName
 
-    def __init__(self, name: str, **data: Any) -> None:
-        data.update(name=name)
-        super().__init__(**data)
+    def __init__(self, *args: Any, **data: Any) -> None:
+        """`ApiTrigger(name)`."""
+        super().__init__(**_positional(args, ("name",), data))
 
 
 # The short names of the seed: Event(...), Cron(...), Manual(), Api(...).

@@ -231,3 +231,22 @@ def test_query_and_page() -> None:
 def test_model_exports() -> None:
     for name in ("Script", "ScriptTrigger", "ExecutionRecord", "ScriptPage", "ExecutionPage"):
         assert name in model.__all__
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"type": "event"},
+        {"type": "event", "entity_type": "deal"},
+        {"type": "cron"},
+        {"type": "api"},
+    ],
+)
+def test_incomplete_trigger_is_a_validation_error_naming_the_field(data: dict[str, str]) -> None:
+    from pydantic import ValidationError
+
+    from alloy_scripting.model.script import parse_trigger
+
+    with pytest.raises(ValidationError) as caught:
+        parse_trigger(data)
+    assert all(error["type"] == "missing" for error in caught.value.errors())
