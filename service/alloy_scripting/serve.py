@@ -20,7 +20,7 @@ def configure_logging(level: str) -> None:
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for noisy in ("aiokafka", "kafka", "pymongo", "faststream", "uvicorn.access"):
+    for noisy in ("aiokafka", "kafka", "pymongo", "faststream", "alloy.kafka", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 

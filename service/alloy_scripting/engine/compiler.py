@@ -55,6 +55,9 @@ class CompiledScript:
     uses_decimal: bool = False
     needs_run: bool = False
     needs_context: bool = False
+    #: `code` when it runs without a `Run`, context bindings or decimal context (the
+    #: engine's straight path), else None.
+    simple_code: types.CodeType | None = None
     #: Set on every cache hit; cleared by the cache's CLOCK eviction.
     referenced: bool = False
 

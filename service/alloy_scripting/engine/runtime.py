@@ -110,6 +110,10 @@ _PARAM_PHASES = frozenset({ExecutionPhase.MANUAL, ExecutionPhase.SCHEDULED, Exec
 _BEFORE_PHASES = frozenset({ExecutionPhase.AFTER, ExecutionPhase.ON_COMMIT})
 _MISSING: Any = object()
 _SUCCESS = ExecutionStatus.SUCCESS
+_MANUAL = ExecutionPhase.MANUAL
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_new_dict = dict.__new__
+_update = dict.update
 _PLAIN_SCALARS = frozenset({int, float, bool, type(None)})
 
 #: Script global -> `Run` attribute, bound per run (only the ones a script uses).
@@ -398,7 +402,7 @@ class ScriptEngine:
         if event is None:
             event_type = None
             if phase is None:
-                run_phase = ExecutionPhase.MANUAL
+                run_phase = _MANUAL
             else:
                 run_phase = phase if type(phase) is ExecutionPhase else ExecutionPhase(phase)
         else:
@@ -413,57 +417,84 @@ class ScriptEngine:
         if type(entity) is EntityProxy:
             proxy = entity
         elif ctx is None:
-            proxy = entity_proxy(entity)
+            if type(entity) is dict:
+                # `entity_proxy`'s fast path, inlined: a flat entity of JSON scalars with
+                # string keys is copied at C speed and is its own comparison basis.
+                for key, item in entity.items():
+                    if type(item) not in _SCALARS or type(key) is not str:
+                        proxy = entity_proxy(entity)
+                        break
+                else:
+                    proxy = _new_dict(EntityProxy)
+                    _update(proxy, entity)
+                    proxy._meta = (None, None, entity, True)
+                    proxy._dirty = None
+            else:
+                proxy = entity_proxy(entity)
         else:
             proxy = entity_proxy(entity, ctx.get("entity_id"), ctx.get("entity_type"))
-        code = compiled.code
-        if code is None:
-            return self._invalid(compiled, proxy, run_phase, started)
-        scope = compiled.static_globals.copy()
-        scope["entity"] = proxy
         run: Run | None = None
-        previous: Any = None
-        if compiled.needs_run:
-            run = Run(self, started + self._timeout, script_name or _script_name(ctx))
-            previous = set_active_run(run)
-            for name, attribute in compiled.run_bindings:
-                scope[name] = getattr(run, attribute)
-            for name in compiled.helper_names:
-                scope[name] = self._helper(name, run_phase, run)
-        if compiled.needs_context:
-            self._bind_context(
-                compiled,
-                scope,
-                proxy,
-                run_phase,
-                event_type,
-                entity_before,
-                params,
-                ctx,
-                script_name,
-            )
-        try:
-            if compiled.uses_decimal:
-                with decimal.localcontext(DECIMAL_CONTEXT):
-                    exec(code, scope)
-            else:
+        code = compiled.simple_code
+        if code is not None:
+            # The common case, a straight path: no `Run` (no loop, call, log or helper
+            # needs one), no context bindings, no decimal context.
+            scope = compiled.static_globals.copy()
+            scope["entity"] = proxy
+            try:
                 exec(code, scope)
-        except (KeyboardInterrupt, SystemExit):
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as error:
+                scope.clear()
+                return self._finish(error, proxy, None, run_phase, started)
+        else:
+            code = compiled.code
+            if code is None:
+                return self._invalid(compiled, proxy, run_phase, started)
+            scope = compiled.static_globals.copy()
+            scope["entity"] = proxy
+            previous: Any = None
+            if compiled.needs_run:
+                run = Run(self, started + self._timeout, script_name or _script_name(ctx))
+                previous = set_active_run(run)
+                for name, attribute in compiled.run_bindings:
+                    scope[name] = getattr(run, attribute)
+                for name in compiled.helper_names:
+                    scope[name] = self._helper(name, run_phase, run)
+            if compiled.needs_context:
+                self._bind_context(
+                    compiled,
+                    scope,
+                    proxy,
+                    run_phase,
+                    event_type,
+                    entity_before,
+                    params,
+                    ctx,
+                    script_name,
+                )
+            try:
+                if compiled.uses_decimal:
+                    with decimal.localcontext(DECIMAL_CONTEXT):
+                        exec(code, scope)
+                else:
+                    exec(code, scope)
+            except (KeyboardInterrupt, SystemExit):
+                if run is not None:
+                    set_active_run(previous)
+                raise
+            except BaseException as error:
+                scope.clear()
+                if run is not None:
+                    set_active_run(previous)
+                return self._finish(error, proxy, run, run_phase, started)
             if run is not None:
                 set_active_run(previous)
-            raise
-        except BaseException as error:
-            scope.clear()
-            if run is not None:
-                set_active_run(previous)
-            return self._finish(error, proxy, run, run_phase, started)
-        if run is not None:
-            set_active_run(previous)
-            scope.clear()  # user functions reference their globals: break the cycle now
-            if run.outcome is not None:
-                return self._finish(run.outcome, proxy, run, run_phase, started)
+                scope.clear()  # user functions reference their globals: break the cycle now
+                if run.outcome is not None:
+                    return self._finish(run.outcome, proxy, run, run_phase, started)
         try:
-            changes, removed, data = self._changes(proxy, proxy._meta[2])
+            changes, removed = self._changes(proxy)
         except (LimitExceeded, TypeError, ValueError, RecursionError) as error:
             return self._finish(error, proxy, run, run_phase, started)
         duration = perf_counter() - started
@@ -474,7 +505,7 @@ class ScriptEngine:
                 _SUCCESS,
                 changes,
                 removed,
-                data,
+                proxy,
                 run_phase,
                 None,
                 None,
@@ -488,7 +519,7 @@ class ScriptEngine:
             _SUCCESS,
             changes,
             removed,
-            data,
+            proxy,
             run_phase,
             None,
             None,
@@ -624,44 +655,44 @@ class ScriptEngine:
             duration_ms=(perf_counter() - started) * 1000,
         )
 
-    def _changes(
-        self, proxy: EntityProxy, original: Mapping[str, Any]
-    ) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
-        """Changed fields (as plain JSON, within `max_changes_size`), removed fields, and
-        the data after the run (the proxy itself, a dict)."""
-        dirty = proxy._dirty  # the hot path reads the proxy's slots directly
-        if dirty is None:
-            if proxy._meta[3]:  # flat and never written
-                return {}, [], proxy
-            return self._changes_by_field(proxy, original)
-        if dirty is ALL_DIRTY or not proxy._meta[3]:
-            return self._changes_by_field(proxy, original)
+    def _changes(self, proxy: EntityProxy) -> tuple[dict[str, Any], list[str]]:
+        """Changed fields (as plain JSON, within `max_changes_size`) and removed fields;
+        the data after the run is the proxy itself (a dict)."""
+        meta = proxy._meta  # the hot path reads the proxy's slots directly
+        dirty = proxy._dirty
+        if not meta[3] or dirty is ALL_DIRTY:  # nested data, or bulk writes
+            return self._changes_by_field(proxy, meta[2])
         changes: dict[str, Any] = {}
         removed: list[str] = []
+        if dirty is None:  # flat and never written
+            return changes, removed
+        original = meta[2]
         used = 0
         for key in dirty:
             value = proxy.get(key, _MISSING)
             old = original.get(key, _MISSING)
-            if value is _MISSING:
-                if old is not _MISSING:
-                    removed.append(key)
-                continue
-            if old is not _MISSING and type(old) is type(value) and old == value:
-                continue
             kind = type(value)
-            if type(key) is not str or (kind is not str and kind not in _PLAIN_SCALARS):
+            if kind is type(old) and old == value:  # unchanged (or absent before and after)
+                continue
+            if value is _MISSING:
+                removed.append(key)
+                continue
+            if type(key) is not str:
                 return self._changes_by_field(proxy, original)
-            if kind is float and not isfinite(value):
+            if kind is str:
+                used += len(key) + len(value) + 6
+            elif kind in _PLAIN_SCALARS and (kind is not float or isfinite(value)):
+                used += len(key) + 30
+            else:
                 return self._changes_by_field(proxy, original)
-            used += len(key) + (len(value) + 6 if kind is str else 30)
             changes[key] = value
         if used > self._max_changes:
             return self._changes_by_field(proxy, original)
-        return changes, removed, proxy
+        return changes, removed
 
     def _changes_by_field(
         self, proxy: EntityProxy, original: Mapping[str, Any]
-    ) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+    ) -> tuple[dict[str, Any], list[str]]:
         data = proxy
         changes: dict[str, Any] = {}
         limit = self._max_changes
@@ -693,8 +724,8 @@ class ScriptEngine:
             if old is _MISSING or type(old) is not type(plain) or old != plain:
                 changes[key] = plain
         if original.keys() <= data.keys():
-            return changes, [], data
-        return changes, [key for key in original if key not in data], data
+            return changes, []
+        return changes, [key for key in original if key not in data]
 
     def _warn_slow(self, run: Run | None, duration: float) -> None:
         logger.warning(
@@ -755,6 +786,8 @@ class ScriptEngine:
         compiled.uses_decimal = "Decimal" in names
         compiled.needs_run = bool(compiled.run_bindings or compiled.helper_names)
         compiled.needs_context = compiled.uses_ctx or compiled.uses_params or compiled.uses_before
+        if not (compiled.needs_run or compiled.needs_context or compiled.uses_decimal):
+            compiled.simple_code = compiled.code
         return compiled
 
     def _build_globals(self) -> dict[str, Any]:

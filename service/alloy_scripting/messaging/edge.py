@@ -58,6 +58,7 @@ class KafkaEdge:
             client_id="alloy-scripting",
             description="The Kafka cluster shared with the domain services.",
             graceful_timeout=30.0,
+            logger=logging.getLogger("alloy.kafka"),
             log_level=logging.DEBUG,
             # Spans per batch and per publish, continuing the producer's trace. (FastStream's
             # Prometheus middleware is left out: it labels publishes by destination, and every
