@@ -566,6 +566,26 @@ class StorageContract:
         assert await processed.release("req-1") is False
         assert await processed.get("req-1") is None
 
+    async def test_processed_events_mark_many(self, stores: Stores) -> None:
+        processed = stores.processed
+        assert await processed.mark("old", result={"v": 0}) is True
+        await processed.mark_many({"a": {"v": 1}, "b": None, "old": {"v": 9}}, ttl_seconds=3600)
+        assert await processed.get("a") == {"v": 1}
+        assert await processed.get("b") == {}
+        assert await processed.get("old") == {"v": 0}  # present keys are left alone
+        await processed.mark_many({})
+
+    async def test_partition_watermarks_only_rise(self, stores: Stores, replica: Replica) -> None:
+        processed = stores.processed
+        assert await processed.watermark("g:t:0") is None
+        await processed.set_watermark("g:t:0", 100)
+        await processed.set_watermark("g:t:0", 40)
+        await processed.set_watermark("g:t:1", 7)
+        assert await processed.watermark("g:t:0") == 100
+        assert await processed.watermark("g:t:1") == 7
+        await (await replica()).processed.set_watermark("g:t:0", 150)
+        assert await processed.watermark("g:t:0") == 150
+
     async def test_processed_events_concurrent_marks(
         self, stores: Stores, replica: Replica
     ) -> None:

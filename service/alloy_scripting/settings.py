@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     hook_batch_size: int = Field(default=256, ge=1, description="Records per consumer batch.")
     hook_concurrency: int = Field(default=64, ge=1, description="Entity keys processed at once.")
     hook_batch_timeout_ms: int = Field(default=10, ge=1)
+    hook_fetch_wait_ms: int = Field(
+        default=10,
+        ge=1,
+        description="How long the broker may hold a hook consumer's fetch (Kafka's default, "
+        "500 ms, stalls request/reply between batches).",
+    )
     processed_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     topic_partitions: int = Field(default=3, ge=1)
 

@@ -84,6 +84,7 @@ class KafkaEdge:
             batch=True,
             max_records=s.hook_batch_size,
             batch_timeout_ms=s.hook_batch_timeout_ms,
+            fetch_max_wait_ms=s.hook_fetch_wait_ms,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=_raw_body,
@@ -181,6 +182,7 @@ class KafkaEdge:
             self.topics,
             concurrency=self.settings.hook_concurrency,
             processed_ttl_seconds=self.settings.processed_ttl_seconds,
+            group=self.settings.consumer_group,
         )
         runtime.orchestrator.change_listeners.append(self.broadcast_change)
         runtime.orchestrator.effects_sink = self.publish_effects

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -26,6 +26,7 @@ from alloy_scripting.messaging.codec import (
     encode,
     topic_event,
 )
+from alloy_scripting.messaging.redelivery import RedeliveryTracker
 from alloy_scripting.messaging.topics import Topics
 from alloy_scripting.model.hooks import Continue, Error, Rejected, hook_outcome_adapter
 from alloy_scripting.runner import telemetry
@@ -53,6 +54,8 @@ class HookProcessor:
         *,
         concurrency: int = 64,
         processed_ttl_seconds: float = 7 * 24 * 3600,
+        group: str = "alloy-scripting",
+        remembered_outcomes: int = 20_000,
     ) -> None:
         self.orchestrator = orchestrator
         self.processed = processed
@@ -60,12 +63,15 @@ class HookProcessor:
         self.topics = topics
         self.concurrency = concurrency
         self.processed_ttl_seconds = processed_ttl_seconds
+        self.redeliveries = RedeliveryTracker(processed, group)
+        self._recent: OrderedDict[str, Outcome] = OrderedDict()
+        self._recent_size = remembered_outcomes
 
     # -- batch driver -------------------------------------------------------------------
 
     async def handle_batch(self, records: Sequence[RecordLike]) -> None:
         """Handle one consumed batch; returns once everything it produced is durable."""
-        batch = _Batch()
+        batch = _Batch(suspects=await self.redeliveries.begin(records))
         pending = batch.pending
         groups: dict[bytes, list[Inbound]] = defaultdict(list)
         for record in records:
@@ -84,15 +90,19 @@ class HookProcessor:
 
         try:
             await asyncio.gather(*(run_group(items) for items in groups.values()))
-            flush = getattr(self.orchestrator.execution_log, "flush", None)
-            if flush is not None:
-                await flush()
         finally:
             # Wait for whatever was started, even on failure, so nothing is left dangling.
             results = await asyncio.gather(*pending, return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
+        # Replies and effects are durable: now the marks that make redeliveries no-ops,
+        # and the execution records, all before the offsets are committed.
+        durable = [self.processed.mark_many(batch.marks, ttl_seconds=self.processed_ttl_seconds)]
+        flush = getattr(self.orchestrator.execution_log, "flush", None)
+        if flush is not None:
+            durable.append(flush())
+        await asyncio.gather(*durable)
 
     def _start(self, pending: list[asyncio.Future[Any]], work: Awaitable[Any]) -> None:
         pending.append(asyncio.ensure_future(work))
@@ -170,26 +180,36 @@ class HookProcessor:
             self._reply(inbound, outcome, batch.pending)
 
     async def _stored_or_run_before(self, inbound: Inbound, key: str, batch: _Batch) -> Outcome:
-        stored = await self.processed.get(key)
-        if stored:
-            try:
-                outcome: Outcome = hook_outcome_adapter.validate_python(stored)
-            except ValidationError:
-                pass
-            else:
-                telemetry.MESSAGES.labels("before", "duplicate").inc()
-                return outcome
+        """The earlier answer to this request if there was one, else a fresh run.
+
+        Earlier answers are found in this instance's memory (a client sending the same
+        event again) or, for records that may be redeliveries, in the processed store."""
+        remembered = self._recent.get(key)
+        if remembered is not None:
+            telemetry.MESSAGES.labels("before", "duplicate").inc()
+            return remembered
+        if batch.is_suspect(inbound):
+            stored = await self.processed.get(key)
+            if stored:
+                try:
+                    outcome: Outcome = hook_outcome_adapter.validate_python(stored)
+                except ValidationError:
+                    pass
+                else:
+                    telemetry.MESSAGES.labels("before", "duplicate").inc()
+                    self._remember(key, outcome)
+                    return outcome
         outcome = await self._run_before(inbound)
-        self._start(
-            batch.pending,
-            self.processed.mark(
-                key,
-                ttl_seconds=self.processed_ttl_seconds,
-                result=outcome.model_dump(mode="json"),
-            ),
-        )
+        batch.marks[key] = outcome.model_dump(mode="json")
+        self._remember(key, outcome)
         telemetry.MESSAGES.labels("before", "ok").inc()
         return outcome
+
+    def _remember(self, key: str, outcome: Outcome) -> None:
+        self._recent[key] = outcome
+        self._recent.move_to_end(key)
+        while len(self._recent) > self._recent_size:
+            self._recent.popitem(last=False)
 
     async def _run_before(self, inbound: Inbound) -> Outcome:
         event = inbound.event
@@ -212,6 +232,8 @@ class HookProcessor:
             telemetry.MESSAGES.labels("effects", "duplicate").inc()
             return
         batch.claim(key)
+        # Always looked up (not only for suspects): side effects must not repeat when a
+        # domain service's outbox sends the same event again as a new record.
         if await self.processed.get(key) is not None:
             telemetry.MESSAGES.labels("effects", "duplicate").inc()
             return
@@ -227,11 +249,8 @@ class HookProcessor:
             for effect in outcome.effects
         ]
 
-        async def publish_then_mark() -> None:
-            await asyncio.gather(*sends)
-            await self.processed.mark(key, ttl_seconds=self.processed_ttl_seconds)
-
-        self._start(batch.pending, publish_then_mark())
+        self._start(batch.pending, asyncio.gather(*sends))
+        batch.marks[key] = None  # written once the effects are durable
         telemetry.MESSAGES.labels("effects", "ok").inc()
 
 
@@ -243,8 +262,16 @@ class _Batch:
     second copy of the event in the same batch is caught here, not by the store.
     """
 
+    suspects: dict[tuple[str, int], int]
+    """Per partition, the offset at or below which a record may be a redelivery."""
     pending: list[asyncio.Future[Any]] = field(default_factory=list)
     claims: dict[str, asyncio.Future[Outcome]] = field(default_factory=dict)
+    marks: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    """Processed-event marks to write once the batch's output is durable."""
+
+    def is_suspect(self, inbound: Inbound) -> bool:
+        record = inbound.record
+        return record.offset <= self.suspects.get((record.topic, record.partition), -1)
 
     def claim(self, key: str) -> asyncio.Future[Outcome]:
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()

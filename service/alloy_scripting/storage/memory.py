@@ -8,6 +8,7 @@ callers never share objects with the store.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -342,9 +343,25 @@ class InMemoryProcessedEvents:
 
     def __init__(self) -> None:
         self._entries: dict[str, tuple[datetime, dict[str, Any]]] = {}
+        self._watermarks: dict[str, int] = {}
 
     async def ensure_indexes(self) -> None:
         return None
+
+    async def mark_many(
+        self,
+        entries: Mapping[str, dict[str, Any] | None],
+        *,
+        ttl_seconds: float = DEFAULT_PROCESSED_TTL_SECONDS,
+    ) -> None:
+        for key, result in entries.items():
+            await self.mark(key, ttl_seconds=ttl_seconds, result=result)
+
+    async def watermark(self, partition: str) -> int | None:
+        return self._watermarks.get(partition)
+
+    async def set_watermark(self, partition: str, offset: int) -> None:
+        self._watermarks[partition] = max(offset, self._watermarks.get(partition, offset))
 
     async def mark(
         self,

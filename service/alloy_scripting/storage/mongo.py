@@ -93,6 +93,7 @@ COLLECTIONS = {
     "versions": "script_versions",
     "executions": "script_executions",
     "processed": "processed_events",
+    "watermarks": "consumer_watermarks",
     "ticks": "scheduler_ticks",
     "last_ticks": "scheduler_last_ticks",
     "triggers": "script_triggers",
@@ -812,9 +813,46 @@ class MongoProcessedEvents:
 
     def __init__(self, db: Database) -> None:
         self._events = _collection(db, "processed")
+        self._watermarks = _collection(db, "watermarks")
 
     async def ensure_indexes(self) -> None:
         await _create_ttl_index(self._events, "expires_at", 0, name=IDX_PROCESSED_TTL)
+
+    async def mark_many(
+        self,
+        entries: Mapping[str, dict[str, Any] | None],
+        *,
+        ttl_seconds: float = DEFAULT_PROCESSED_TTL_SECONDS,
+    ) -> None:
+        if not entries:
+            return
+        now = utc_now()
+        expires = to_utc_ms(now + timedelta(seconds=ttl_seconds))
+        docs = [
+            {"_id": key, "result": dict(result or {}), "marked_at": now, "expires_at": expires}
+            for key, result in entries.items()
+        ]
+        try:
+            await self._events.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            details = exc.details or {}
+            errors = details.get("writeErrors", [])
+            if details.get("writeConcernErrors") or not all(
+                e.get("code") == 11000 or "UNIQUE constraint failed" in str(e.get("errmsg"))
+                for e in errors
+            ):
+                raise
+
+    async def watermark(self, partition: str) -> int | None:
+        doc = await self._watermarks.find_one({"_id": partition})
+        return None if doc is None else int(doc["offset"])
+
+    async def set_watermark(self, partition: str, offset: int) -> None:
+        # One document per partition, written by its single consumer at a time; `$max`
+        # keeps a slower former owner from lowering it.
+        await self._watermarks.update_one(
+            {"_id": partition}, {"$max": {"offset": offset}}, upsert=True
+        )
 
     async def mark(
         self,

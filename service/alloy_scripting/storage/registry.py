@@ -12,6 +12,7 @@ which lists the cron scripts of *all* tenants for the (global) scheduler; run th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -189,6 +190,25 @@ class ProcessedEvents(Protocol):
 
     async def release(self, key: str) -> bool:
         """Forget ``key`` (e.g. processing failed and a redelivery must run again)."""
+        ...
+
+    async def mark_many(
+        self,
+        entries: Mapping[str, dict[str, Any] | None],
+        *,
+        ttl_seconds: float = DEFAULT_PROCESSED_TTL_SECONDS,
+    ) -> None:
+        """Record many keys (each with its optional result) in one round; keys already
+        present are left as they are."""
+        ...
+
+    async def watermark(self, partition: str) -> int | None:
+        """The highest offset of ``partition`` ("<group>:<topic>:<n>") that a consumer may
+        have started to handle, or None. Records above it were never seen by anyone."""
+        ...
+
+    async def set_watermark(self, partition: str, offset: int) -> None:
+        """Raise the watermark of ``partition`` to ``offset`` (never lowers it)."""
         ...
 
     async def purge_expired(self, now: datetime | None = None) -> int: ...
