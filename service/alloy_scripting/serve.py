@@ -78,7 +78,7 @@ async def run_service(settings: Settings | None = None) -> None:
     tasks: list[asyncio.Task[None]] = []
     log = runtime.orchestrator.execution_log
     if isinstance(log, BufferedExecutionLog):
-        tasks.append(asyncio.create_task(_every(0.5, log.flush, "flush execution log")))
+        tasks.append(asyncio.create_task(log.run_flusher(0.5)))
     tasks.append(asyncio.create_task(_every(3600, stores.purge_expired, "purge expired records")))
 
     scheduler = None
@@ -112,10 +112,7 @@ async def run_service(settings: Settings | None = None) -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if isinstance(log, BufferedExecutionLog):
-            with contextlib.suppress(Exception):
-                await log.flush()
-        await edge.stop()  # finishes the batch in hand and commits it
+        await edge.stop()  # finishes the batch in hand, commits it, writes the last records
         await stores.close()
         if tracer_provider is not None:
             tracer_provider.shutdown()

@@ -6,6 +6,7 @@ without connecting anywhere); `attach(runtime)` wires the handlers to a running 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from typing import Any
@@ -212,8 +213,6 @@ class KafkaEdge:
             )
 
     async def publish_executions(self, records: list[ExecutionRecord]) -> None:
-        import asyncio
-
         await asyncio.gather(
             *(
                 self.publish(
@@ -265,4 +264,13 @@ class KafkaEdge:
         await self.broker.start()
 
     async def stop(self) -> None:
+        """Drain: finish and commit the batches in hand, write the execution records they
+        produced (published on `alloy.executions` while the producer is still up), close."""
+        await asyncio.gather(*(subscriber.stop() for subscriber in self.broker.subscribers))
+        log = self.runtime.orchestrator.execution_log if self.runtime is not None else None
+        if isinstance(log, BufferedExecutionLog):
+            try:
+                await log.flush()
+            except Exception:
+                logger.exception("could not write the last execution records")
         await self.broker.stop()

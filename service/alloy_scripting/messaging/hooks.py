@@ -97,12 +97,9 @@ class HookProcessor:
             if isinstance(result, BaseException):
                 raise result
         # Replies and effects are durable: now the marks that make redeliveries no-ops,
-        # and the execution records, all before the offsets are committed.
-        durable = [self.processed.mark_many(batch.marks, ttl_seconds=self.processed_ttl_seconds)]
-        flush = getattr(self.orchestrator.execution_log, "flush", None)
-        if flush is not None:
-            durable.append(flush())
-        await asyncio.gather(*durable)
+        # before the offsets are committed. (Execution records are written behind, by the
+        # execution log's own flush, off this path.)
+        await self.processed.mark_many(batch.marks, ttl_seconds=self.processed_ttl_seconds)
 
     def _start(self, pending: list[asyncio.Future[Any]], work: Awaitable[Any]) -> None:
         pending.append(asyncio.ensure_future(work))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from faststream import FastStream
 
 from alloy_scripting.messaging.edge import KafkaEdge
+from alloy_scripting.runner.buffered_log import BufferedExecutionLog
 from alloy_scripting.runner.runtime import build_runtime
 from alloy_scripting.settings import Settings, get_settings
 from alloy_scripting.storage.mongo import MongoStores
@@ -16,14 +19,25 @@ def create_app(settings: Settings | None = None) -> FastStream:
     app = edge.faststream_app()
     stores = MongoStores.from_settings(settings)
 
+    flusher: list[asyncio.Task[None]] = []
+
     @app.on_startup
     async def wire() -> None:
         await stores.ensure_indexes()
-        edge.attach(build_runtime(settings, stores))
+        runtime = build_runtime(settings, stores)
+        edge.attach(runtime)
         await edge.ensure_topics()
+        log = runtime.orchestrator.execution_log
+        if isinstance(log, BufferedExecutionLog):
+            flusher.append(asyncio.create_task(log.run_flusher()))
 
     @app.after_shutdown
     async def close() -> None:
+        for task in flusher:
+            task.cancel()
+        log = edge.runtime.orchestrator.execution_log if edge.runtime else None
+        if isinstance(log, BufferedExecutionLog):
+            await log.flush()
         await stores.close()
 
     return app

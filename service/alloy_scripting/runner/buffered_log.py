@@ -1,19 +1,25 @@
-"""Write-behind execution log for the Kafka hot path.
+"""Write-behind execution log for the hot path.
 
 `append` only buffers; `flush` writes everything buffered in one round and hands the
 records to the flush listeners (the Kafka edge publishes them to `alloy.executions`).
-The consumer flushes before it commits offsets, so no record of a committed event is lost.
+`run_flusher` flushes every `interval` seconds (the service runs it, and flushes once more
+on shutdown); reads (`find_by_script`) flush first. The audit trail is thus at most one
+interval behind, and a crash of the process can lose that interval's records: the price
+of keeping a database write off every hook's path.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.page import ExecutionPage
 from alloy_scripting.storage.registry import ExecutionLog
+
+logger = logging.getLogger("alloy.runner")
 
 FlushListener = Callable[[list[ExecutionRecord]], Awaitable[None]]
 
@@ -61,6 +67,15 @@ class BufferedExecutionLog:
             except BaseException:
                 self._buffer[:0] = records  # keep them for the next flush
                 raise
+
+    async def run_flusher(self, interval: float = 0.5) -> None:
+        """Flush every `interval` seconds until cancelled; a failed flush is retried."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.flush()
+            except Exception:
+                logger.exception("could not write the execution log; retrying")
 
     async def find_by_script(
         self, script_id: str, offset: int = 0, limit: int = 50
