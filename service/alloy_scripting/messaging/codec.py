@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -11,6 +12,8 @@ from alloy_scripting.model.hooks import EntityEvent
 
 MAX_VALUE_BYTES = 1024 * 1024
 JSON_HEADERS = {"content-type": "application/json"}
+#: What Kafka accepts as a topic name; a `reply_to` that is not one can never be answered.
+TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
 
 class RecordLike(Protocol):
@@ -34,7 +37,11 @@ class Inbound:
 
     @property
     def reply_to(self) -> str | None:
-        return self.headers.get("reply_to") or None
+        """The requester's reply topic, when it names a valid topic."""
+        topic = self.headers.get("reply_to")
+        if topic and TOPIC_NAME.fullmatch(topic) and topic not in (".", ".."):
+            return topic
+        return None
 
     @property
     def correlation_id(self) -> str | None:
@@ -68,6 +75,14 @@ def decode(record: RecordLike, expected_topic_event: str | None = None) -> Inbou
     """Decode an `entity.<event>` record into an `EntityEvent` (never raises)."""
     headers = _headers(record)
     value = record.value
+    if (
+        "reply_to" in headers
+        and headers["reply_to"]
+        and Inbound(record, headers, None).reply_to is None
+    ):
+        return Inbound(
+            record, headers, None, "invalid_reply_to", "reply_to is not a valid Kafka topic name"
+        )
     if value is None or len(value) == 0:
         return Inbound(record, headers, None, "empty", "the record has no value")
     if len(value) > MAX_VALUE_BYTES:

@@ -57,6 +57,8 @@ class KafkaEdge:
             settings.kafka_bootstrap,
             acks="all",
             client_id="alloy-scripting",
+            # A reply topic that never appears must not hold a batch for aiokafka's default 40 s.
+            request_timeout_ms=10_000,
             description="The Kafka cluster shared with the domain services.",
             graceful_timeout=30.0,
             logger=logging.getLogger("alloy.kafka"),

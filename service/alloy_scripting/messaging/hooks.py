@@ -15,6 +15,12 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from aiokafka.errors import (
+    InvalidTopicError,
+    KafkaTimeoutError,
+    TopicAuthorizationFailedError,
+    UnknownTopicOrPartitionError,
+)
 from pydantic import ValidationError
 
 from alloy_scripting.messaging.codec import (
@@ -139,12 +145,31 @@ class HookProcessor:
         if inbound.correlation_id:
             headers["correlation_id"] = inbound.correlation_id
         telemetry.HOOK_OUTCOMES.labels(outcome.outcome).inc()
-        self._start(
-            pending,
-            self.publish(
-                inbound.reply_to, encode(outcome), key=inbound.record.key, headers=headers
-            ),
-        )
+        self._start(pending, self._send_reply(inbound, inbound.reply_to, encode(outcome), headers))
+
+    async def _send_reply(
+        self, inbound: Inbound, topic: str, value: bytes, headers: dict[str, str]
+    ) -> None:
+        """Answer on the requester's topic; a topic that cannot take it (missing with topic
+        auto-creation off, not authorised, ...) must not hold the partition: dead-letter the
+        request instead. A failure of Kafka as a whole still fails the batch."""
+        try:
+            await self.publish(topic, value, key=inbound.record.key, headers=headers)
+        except _REPLY_TOPIC_ERRORS as exc:
+            logger.warning("cannot reply on %r: %s; dead-lettering the request", topic, exc)
+            failed = Inbound(
+                inbound.record,
+                inbound.headers,
+                None,
+                "reply_failed",
+                f"{type(exc).__name__}: {exc}",
+            )
+            await self.publish(
+                self.topics.dlq,
+                inbound.record.value or b"",
+                key=inbound.record.key,
+                headers=dlq_headers(failed),
+            )
 
     # -- one record ---------------------------------------------------------------------
 
@@ -274,6 +299,14 @@ class _Batch:
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self.claims[key] = future
         return future
+
+
+_REPLY_TOPIC_ERRORS = (
+    InvalidTopicError,
+    UnknownTopicOrPartitionError,
+    TopicAuthorizationFailedError,
+    KafkaTimeoutError,
+)
 
 
 class HookInfrastructureError(RuntimeError):

@@ -205,3 +205,29 @@ async def test_tenants_only_see_their_scripts(service: Service) -> None:
         other = await hooks.before("deal", "before_create", "d1", {}, tenant_id="globex")
     assert isinstance(acme, Rejected)
     assert isinstance(other, Continue) and other.executed == []
+
+
+async def test_unanswerable_reply_to_is_dead_lettered_and_the_consumer_goes_on(
+    service: Service,
+) -> None:
+    await service.add_script("validate_deal", SEED_SCRIPT, "deal", "before_create")
+    topics = service.edge.topics
+    producer = AIOKafkaProducer(bootstrap_servers=service.settings.kafka_bootstrap)
+    await producer.start()
+    try:
+        body = b'{"entity_type": "deal", "entity_id": "x", "event": "before_create", "data": {"amount": 5}}'
+        await producer.send_and_wait(
+            topics.entity("before_create"),
+            body,
+            key=b"deal:x",
+            headers=[("reply_to", b"not a topic!"), ("correlation_id", b"c-1")],
+        )
+    finally:
+        await producer.stop()
+    async with service.client() as hooks:
+        outcome = await hooks.before("deal", "before_create", "d1", {"amount": 50})
+    assert isinstance(outcome, Rejected)
+    [dead] = await read_topic(service.settings.kafka_bootstrap, topics.dlq, count=1)
+    headers = {k: v.decode() for k, v in dead.headers}
+    assert headers["x-error-type"] == "invalid_reply_to"
+    assert dead.value == body
