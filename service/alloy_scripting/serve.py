@@ -102,6 +102,10 @@ async def run_service(settings: Settings | None = None) -> None:
         settings.http_host,
         settings.http_port,
     )
+    logger.info(
+        "try it from another shell: alloy-scripting demo (docs: http://127.0.0.1:%d/docs)",
+        settings.http_port,
+    )
     try:
         await server.serve()
     finally:
