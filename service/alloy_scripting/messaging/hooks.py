@@ -209,6 +209,8 @@ class HookProcessor:
         remembered = self._recent.get(key)
         if remembered is not None:
             telemetry.MESSAGES.labels("before", "duplicate").inc()
+            if batch.is_suspect(inbound):  # its first batch may have failed before the mark
+                batch.marks[key] = remembered.model_dump(mode="json")
             return remembered
         if batch.is_suspect(inbound):
             stored = await self.processed.get(key)
