@@ -25,6 +25,10 @@ class RecordLike(Protocol):
     headers: Any
 
 
+def is_topic_name(name: str) -> bool:
+    return TOPIC_NAME.fullmatch(name) is not None and name not in (".", "..")
+
+
 @dataclass(frozen=True, slots=True)
 class Inbound:
     """One consumed record: its decoded event, or why it could not be decoded."""
@@ -39,9 +43,7 @@ class Inbound:
     def reply_to(self) -> str | None:
         """The requester's reply topic, when it names a valid topic."""
         topic = self.headers.get("reply_to")
-        if topic and TOPIC_NAME.fullmatch(topic) and topic not in (".", ".."):
-            return topic
-        return None
+        return topic if topic and is_topic_name(topic) else None
 
     @property
     def correlation_id(self) -> str | None:
@@ -75,11 +77,8 @@ def decode(record: RecordLike, expected_topic_event: str | None = None) -> Inbou
     """Decode an `entity.<event>` record into an `EntityEvent` (never raises)."""
     headers = _headers(record)
     value = record.value
-    if (
-        "reply_to" in headers
-        and headers["reply_to"]
-        and Inbound(record, headers, None).reply_to is None
-    ):
+    reply_to = headers.get("reply_to")
+    if reply_to and not is_topic_name(reply_to):
         return Inbound(
             record, headers, None, "invalid_reply_to", "reply_to is not a valid Kafka topic name"
         )

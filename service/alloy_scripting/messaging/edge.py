@@ -188,7 +188,7 @@ class KafkaEdge:
             group=self.settings.consumer_group,
         )
         runtime.orchestrator.change_listeners.append(self.broadcast_change)
-        runtime.orchestrator.effects_sink = self.publish_effects
+        runtime.orchestrator.effects_sink = self.processor.publish_effects
         log = runtime.orchestrator.execution_log
         if isinstance(log, BufferedExecutionLog):
             log.listeners.append(self.publish_executions)
@@ -204,15 +204,6 @@ class KafkaEdge:
             headers=headers,
             correlation_id=headers.get("correlation_id"),
         )
-
-    async def publish_effects(self, effects: list[SideEffect]) -> None:
-        for effect in effects:
-            await self.publish(
-                self.topics.effects,
-                effect.model_dump_json().encode(),
-                key=effect.event_id.encode(),
-                headers={"content-type": "application/json", "event_id": effect.event_id},
-            )
 
     async def publish_executions(self, records: list[ExecutionRecord]) -> None:
         await asyncio.gather(

@@ -34,7 +34,13 @@ from alloy_scripting.messaging.codec import (
 )
 from alloy_scripting.messaging.redelivery import RedeliveryTracker
 from alloy_scripting.messaging.topics import Topics
-from alloy_scripting.model.hooks import Continue, Error, Rejected, hook_outcome_adapter
+from alloy_scripting.model.hooks import (
+    Continue,
+    Error,
+    Rejected,
+    SideEffect,
+    hook_outcome_adapter,
+)
 from alloy_scripting.runner import telemetry
 from alloy_scripting.runner.orchestrator import EffectsOutcome, ScriptOrchestrator
 from alloy_scripting.storage.registry import ProcessedEvents
@@ -106,6 +112,20 @@ class HookProcessor:
         # before the offsets are committed. (Execution records are written behind, by the
         # execution log's own flush, off this path.)
         await self.processed.mark_many(batch.marks, ttl_seconds=self.processed_ttl_seconds)
+
+    async def publish_effects(self, effects: Sequence[SideEffect]) -> None:
+        """Publish side-effect intents to `alloy.effects`, keyed by their deterministic id."""
+        await asyncio.gather(
+            *(
+                self.publish(
+                    self.topics.effects,
+                    encode(effect),
+                    key=effect.event_id.encode(),
+                    headers={**JSON_HEADERS, "event_id": effect.event_id},
+                )
+                for effect in effects
+            )
+        )
 
     def _start(self, pending: list[asyncio.Future[Any]], work: Awaitable[Any]) -> None:
         pending.append(asyncio.ensure_future(work))
@@ -263,17 +283,7 @@ class HookProcessor:
             return
         outcome = await self.orchestrator.handle_event(event, correlation_id=inbound.correlation_id)
         assert isinstance(outcome, EffectsOutcome)
-        sends = [
-            self.publish(
-                self.topics.effects,
-                encode(effect),
-                key=effect.event_id.encode(),
-                headers={**JSON_HEADERS, "event_id": effect.event_id},
-            )
-            for effect in outcome.effects
-        ]
-
-        self._start(batch.pending, asyncio.gather(*sends))
+        self._start(batch.pending, self.publish_effects(outcome.effects))
         batch.marks[key] = None  # written once the effects are durable
         telemetry.MESSAGES.labels("effects", "ok").inc()
 
