@@ -93,8 +93,17 @@ async def run_service(settings: Settings | None = None) -> None:
         )
     )
     loop = asyncio.get_running_loop()
+    draining: list[asyncio.Future[None]] = []
+
+    def on_signal() -> None:
+        # Stop taking hook requests at once (the group hands our partitions to the other
+        # instances) while the HTTP server winds down.
+        server.request_exit()
+        if not draining:
+            draining.append(asyncio.ensure_future(edge.stop_hooks()))
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, server.request_exit)
+        loop.add_signal_handler(signum, on_signal)
     logger.info(
         "alloy-scripting ready: Kafka %s, MongoDB %s, HTTP on %s:%d",
         settings.kafka_bootstrap,

@@ -28,7 +28,12 @@ class Settings(BaseSettings):
 
     hook_batch_size: int = Field(default=256, ge=1, description="Records per consumer batch.")
     hook_concurrency: int = Field(default=64, ge=1, description="Entity keys processed at once.")
-    hook_batch_timeout_ms: int = Field(default=10, ge=1)
+    hook_pending_batches: int = Field(
+        default=4,
+        ge=1,
+        description="Handled batches whose commit may still be pending while the next ones "
+        "are handled.",
+    )
     hook_fetch_wait_ms: int = Field(
         default=10,
         ge=1,

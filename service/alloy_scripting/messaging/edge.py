@@ -1,7 +1,11 @@
-"""The Kafka edge: a FastStream broker whose subscribers feed `HookProcessor`.
+"""The Kafka edge: `BatchConsumer`s feeding `HookProcessor`, one producer for every answer.
 
-`KafkaEdge(settings)` declares every channel (so the AsyncAPI document can be generated
-without connecting anywhere); `attach(runtime)` wires the handlers to a running service.
+`KafkaEdge(settings)` describes the whole Kafka surface (so the AsyncAPI document can be
+generated without connecting anywhere); `attach(runtime)` wires it to a running service.
+The hook topics are consumed by our own `BatchConsumer` loop (it overlaps each batch's
+commit with the next batch's work; see `consumer.py`) and answers are sent with a plain
+aiokafka producer; the FastStream broker carries the scripts-changed broadcast and the
+application lifecycle, and its declarations are the source of the AsyncAPI document.
 """
 
 from __future__ import annotations
@@ -11,16 +15,18 @@ import contextlib
 import logging
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.subscriber.usecase import BatchSubscriber
 from faststream.specification import AsyncAPI
+from opentelemetry import propagate
 
 from alloy_scripting import __version__
+from alloy_scripting.messaging.consumer import BatchConsumer
 from alloy_scripting.messaging.hooks import HookProcessor
 from alloy_scripting.messaging.topics import Topics
 from alloy_scripting.model.execution import ExecutionRecord
@@ -45,103 +51,108 @@ Record keys are `<entity_type>:<entity_id>`: one entity's events are handled in 
 
 
 async def _raw_body(msg: Any) -> Any:
-    """Keep the bytes: decoding happens once, in `codec.decode`, per record."""
     return msg.body
+
+
+def _describe_only(broker: KafkaBroker) -> None:
+    """Not run: the hook topics are consumed by `BatchConsumer`s."""
+    raise RuntimeError("a documentation-only subscriber was started")
 
 
 class KafkaEdge:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.topics = Topics(settings.topic_prefix)
-        self.broker = KafkaBroker(
-            settings.kafka_bootstrap,
+        self.broker = self._broker()
+        self._declare_changed(self.broker, self._on_scripts_changed)
+        self.producer: AIOKafkaProducer | None = None
+        self.consumers: list[BatchConsumer] = []
+        self._stopping: asyncio.Future[Any] | None = None
+        self.processor: HookProcessor | None = None
+        self.runtime: Runtime | None = None
+
+    # -- declaration ------------------------------------------------------------------
+
+    def _broker(self) -> KafkaBroker:
+        return KafkaBroker(
+            self.settings.kafka_bootstrap,
             acks="all",
             client_id="alloy-scripting",
-            # A reply topic that never appears must not hold a batch for aiokafka's default 40 s.
-            request_timeout_ms=10_000,
             description="The Kafka cluster shared with the domain services.",
             graceful_timeout=30.0,
             logger=logging.getLogger("alloy.kafka"),
             log_level=logging.DEBUG,
-            # Spans per batch and per publish, continuing the producer's trace. (FastStream's
-            # Prometheus middleware is left out: it labels publishes by destination, and every
-            # HookClient has its own reply topic, so its series would grow without bound.)
-            middlewares=(KafkaTelemetryMiddleware(),),
         )
-        self.processor: HookProcessor | None = None
-        self.runtime: Runtime | None = None
-        self._declare()
 
-    # -- declaration ------------------------------------------------------------------
+    def _declare_changed(self, broker: KafkaBroker, handler: Any) -> None:
+        broker.subscriber(
+            self.topics.scripts_changed,
+            group_id=None,
+            auto_offset_reset="latest",
+            title="ScriptsChanged",
+            description="Broadcast to every instance: drop cached trigger lookups.",
+        )(handler)
 
-    def _batch_subscriber(self, topics: list[str], title: str, description: str) -> BatchSubscriber:
-        """A consumer-group subscriber handing raw record batches to `HookProcessor`.
+    async def _on_scripts_changed(self, body: ScriptsChanged) -> None:
+        if self.runtime is not None and body.origin != self.runtime.instance_id:
+            await self.runtime.orchestrator.scripts_changed(body.tenant_id, broadcast=False)
 
-        Offsets are committed after the handler returns (everything it produced is
-        durable by then); an exception rewinds the batch for redelivery.
-        """
+    def _hook_subscriber(
+        self, broker: KafkaBroker, topics: list[str], title: str, description: str
+    ) -> BatchSubscriber:
+        """How the hook topics are consumed, as the contract shows it (see `BatchConsumer`)."""
         s = self.settings
-        return self.broker.subscriber(
+        return broker.subscriber(
             *topics,
             group_id=s.consumer_group,
             batch=True,
             max_records=s.hook_batch_size,
-            batch_timeout_ms=s.hook_batch_timeout_ms,
-            fetch_max_wait_ms=s.hook_fetch_wait_ms,
-            auto_offset_reset="earliest",
-            ack_policy=AckPolicy.NACK_ON_ERROR,
+            ack_policy=AckPolicy.MANUAL,
             decoder=_raw_body,
             no_reply=True,
             title=title,
             description=description,
         )
 
-    def _declare(self) -> None:
-        before = self._batch_subscriber(
+    def _describe(self) -> KafkaBroker:
+        """A broker declaring the whole Kafka surface, for the AsyncAPI document only."""
+        broker = self._broker()
+        before = self._hook_subscriber(
+            broker,
             self.topics.before,
             "BeforeHooks",
             "Before-hook requests (`EntityEvent`). Headers: `reply_to` (topic for the "
             "answer), `correlation_id`. Answer: a `HookOutcome` on `reply_to`.",
         )
-        effects = self._batch_subscriber(
+        effects = self._hook_subscriber(
+            broker,
             self.topics.after_and_on_commit,
             "AfterHooks",
             "After and on-commit events (`EntityEvent`); scripts run once per `event_id`.",
         )
-        changed = self.broker.subscriber(
-            self.topics.scripts_changed,
-            group_id=None,
-            auto_offset_reset="latest",
-            title="ScriptsChanged",
-            description="Broadcast to every instance: drop cached trigger lookups.",
-        )
 
         @before
         async def on_before(msg: KafkaMessage) -> None:
-            await self._processor().handle_batch(msg.raw_message)
+            _describe_only(broker)
 
         @effects
         async def on_effects(msg: KafkaMessage) -> None:
-            await self._processor().handle_batch(msg.raw_message)
+            _describe_only(broker)
 
-        @changed
-        async def on_scripts_changed(body: ScriptsChanged) -> None:
-            if self.runtime is not None and body.origin != self.runtime.instance_id:
-                await self.runtime.orchestrator.scripts_changed(body.tenant_id, broadcast=False)
-
-        self.effects_publisher = self.broker.publisher(
+        self._declare_changed(broker, self._on_scripts_changed)
+        broker.publisher(
             self.topics.effects,
             schema=SideEffect,
             title="Effects",
             description="Side-effect intents of successful scripts; `event_id` is deterministic.",
         )
-        self.executions_publisher = self.broker.publisher(
+        broker.publisher(
             self.topics.executions,
             schema=ExecutionRecord,
             title="Executions",
             description="One `ExecutionRecord` per script run.",
         )
-        self.dlq_publisher = self.broker.publisher(
+        broker.publisher(
             self.topics.dlq,
             schema=bytes,
             title="DeadLetters",
@@ -150,12 +161,7 @@ class KafkaEdge:
                 "`x-error`, `x-source-topic`, `x-source-partition`, `x-source-offset`."
             ),
         )
-        self.changed_publisher = self.broker.publisher(
-            self.topics.scripts_changed,
-            schema=ScriptsChanged,
-            title="ScriptsChangedBroadcast",
-            include_in_schema=False,
-        )
+        return broker
 
     def _processor(self) -> HookProcessor:
         if self.processor is None:
@@ -164,7 +170,7 @@ class KafkaEdge:
 
     def specification(self) -> AsyncAPI:
         return AsyncAPI(
-            self.broker,
+            self._describe(),
             title="alloy-scripting",
             version=__version__,
             description=DESCRIPTION,
@@ -172,7 +178,13 @@ class KafkaEdge:
         )
 
     def faststream_app(self) -> FastStream:
-        return FastStream(self.broker, specification=self.specification())
+        """The FastStream application: its broker plus the hook consumers and producer,
+        started after the broker and stopped (drained) before it."""
+        app = FastStream(self.broker, specification=self.specification())
+        app.after_startup(self.start_hooks)
+        app.on_shutdown(self.stop_hooks)
+        app.after_shutdown(self.close)
+        return app
 
     # -- wiring -------------------------------------------------------------------------
 
@@ -197,13 +209,18 @@ class KafkaEdge:
     async def publish(
         self, topic: str, value: bytes, *, key: bytes | None = None, headers: dict[str, str]
     ) -> None:
-        await self.broker.publish(
+        """Send one record and wait until Kafka acknowledged it (acks=all)."""
+        if self.producer is None:
+            raise RuntimeError("the Kafka edge is not started")
+        carrier = dict(headers)
+        propagate.inject(carrier)  # the consumer's spans continue this trace
+        delivery = await self.producer.send(
+            topic,
             value,
-            topic=topic,
             key=key,
-            headers=headers,
-            correlation_id=headers.get("correlation_id"),
+            headers=[(name, item.encode()) for name, item in carrier.items()],
         )
+        await delivery
 
     async def publish_executions(self, records: list[ExecutionRecord]) -> None:
         await asyncio.gather(
@@ -255,15 +272,61 @@ class KafkaEdge:
     async def start(self) -> None:
         await self.ensure_topics()
         await self.broker.start()
+        await self.start_hooks()
 
-    async def stop(self) -> None:
-        """Drain: finish and commit the batches in hand, write the execution records they
-        produced (published on `alloy.executions` while the producer is still up), close."""
-        await asyncio.gather(*(subscriber.stop() for subscriber in self.broker.subscribers))
+    async def start_hooks(self) -> None:
+        """Start the producer, then one consumer for the before-hooks and one for the
+        after/on-commit events (so slow side effects never delay a before-hook answer)."""
+        s = self.settings
+        processor = self._processor()
+        self._stopping = None
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=s.kafka_bootstrap,
+            client_id="alloy-scripting",
+            acks="all",
+            # A reply topic that never appears must not hold a batch for aiokafka's 40 s.
+            request_timeout_ms=10_000,
+        )
+        await self.producer.start()
+        self.consumers = [
+            BatchConsumer(
+                topics,
+                processor.handle_batch,
+                bootstrap=s.kafka_bootstrap,
+                group_id=s.consumer_group,
+                max_records=s.hook_batch_size,
+                fetch_max_wait_ms=s.hook_fetch_wait_ms,
+                max_pending=s.hook_pending_batches,
+            )
+            for topics in (self.topics.before, self.topics.after_and_on_commit)
+        ]
+        for consumer in self.consumers:
+            await consumer.start()
+
+    async def stop_hooks(self) -> None:
+        """Stop taking hook records: finish and commit the batches in hand, leave the group.
+        Safe to call again (and concurrently): every call waits for the one drain."""
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(
+                asyncio.gather(*(consumer.stop() for consumer in self.consumers))
+            )
+        await asyncio.shield(self._stopping)
+
+    async def close(self) -> None:
+        """After `stop_hooks`: write the execution records still buffered (published on
+        `alloy.executions` while the producer is up), then close the producer."""
         log = self.runtime.orchestrator.execution_log if self.runtime is not None else None
         if isinstance(log, BufferedExecutionLog):
             try:
                 await log.flush()
             except Exception:
                 logger.exception("could not write the last execution records")
+        if self.producer is not None:
+            await self.producer.stop()
+            self.producer = None
+        self.consumers = []
+
+    async def stop(self) -> None:
+        await self.stop_hooks()
+        await self.close()
         await self.broker.stop()

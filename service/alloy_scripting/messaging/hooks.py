@@ -1,8 +1,9 @@
 """Batch handling of entity-event records: before-hook request/reply and after/on-commit effects.
 
-Delivery is at-least-once. A batch is acknowledged (its offsets committed) only after every
-reply, effect, execution record and dead letter it produced was acknowledged by Kafka and
-MongoDB; any failure raises, and the consumer rewinds to the batch's first records.
+Delivery is at-least-once. `handle_batch` returns once every reply, effect and dead letter
+the batch produced was acknowledged by Kafka, handing back the batch's *finish* step: writing
+the processed-event marks that make redeliveries no-ops. The consumer commits the batch's
+offsets only after that step (`BatchConsumer`); any failure raises, and the consumer rewinds.
 Records with one key are handled in order; different keys run concurrently (bounded).
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict, defaultdict
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,6 +22,8 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
     UnknownTopicOrPartitionError,
 )
+from opentelemetry import propagate
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from alloy_scripting.messaging.codec import (
@@ -78,11 +81,15 @@ class HookProcessor:
         self.redeliveries = RedeliveryTracker(processed, group)
         self._recent: OrderedDict[str, Outcome] = OrderedDict()
         self._recent_size = remembered_outcomes
+        self._unmarked: set[str] = set()
+        """Effects handled in a batch whose marks are not written yet (duplicates meanwhile
+        are caught here, not by the store)."""
 
     # -- batch driver -------------------------------------------------------------------
 
-    async def handle_batch(self, records: Sequence[RecordLike]) -> None:
-        """Handle one consumed batch; returns once everything it produced is durable."""
+    async def handle_batch(self, records: Sequence[RecordLike]) -> Callable[[], Awaitable[None]]:
+        """Handle one consumed batch; returns once its replies, effects and dead letters are
+        durable, with the step to await before committing its offsets."""
         batch = _Batch(suspects=await self.redeliveries.begin(records))
         pending = batch.pending
         groups: dict[bytes, list[Inbound]] = defaultdict(list)
@@ -108,10 +115,20 @@ class HookProcessor:
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-        # Replies and effects are durable: now the marks that make redeliveries no-ops,
-        # before the offsets are committed. (Execution records are written behind, by the
-        # execution log's own flush, off this path.)
-        await self.processed.mark_many(batch.marks, ttl_seconds=self.processed_ttl_seconds)
+        # Replies and effects are durable: what is left are the marks that make redeliveries
+        # no-ops, written before the offsets are committed, while the next batch runs.
+        # (Execution records are written behind, by the execution log's own flush.)
+        marks = batch.marks
+        unmarked = {key for key in marks if key.startswith(_EFFECTS)}
+        self._unmarked |= unmarked
+
+        async def finish() -> None:
+            try:
+                await self.processed.mark_many(marks, ttl_seconds=self.processed_ttl_seconds)
+            finally:
+                self._unmarked -= unmarked
+
+        return finish
 
     async def publish_effects(self, effects: Sequence[SideEffect]) -> None:
         """Publish side-effect intents to `alloy.effects`, keyed by their deterministic id."""
@@ -196,10 +213,26 @@ class HookProcessor:
     async def _handle(self, inbound: Inbound, batch: _Batch) -> None:
         event = inbound.event
         assert event is not None
-        if event.event.phase.value == "before":
-            await self._before(inbound, batch)
-        else:
-            await self._effects(inbound, batch)
+        record = inbound.record
+        # One span per record, continuing the producer's trace (`traceparent` header); the
+        # script runs, replies and effects below are its children.
+        with telemetry.tracer.start_as_current_span(
+            f"{record.topic} process",
+            context=propagate.extract(inbound.headers),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": record.topic,
+                "messaging.destination.partition.id": str(record.partition),
+                "messaging.kafka.offset": record.offset,
+                "messaging.message.id": event.event_id,
+            },
+        ):
+            if event.event.phase.value == "before":
+                await self._before(inbound, batch)
+            else:
+                await self._effects(inbound, batch)
 
     async def _before(self, inbound: Inbound, batch: _Batch) -> None:
         event = inbound.event
@@ -271,8 +304,8 @@ class HookProcessor:
     async def _effects(self, inbound: Inbound, batch: _Batch) -> None:
         event = inbound.event
         assert event is not None
-        key = f"effects:{event.tenant_id or ''}:{event.event_id}"
-        if key in batch.claims:  # the same event twice in one batch
+        key = f"{_EFFECTS}{event.tenant_id or ''}:{event.event_id}"
+        if key in batch.claims or key in self._unmarked:  # seen in this or a finishing batch
             telemetry.MESSAGES.labels("effects", "duplicate").inc()
             return
         batch.claim(key)
@@ -313,6 +346,7 @@ class _Batch:
         return future
 
 
+_EFFECTS = "effects:"
 _REPLY_TOPIC_ERRORS = (
     InvalidTopicError,
     UnknownTopicOrPartitionError,

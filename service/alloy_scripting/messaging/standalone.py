@@ -31,13 +31,13 @@ def create_app(settings: Settings | None = None) -> FastStream:
         if isinstance(log, BufferedExecutionLog):
             flusher.append(asyncio.create_task(log.run_flusher()))
 
+    @app.on_shutdown
+    async def stop_flusher() -> None:
+        for task in flusher:  # the edge writes what is left once its consumers are drained
+            task.cancel()
+
     @app.after_shutdown
     async def close() -> None:
-        for task in flusher:
-            task.cancel()
-        log = edge.runtime.orchestrator.execution_log if edge.runtime else None
-        if isinstance(log, BufferedExecutionLog):
-            await log.flush()
         await stores.close()
 
     return app
