@@ -14,7 +14,12 @@ class Settings(BaseSettings):
     mongodb_database: str = "alloy"
 
     topic_prefix: str = Field(default="", description="Prepended to every topic name.")
-    consumer_group: str = "alloy-scripting"
+    consumer_group: str = Field(
+        default="alloy-scripting",
+        description="Consumer group of the before-hook topics; after/on-commit events are "
+        "consumed by `<group>.effects` (one group per pipeline: instances joining or leaving "
+        "rebalance each pipeline on its own).",
+    )
 
     http_host: str = "0.0.0.0"
     http_port: int = 8080
@@ -28,11 +33,11 @@ class Settings(BaseSettings):
 
     hook_batch_size: int = Field(default=256, ge=1, description="Records per consumer batch.")
     hook_concurrency: int = Field(default=64, ge=1, description="Entity keys processed at once.")
-    hook_pending_batches: int = Field(
-        default=4,
+    hook_max_uncommitted: int = Field(
+        default=1024,
         ge=1,
-        description="Handled batches whose commit may still be pending while the next ones "
-        "are handled.",
+        description="Handled hook records whose offsets may still wait for their commit "
+        "while the consumer goes on with the next ones.",
     )
     hook_fetch_wait_ms: int = Field(
         default=10,

@@ -6,8 +6,9 @@ effects, dead letters acknowledged by Kafka) and returns a *finish* step: the bo
 that must be durable before the batch's offsets are committed (the processed-event marks).
 The finish step and the commit run behind the loop, which fetches and handles the next
 batch meanwhile — so a database write no longer sits between one request's reply and the
-next request's fetch. Commits stay in order: a batch is committed after its own finish
-step and after the batch before it was committed; at most `max_pending` batches wait.
+next request's fetch. A batch's offsets are committed only once its own finish step and
+every earlier batch's succeeded; commits ready within `commit_linger` of each other go out
+as one (`GroupedWriter`). At most `max_uncommitted` records wait to be committed.
 
 Failure (a batch that cannot be handled, a finish step or commit that fails): once the
 batches in flight have settled, every partition is rewound to its first offset not yet
@@ -34,6 +35,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import ConsumerStoppedError, KafkaError
 
 from alloy_scripting.messaging.codec import RecordLike
+from alloy_scripting.messaging.grouped import GroupedWriter
 
 logger = logging.getLogger("alloy.messaging")
 
@@ -46,6 +48,9 @@ class _Uncommitted:
     """A handled batch whose offsets are not committed yet."""
 
     firsts: dict[TopicPartition, int]
+    records: int
+    ready: asyncio.Future[bool]
+    """Its finish step succeeded, and so did every earlier batch's: it may be committed."""
     commit: asyncio.Task[bool]
 
 
@@ -59,14 +64,15 @@ class BatchConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
         group_id: str,
         max_records: int = 256,
         fetch_max_wait_ms: int = 10,
-        max_pending: int = 4,
+        max_uncommitted: int = 1024,
+        commit_linger: float = 0.05,
         poll_timeout_ms: int = 500,
         client_id: str = "alloy-scripting",
     ) -> None:
         self.topics = list(topics)
         self.handler = handler
         self.max_records = max_records
-        self.max_pending = max_pending
+        self.max_uncommitted = max_uncommitted
         self.poll_timeout_ms = poll_timeout_ms
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
@@ -76,7 +82,9 @@ class BatchConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
             auto_offset_reset="earliest",
             fetch_max_wait_ms=fetch_max_wait_ms,
         )
+        self._committer = GroupedWriter(self._commit_offsets, linger=commit_linger)
         self._uncommitted: deque[_Uncommitted] = deque()
+        self._uncommitted_records = 0
         self._rewind_to: dict[TopicPartition, int] = {}
         self._failed = False
         self._in_hand = asyncio.Lock()  # held while a batch is being handled
@@ -108,6 +116,7 @@ class BatchConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
             # The next assignment starts every partition at its committed offset, which is
             # exactly the rewind a failed batch asked for.
             self._uncommitted.clear()
+            self._uncommitted_records = 0
             self._rewind_to.clear()
             self._failed = False
 
@@ -148,37 +157,64 @@ class BatchConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
             self._note_failure(firsts)
             await self._rewind()
             return
-        previous = self._uncommitted[-1].commit if self._uncommitted else None
-        commit = asyncio.create_task(self._commit(previous, finish, offsets))
-        self._uncommitted.append(_Uncommitted(firsts, commit))
-        while self._uncommitted and self._uncommitted[0].commit.done():
-            if not self._uncommitted[0].commit.result():
-                await self._rewind()
-                return
-            self._uncommitted.popleft()
-        if len(self._uncommitted) > self.max_pending:
+        previous = self._uncommitted[-1].ready if self._uncommitted else None
+        ready: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        commit = asyncio.create_task(self._complete(previous, ready, finish, offsets))
+        count = sum(offsets[tp] - firsts[tp] for tp in offsets)
+        self._uncommitted.append(_Uncommitted(firsts, count, ready, commit))
+        self._uncommitted_records += count
+        while self._uncommitted_records > self.max_uncommitted and not self._failed:
             await asyncio.wait({self._uncommitted[0].commit})
+            self._prune()
+        self._prune()
         if self._failed:
             await self._rewind()
 
-    async def _commit(
+    def _prune(self) -> None:
+        """Forget the committed batches at the head of the queue."""
+        while self._uncommitted and self._uncommitted[0].commit.done():
+            head = self._uncommitted[0]
+            if not head.commit.result():
+                return  # failed: kept for the rewind
+            self._uncommitted.popleft()
+            self._uncommitted_records -= head.records
+
+    async def _complete(
         self,
-        previous: asyncio.Task[bool] | None,
+        previous: asyncio.Future[bool] | None,
+        ready: asyncio.Future[bool],
         finish: Finish | None,
         offsets: dict[TopicPartition, int],
     ) -> bool:
-        """Finish the batch, then commit it after the one before; False if either failed."""
+        """Run the batch's finish step; once it and every earlier batch's succeeded, commit
+        its offsets (together with whatever else is ready). False if anything failed."""
+        ok = True
         try:
             if finish is not None:
                 await finish()
-            if previous is not None and not await previous:
-                return False
-            await self.consumer.commit(offsets)
         except Exception:
-            logger.exception("committing a batch from %s failed; it comes again", self.topics)
+            logger.exception("finishing a batch from %s failed; it comes again", self.topics)
+            ok = False
+        if ok and previous is not None:
+            ok = await previous
+        ready.set_result(ok)
+        if not ok:
+            self._failed = True
+            return False
+        try:
+            await self._committer.submit([offsets])
+        except Exception:
+            logger.exception("committing offsets of %s failed; they come again", self.topics)
             self._failed = True
             return False
         return True
+
+    async def _commit_offsets(self, batches: list[dict[TopicPartition, int]]) -> None:
+        merged: dict[TopicPartition, int] = {}
+        for offsets in batches:
+            for tp, offset in offsets.items():
+                merged[tp] = max(offset, merged.get(tp, offset))
+        await self.consumer.commit(merged)
 
     def _note_failure(self, firsts: dict[TopicPartition, int]) -> None:
         for tp, offset in firsts.items():
@@ -203,5 +239,6 @@ class BatchConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
             if tp in assigned:
                 self.consumer.seek(tp, offset)
         self._uncommitted.clear()
+        self._uncommitted_records = 0
         self._rewind_to.clear()
         self._failed = False

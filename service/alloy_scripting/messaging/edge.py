@@ -26,11 +26,13 @@ from faststream.specification import AsyncAPI
 from opentelemetry import propagate
 
 from alloy_scripting import __version__
+from alloy_scripting.messaging.codec import JSON_HEADERS
 from alloy_scripting.messaging.consumer import BatchConsumer
 from alloy_scripting.messaging.hooks import HookProcessor
 from alloy_scripting.messaging.topics import Topics
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.hooks import ScriptsChanged, SideEffect
+from alloy_scripting.runner import telemetry
 from alloy_scripting.runner.buffered_log import BufferedExecutionLog
 from alloy_scripting.runner.runtime import Runtime
 from alloy_scripting.settings import Settings
@@ -66,6 +68,7 @@ class KafkaEdge:
         self.broker = self._broker()
         self._declare_changed(self.broker, self._on_scripts_changed)
         self.producer: AIOKafkaProducer | None = None
+        self.bulk_producer: AIOKafkaProducer | None = None
         self.consumers: list[BatchConsumer] = []
         self._stopping: asyncio.Future[Any] | None = None
         self.processor: HookProcessor | None = None
@@ -98,13 +101,13 @@ class KafkaEdge:
             await self.runtime.orchestrator.scripts_changed(body.tenant_id, broadcast=False)
 
     def _hook_subscriber(
-        self, broker: KafkaBroker, topics: list[str], title: str, description: str
+        self, broker: KafkaBroker, topics: list[str], group: str, title: str, description: str
     ) -> BatchSubscriber:
         """How the hook topics are consumed, as the contract shows it (see `BatchConsumer`)."""
         s = self.settings
         return broker.subscriber(
             *topics,
-            group_id=s.consumer_group,
+            group_id=group,
             batch=True,
             max_records=s.hook_batch_size,
             ack_policy=AckPolicy.MANUAL,
@@ -114,19 +117,30 @@ class KafkaEdge:
             description=description,
         )
 
+    def _hook_groups(self) -> list[tuple[list[str], str]]:
+        """The hook topics and their consumer groups: before-hooks, then after/on-commit."""
+        group = self.settings.consumer_group
+        return [
+            (self.topics.before, group),
+            (self.topics.after_and_on_commit, f"{group}.effects"),
+        ]
+
     def _describe(self) -> KafkaBroker:
         """A broker declaring the whole Kafka surface, for the AsyncAPI document only."""
         broker = self._broker()
+        (before_topics, before_group), (effects_topics, effects_group) = self._hook_groups()
         before = self._hook_subscriber(
             broker,
-            self.topics.before,
+            before_topics,
+            before_group,
             "BeforeHooks",
             "Before-hook requests (`EntityEvent`). Headers: `reply_to` (topic for the "
             "answer), `correlation_id`. Answer: a `HookOutcome` on `reply_to`.",
         )
         effects = self._hook_subscriber(
             broker,
-            self.topics.after_and_on_commit,
+            effects_topics,
+            effects_group,
             "AfterHooks",
             "After and on-commit events (`EntityEvent`); scripts run once per `event_id`.",
         )
@@ -210,26 +224,41 @@ class KafkaEdge:
         self, topic: str, value: bytes, *, key: bytes | None = None, headers: dict[str, str]
     ) -> None:
         """Send one record and wait until Kafka acknowledged it (acks=all)."""
-        if self.producer is None:
+        await self._send(self.producer, topic, value, key, headers)
+
+    async def _send(
+        self,
+        producer: AIOKafkaProducer | None,
+        topic: str,
+        value: bytes,
+        key: bytes | None,
+        headers: dict[str, str],
+    ) -> None:
+        if producer is None:
             raise RuntimeError("the Kafka edge is not started")
-        carrier = dict(headers)
-        propagate.inject(carrier)  # the consumer's spans continue this trace
-        delivery = await self.producer.send(
+        if telemetry.tracing_active():
+            headers = dict(headers)
+            propagate.inject(headers)  # the consumer's spans continue this trace
+        delivery = await producer.send(
             topic,
             value,
             key=key,
-            headers=[(name, item.encode()) for name, item in carrier.items()],
+            headers=[(name, item.encode()) for name, item in headers.items()],
         )
         await delivery
 
     async def publish_executions(self, records: list[ExecutionRecord]) -> None:
+        """Execution records go through their own producer: a flush sends them by the
+        thousand, and hook replies must not queue behind them."""
+        topic = self.topics.executions
         await asyncio.gather(
             *(
-                self.publish(
-                    self.topics.executions,
+                self._send(
+                    self.bulk_producer,
+                    topic,
                     record.model_dump_json().encode(),
-                    key=record.script_id.encode(),
-                    headers={"content-type": "application/json"},
+                    record.script_id.encode(),
+                    JSON_HEADERS,
                 )
                 for record in records
             )
@@ -286,19 +315,31 @@ class KafkaEdge:
             acks="all",
             # A reply topic that never appears must not hold a batch for aiokafka's 40 s.
             request_timeout_ms=10_000,
+            # aiokafka keeps one open batch per partition and makes further sends wait for it
+            # to drain: with its 16 KiB default a burst of execution records on one partition
+            # queues for many round trips (and past the timeout above).
+            max_batch_size=512 * 1024,
+        )
+        self.bulk_producer = AIOKafkaProducer(
+            bootstrap_servers=s.kafka_bootstrap,
+            client_id="alloy-scripting-records",
+            acks="all",
+            linger_ms=20,
+            max_batch_size=1024 * 1024,
         )
         await self.producer.start()
+        await self.bulk_producer.start()
         self.consumers = [
             BatchConsumer(
                 topics,
                 processor.handle_batch,
                 bootstrap=s.kafka_bootstrap,
-                group_id=s.consumer_group,
+                group_id=group,
                 max_records=s.hook_batch_size,
                 fetch_max_wait_ms=s.hook_fetch_wait_ms,
-                max_pending=s.hook_pending_batches,
+                max_uncommitted=s.hook_max_uncommitted,
             )
-            for topics in (self.topics.before, self.topics.after_and_on_commit)
+            for topics, group in self._hook_groups()
         ]
         for consumer in self.consumers:
             await consumer.start()
@@ -321,9 +362,10 @@ class KafkaEdge:
                 await log.flush()
             except Exception:
                 logger.exception("could not write the last execution records")
-        if self.producer is not None:
-            await self.producer.stop()
-            self.producer = None
+        for producer in (self.producer, self.bulk_producer):
+            if producer is not None:
+                await producer.stop()
+        self.producer = self.bulk_producer = None
         self.consumers = []
 
     async def stop(self) -> None:

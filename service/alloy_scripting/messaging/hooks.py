@@ -35,6 +35,7 @@ from alloy_scripting.messaging.codec import (
     encode,
     topic_event,
 )
+from alloy_scripting.messaging.grouped import GroupedWriter
 from alloy_scripting.messaging.redelivery import RedeliveryTracker
 from alloy_scripting.messaging.topics import Topics
 from alloy_scripting.model.hooks import (
@@ -71,6 +72,7 @@ class HookProcessor:
         processed_ttl_seconds: float = 7 * 24 * 3600,
         group: str = "alloy-scripting",
         remembered_outcomes: int = 20_000,
+        mark_linger: float = 0.02,
     ) -> None:
         self.orchestrator = orchestrator
         self.processed = processed
@@ -81,6 +83,7 @@ class HookProcessor:
         self.redeliveries = RedeliveryTracker(processed, group)
         self._recent: OrderedDict[str, Outcome] = OrderedDict()
         self._recent_size = remembered_outcomes
+        self._marker = GroupedWriter(self._write_marks, linger=mark_linger)
         self._unmarked: set[str] = set()
         """Effects handled in a batch whose marks are not written yet (duplicates meanwhile
         are caught here, not by the store)."""
@@ -124,11 +127,14 @@ class HookProcessor:
 
         async def finish() -> None:
             try:
-                await self.processed.mark_many(marks, ttl_seconds=self.processed_ttl_seconds)
+                await self._marker.submit(marks.items())
             finally:
                 self._unmarked -= unmarked
 
         return finish
+
+    async def _write_marks(self, marks: list[tuple[str, dict[str, Any] | None]]) -> None:
+        await self.processed.mark_many(dict(marks), ttl_seconds=self.processed_ttl_seconds)
 
     async def publish_effects(self, effects: Sequence[SideEffect]) -> None:
         """Publish side-effect intents to `alloy.effects`, keyed by their deterministic id."""
@@ -150,7 +156,7 @@ class HookProcessor:
     # -- bad input ----------------------------------------------------------------------
 
     def _dead_letter(self, inbound: Inbound, pending: list[asyncio.Future[Any]]) -> None:
-        telemetry.MESSAGES.labels("entity", "dead_letter").inc()
+        telemetry.messages("entity", "dead_letter").inc()
         logger.warning(
             "dead-lettering %s[%d]@%d: %s: %s",
             inbound.record.topic,
@@ -181,7 +187,7 @@ class HookProcessor:
         headers = dict(JSON_HEADERS)
         if inbound.correlation_id:
             headers["correlation_id"] = inbound.correlation_id
-        telemetry.HOOK_OUTCOMES.labels(outcome.outcome).inc()
+        telemetry.hook_outcomes(outcome.outcome).inc()
         self._start(pending, self._send_reply(inbound, inbound.reply_to, encode(outcome), headers))
 
     async def _send_reply(
@@ -216,9 +222,10 @@ class HookProcessor:
         record = inbound.record
         # One span per record, continuing the producer's trace (`traceparent` header); the
         # script runs, replies and effects below are its children.
-        with telemetry.tracer.start_as_current_span(
+        tracing = telemetry.tracing_active()
+        with telemetry.span(
             f"{record.topic} process",
-            context=propagate.extract(inbound.headers),
+            context=propagate.extract(inbound.headers) if tracing else None,
             kind=SpanKind.CONSUMER,
             attributes={
                 "messaging.system": "kafka",
@@ -227,7 +234,9 @@ class HookProcessor:
                 "messaging.destination.partition.id": str(record.partition),
                 "messaging.kafka.offset": record.offset,
                 "messaging.message.id": event.event_id,
-            },
+            }
+            if tracing
+            else None,
         ):
             if event.event.phase.value == "before":
                 await self._before(inbound, batch)
@@ -240,7 +249,7 @@ class HookProcessor:
         key = f"before:{event.tenant_id or ''}:{event.event_id}"
         earlier = batch.claims.get(key)
         if earlier is not None:  # the same request twice in one batch: one run, two answers
-            telemetry.MESSAGES.labels("before", "duplicate").inc()
+            telemetry.messages("before", "duplicate").inc()
             outcome: Outcome = await asyncio.shield(earlier)
         else:
             claim = batch.claim(key)
@@ -261,7 +270,7 @@ class HookProcessor:
         event again) or, for records that may be redeliveries, in the processed store."""
         remembered = self._recent.get(key)
         if remembered is not None:
-            telemetry.MESSAGES.labels("before", "duplicate").inc()
+            telemetry.messages("before", "duplicate").inc()
             if batch.is_suspect(inbound):  # its first batch may have failed before the mark
                 batch.marks[key] = remembered.model_dump(mode="json")
             return remembered
@@ -273,13 +282,13 @@ class HookProcessor:
                 except ValidationError:
                     pass
                 else:
-                    telemetry.MESSAGES.labels("before", "duplicate").inc()
+                    telemetry.messages("before", "duplicate").inc()
                     self._remember(key, outcome)
                     return outcome
         outcome = await self._run_before(inbound)
         batch.marks[key] = outcome.model_dump(mode="json")
         self._remember(key, outcome)
-        telemetry.MESSAGES.labels("before", "ok").inc()
+        telemetry.messages("before", "ok").inc()
         return outcome
 
     def _remember(self, key: str, outcome: Outcome) -> None:
@@ -306,19 +315,19 @@ class HookProcessor:
         assert event is not None
         key = f"{_EFFECTS}{event.tenant_id or ''}:{event.event_id}"
         if key in batch.claims or key in self._unmarked:  # seen in this or a finishing batch
-            telemetry.MESSAGES.labels("effects", "duplicate").inc()
+            telemetry.messages("effects", "duplicate").inc()
             return
         batch.claim(key)
         # Always looked up (not only for suspects): side effects must not repeat when a
         # domain service's outbox sends the same event again as a new record.
         if await self.processed.get(key) is not None:
-            telemetry.MESSAGES.labels("effects", "duplicate").inc()
+            telemetry.messages("effects", "duplicate").inc()
             return
         outcome = await self.orchestrator.handle_event(event, correlation_id=inbound.correlation_id)
         assert isinstance(outcome, EffectsOutcome)
         self._start(batch.pending, self.publish_effects(outcome.effects))
         batch.marks[key] = None  # written once the effects are durable
-        telemetry.MESSAGES.labels("effects", "ok").inc()
+        telemetry.messages("effects", "ok").inc()
 
 
 @dataclass

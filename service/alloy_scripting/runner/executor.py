@@ -75,7 +75,7 @@ class ScriptExecutor:
             "entity_id": entity.id if entity is not None else None,
             "correlation_id": correlation_id,
         }
-        with telemetry.tracer.start_as_current_span("script.execute") as span:
+        with telemetry.span("script.execute") as span:
             result = self.engine.execute(
                 script.source,
                 phase=phase,
@@ -86,16 +86,17 @@ class ScriptExecutor:
                 ctx=ctx,
                 script_name=script.name,
             )
-            span.set_attribute("alloy.script.id", script.id)
-            span.set_attribute("alloy.script.name", script.name)
-            span.set_attribute("alloy.script.version", script.version)
-            span.set_attribute("alloy.phase", phase.value)
-            span.set_attribute("alloy.status", result.status.value)
-            span.set_attribute("alloy.operations", result.operations)
-            if script.tenant_id:
-                span.set_attribute("alloy.tenant_id", script.tenant_id)
-        telemetry.SCRIPT_EXECUTIONS.labels(phase.value, result.status.value).inc()
-        telemetry.SCRIPT_DURATION.labels(phase.value).observe(result.duration_ms / 1000)
+            if span.is_recording():
+                span.set_attribute("alloy.script.id", script.id)
+                span.set_attribute("alloy.script.name", script.name)
+                span.set_attribute("alloy.script.version", script.version)
+                span.set_attribute("alloy.phase", phase.value)
+                span.set_attribute("alloy.status", result.status.value)
+                span.set_attribute("alloy.operations", result.operations)
+                if script.tenant_id:
+                    span.set_attribute("alloy.tenant_id", script.tenant_id)
+        telemetry.script_executions(phase.value, result.status.value).inc()
+        telemetry.script_duration(phase.value).observe(result.duration_ms / 1000)
         self._log(script, result)
         if dry_run:
             return result

@@ -177,7 +177,7 @@ class ScriptOrchestrator:
             changes, removed = diff_top_level(original, current)
             return Continue(changes=changes, removed=removed, event_id=event_id, executed=executed)
         finally:
-            telemetry.HOOK_DURATION.labels("before").observe(time.perf_counter() - started)
+            telemetry.hook_duration("before").observe(time.perf_counter() - started)
 
     async def run_after(
         self,
@@ -252,7 +252,7 @@ class ScriptOrchestrator:
                     self._effects(script, result, source_event_id=event_id or correlation_id or "",
                                   entity_type=entity_type, entity_id=proxy.id)
                 )  # fmt: skip
-        telemetry.HOOK_DURATION.labels(phase.value).observe(time.perf_counter() - started)
+        telemetry.hook_duration(phase.value).observe(time.perf_counter() - started)
         return outcome
 
     @staticmethod

@@ -2,10 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+from collections.abc import Mapping
+from typing import Any
+
 from opentelemetry import trace
+from opentelemetry.context import Context
 from prometheus_client import Counter, Gauge, Histogram
 
 tracer = trace.get_tracer("alloy_scripting")
+_NO_SPAN = contextlib.nullcontext(trace.INVALID_SPAN)
+_NO_PROVIDER = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+
+
+def tracing_active() -> bool:
+    """Whether a real tracer provider is installed. Without one every span is a no-op, and
+    the hot path skips building spans and propagating trace context altogether."""
+    return not isinstance(trace.get_tracer_provider(), _NO_PROVIDER)
+
+
+def span(
+    name: str,
+    *,
+    context: Context | None = None,
+    kind: trace.SpanKind = trace.SpanKind.INTERNAL,
+    attributes: Mapping[str, Any] | None = None,
+) -> contextlib.AbstractContextManager[trace.Span]:
+    """`tracer.start_as_current_span(...)`, or a shared no-op when tracing is off."""
+    if not tracing_active():
+        return _NO_SPAN
+    return tracer.start_as_current_span(name, context=context, kind=kind, attributes=attributes)
+
 
 SCRIPT_EXECUTIONS = Counter(
     "alloy_script_executions_total",
@@ -43,3 +71,33 @@ SCHEDULED_RUNS = Counter(
     "Cron ticks claimed and run by this instance.",
 )
 TRIGGER_CACHE_SIZE = Gauge("alloy_trigger_cache_entries", "Entries in the trigger cache.")
+
+
+# Labelled children, looked up once: `.labels()` takes a lock and builds a key each call, a
+# cost worth avoiding per hook. Every label value comes from a closed set (phases, statuses,
+# outcomes), so the caches stay small.
+
+
+@functools.cache
+def script_executions(phase: str, status: str) -> Counter:
+    return SCRIPT_EXECUTIONS.labels(phase, status)
+
+
+@functools.cache
+def script_duration(phase: str) -> Histogram:
+    return SCRIPT_DURATION.labels(phase)
+
+
+@functools.cache
+def hook_duration(phase: str) -> Histogram:
+    return HOOK_DURATION.labels(phase)
+
+
+@functools.cache
+def hook_outcomes(outcome: str) -> Counter:
+    return HOOK_OUTCOMES.labels(outcome)
+
+
+@functools.cache
+def messages(kind: str, result: str) -> Counter:
+    return MESSAGES.labels(kind, result)
