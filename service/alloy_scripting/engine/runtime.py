@@ -98,6 +98,7 @@ from alloy_scripting.model.result import (
     ExecutionResult,
     LogEntry,
     ScriptError,
+    success_result,
 )
 
 logger = logging.getLogger("alloy.engine")
@@ -414,23 +415,75 @@ class ScriptEngine:
         else:
             compiled.referenced = True
             self.cache.hits += 1
+        code = compiled.simple_code
+        if code is not None and ctx is None and type(entity) is dict:
+            for key, item in entity.items():
+                if type(item) not in _SCALARS or type(key) is not str:
+                    break
+            else:
+                # The hot path: a straight script (no `Run`: no loop, call, log or helper
+                # needs one; no context bindings, no decimal context) on a flat entity of
+                # JSON scalars with str keys. Such an entity is copied at C speed and is its
+                # own comparison basis (the script only ever sees the copy).
+                proxy = _new_dict(EntityProxy)
+                _update(proxy, entity)
+                proxy._meta = (None, None, entity, True)
+                proxy._dirty = None
+                scope = compiled.static_globals.copy()
+                scope["entity"] = proxy
+                try:
+                    exec(code, scope)
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException as error:
+                    scope.clear()
+                    return self._finish(error, proxy, None, run_phase, started)
+                # `_changes`, inlined for a flat proxy over `entity`.
+                dirty = proxy._dirty
+                written: tuple[dict[str, Any], list[str]] | None = None
+                if dirty is None:  # never written
+                    written = {}, []
+                elif dirty is not ALL_DIRTY:
+                    written = _written_changes(proxy, entity, dirty, self._max_changes)
+                if written is None:
+                    try:
+                        written = self._changes_by_field(proxy, entity)
+                    except (LimitExceeded, TypeError, ValueError, RecursionError) as error:
+                        return self._finish(error, proxy, None, run_phase, started)
+                changes, removed = written
+                duration = perf_counter() - started
+                if duration > self._warn_after:
+                    self._warn_slow(None, duration)
+                return success_result(changes, removed, proxy, run_phase, duration * 1000)
+        return self._run(
+            compiled,
+            run_phase,
+            entity,
+            event_type,
+            entity_before,
+            params,
+            ctx,
+            script_name,
+            started,
+        )
+
+    def _run(
+        self,
+        compiled: CompiledScript,
+        run_phase: ExecutionPhase,
+        entity: EntityProxy | Mapping[str, Any] | None,
+        event_type: EventType | None,
+        entity_before: Mapping[str, Any] | None,
+        params: Mapping[str, Any] | None,
+        ctx: Mapping[str, Any] | None,
+        script_name: str | None,
+        started: float,
+    ) -> ExecutionResult:
+        """`execute` beyond its hot path: any entity, context, `Run` and decimal context."""
         if type(entity) is EntityProxy:
             proxy = entity
         elif ctx is None:
-            if type(entity) is dict:
-                # `entity_proxy`'s fast path, inlined: a flat entity of JSON scalars with
-                # string keys is copied at C speed and is its own comparison basis.
-                for key, item in entity.items():
-                    if type(item) not in _SCALARS or type(key) is not str:
-                        proxy = entity_proxy(entity)
-                        break
-                else:
-                    proxy = _new_dict(EntityProxy)
-                    _update(proxy, entity)
-                    proxy._meta = (None, None, entity, True)
-                    proxy._dirty = None
-            else:
-                proxy = entity_proxy(entity)
+            proxy = entity_proxy(entity)
         else:
             proxy = entity_proxy(entity, ctx.get("entity_id"), ctx.get("entity_type"))
         run: Run | None = None
@@ -501,20 +554,7 @@ class ScriptEngine:
         if duration > self._warn_after:
             self._warn_slow(run, duration)
         if run is None:
-            return ExecutionResult(
-                _SUCCESS,
-                changes,
-                removed,
-                proxy,
-                run_phase,
-                None,
-                None,
-                None,
-                [],
-                [],
-                0,
-                duration * 1000,
-            )
+            return success_result(changes, removed, proxy, run_phase, duration * 1000)
         return ExecutionResult(
             _SUCCESS,
             changes,
@@ -662,33 +702,10 @@ class ScriptEngine:
         dirty = proxy._dirty
         if not meta[3] or dirty is ALL_DIRTY:  # nested data, or bulk writes
             return self._changes_by_field(proxy, meta[2])
-        changes: dict[str, Any] = {}
-        removed: list[str] = []
         if dirty is None:  # flat and never written
-            return changes, removed
-        original = meta[2]
-        used = 0
-        for key in dirty:
-            value = proxy.get(key, _MISSING)
-            old = original.get(key, _MISSING)
-            kind = type(value)
-            if kind is type(old) and old == value:  # unchanged (or absent before and after)
-                continue
-            if value is _MISSING:
-                removed.append(key)
-                continue
-            if type(key) is not str:
-                return self._changes_by_field(proxy, original)
-            if kind is str:
-                used += len(key) + len(value) + 6
-            elif kind in _PLAIN_SCALARS and (kind is not float or isfinite(value)):
-                used += len(key) + 30
-            else:
-                return self._changes_by_field(proxy, original)
-            changes[key] = value
-        if used > self._max_changes:
-            return self._changes_by_field(proxy, original)
-        return changes, removed
+            return {}, []
+        written = _written_changes(proxy, meta[2], dirty, self._max_changes)
+        return written if written is not None else self._changes_by_field(proxy, meta[2])
 
     def _changes_by_field(
         self, proxy: EntityProxy, original: Mapping[str, Any]
@@ -868,6 +885,41 @@ class ScriptEngine:
             **make_functions(guards),
         }
         return scope
+
+
+def _written_changes(
+    proxy: EntityProxy, original: Mapping[str, Any], dirty: set[str], limit: int
+) -> tuple[dict[str, Any], list[str]] | None:
+    """Changes and removals of a proxy over flat `original` data, looking only at the
+    `dirty` fields (the ones written or deleted). None when a changed value is not a JSON
+    scalar, a field name not a str, or the changes may exceed `limit`: the caller then
+    compares field by field, which converts values or reports the error or breach."""
+    changes: dict[str, Any] = {}
+    removed: list[str] = []
+    used = 0
+    for key in dirty:
+        if key not in proxy:
+            if key in original:
+                removed.append(key)
+            continue
+        value = proxy[key]
+        kind = type(value)
+        if key in original:
+            old = original[key]
+            if kind is type(old) and old == value:  # re-set to its old value
+                continue
+        if type(key) is not str:
+            return None
+        if kind is str:
+            used += len(key) + len(value) + 6
+        elif kind in _PLAIN_SCALARS and (kind is not float or isfinite(value)):
+            used += len(key) + 30
+        else:
+            return None
+        changes[key] = value
+    if used > limit:
+        return None
+    return changes, removed
 
 
 def _script_name(ctx: Mapping[str, Any] | None) -> str | None:
