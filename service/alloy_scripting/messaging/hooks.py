@@ -1,9 +1,10 @@
 """Batch handling of entity-event records: before-hook request/reply and after/on-commit effects.
 
-Delivery is at-least-once. `handle_batch` returns once every reply, effect and dead letter
-the batch produced was acknowledged by Kafka, handing back the batch's *finish* step: writing
-the processed-event marks that make redeliveries no-ops. The consumer commits the batch's
-offsets only after that step (`BatchConsumer`); any failure raises, and the consumer rewinds.
+Delivery is at-least-once. `handle_batch` runs a batch's scripts and starts sending what
+they produced, handing back the batch's *finish* step: waiting until every reply, effect and
+dead letter is acknowledged by Kafka, then writing the processed-event marks that make
+redeliveries no-ops. The consumer commits the batch's offsets only after that step
+(`BatchConsumer`); any failure raises, and the consumer rewinds.
 Records with one key are handled in order; different keys run concurrently (bounded).
 """
 
@@ -81,7 +82,7 @@ class HookProcessor:
         self.concurrency = concurrency
         self.processed_ttl_seconds = processed_ttl_seconds
         self.redeliveries = RedeliveryTracker(processed, group)
-        self._recent: OrderedDict[str, Outcome] = OrderedDict()
+        self._recent: OrderedDict[str, _Answer] = OrderedDict()
         self._recent_size = remembered_outcomes
         self._marker = GroupedWriter(self._write_marks, linger=mark_linger)
         self._unmarked: set[str] = set()
@@ -91,8 +92,11 @@ class HookProcessor:
     # -- batch driver -------------------------------------------------------------------
 
     async def handle_batch(self, records: Sequence[RecordLike]) -> Callable[[], Awaitable[None]]:
-        """Handle one consumed batch; returns once its replies, effects and dead letters are
-        durable, with the step to await before committing its offsets."""
+        """Run one consumed batch's scripts, in order per key, and start sending what they
+        produced (replies, effects, dead letters); returns the batch's *finish* step, to
+        await before committing its offsets: it waits until all of that is acknowledged by
+        Kafka, then writes the processed-event marks. The consumer meanwhile goes on with
+        the next batch, so Kafka's acknowledgements are not waited for record by record."""
         batch = _Batch(suspects=await self.redeliveries.begin(records))
         pending = batch.pending
         groups: dict[bytes, list[Inbound]] = defaultdict(list)
@@ -112,21 +116,23 @@ class HookProcessor:
 
         try:
             await asyncio.gather(*(run_group(items) for items in groups.values()))
-        finally:
-            # Wait for whatever was started, even on failure, so nothing is left dangling.
-            results = await asyncio.gather(*pending, return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-        # Replies and effects are durable: what is left are the marks that make redeliveries
-        # no-ops, written before the offsets are committed, while the next batch runs.
-        # (Execution records are written behind, by the execution log's own flush.)
+        except BaseException:
+            # Wait for whatever was started, so nothing is left dangling; the batch comes again.
+            await asyncio.gather(*pending, return_exceptions=True)
+            raise
         marks = batch.marks
         unmarked = {key for key in marks if key.startswith(_EFFECTS)}
         self._unmarked |= unmarked
 
         async def finish() -> None:
             try:
+                results = await asyncio.gather(*pending, return_exceptions=True)
+                for result in results:
+                    if isinstance(result, BaseException):
+                        raise result
+                # Replies and effects are durable: now the marks that make redeliveries
+                # no-ops (an effects mark written earlier could hide effects that failed).
+                # Execution records are written behind, by the execution log's own flush.
                 await self._marker.submit(marks.items())
             finally:
                 self._unmarked -= unmarked
@@ -178,17 +184,15 @@ class HookProcessor:
             outcome = Error(
                 error=f"{inbound.error_type}: {inbound.error}", error_type="invalid_request"
             )
-            self._reply(inbound, outcome, pending)
+            self._reply(inbound, _Answer.of(outcome), pending)
 
-    def _reply(
-        self, inbound: Inbound, outcome: Outcome, pending: list[asyncio.Future[Any]]
-    ) -> None:
+    def _reply(self, inbound: Inbound, answer: _Answer, pending: list[asyncio.Future[Any]]) -> None:
         assert inbound.reply_to is not None
         headers = dict(JSON_HEADERS)
         if inbound.correlation_id:
             headers["correlation_id"] = inbound.correlation_id
-        telemetry.hook_outcomes(outcome.outcome).inc()
-        self._start(pending, self._send_reply(inbound, inbound.reply_to, encode(outcome), headers))
+        telemetry.hook_outcomes(answer.outcome).inc()
+        self._start(pending, self._send_reply(inbound, inbound.reply_to, answer.value, headers))
 
     async def _send_reply(
         self, inbound: Inbound, topic: str, value: bytes, headers: dict[str, str]
@@ -250,49 +254,45 @@ class HookProcessor:
         earlier = batch.claims.get(key)
         if earlier is not None:  # the same request twice in one batch: one run, two answers
             telemetry.messages("before", "duplicate").inc()
-            outcome: Outcome = await asyncio.shield(earlier)
+            answer: _Answer = await asyncio.shield(earlier)
         else:
             claim = batch.claim(key)
             try:
-                outcome = await self._stored_or_run_before(inbound, key, batch)
+                answer = await self._stored_or_run_before(inbound, key, batch)
             except BaseException as exc:
                 claim.set_exception(exc)
                 claim.exception()  # retrieved here; the batch fails with it
                 raise
-            claim.set_result(outcome)
+            claim.set_result(answer)
         if inbound.reply_to:
-            self._reply(inbound, outcome, batch.pending)
+            self._reply(inbound, answer, batch.pending)
 
-    async def _stored_or_run_before(self, inbound: Inbound, key: str, batch: _Batch) -> Outcome:
+    async def _stored_or_run_before(self, inbound: Inbound, key: str, batch: _Batch) -> _Answer:
         """The earlier answer to this request if there was one, else a fresh run.
 
         Earlier answers are found in this instance's memory (a client sending the same
-        event again) or, for records that may be redeliveries, in the processed store."""
+        event again) or, for records that may be redeliveries, in the processed store.
+        The mark stores the answer as it was sent (`{"reply": <HookOutcome JSON>}`)."""
         remembered = self._recent.get(key)
         if remembered is not None:
             telemetry.messages("before", "duplicate").inc()
             if batch.is_suspect(inbound):  # its first batch may have failed before the mark
-                batch.marks[key] = remembered.model_dump(mode="json")
+                batch.marks[key] = {"reply": remembered.value}
             return remembered
         if batch.is_suspect(inbound):
-            stored = await self.processed.get(key)
-            if stored:
-                try:
-                    outcome: Outcome = hook_outcome_adapter.validate_python(stored)
-                except ValidationError:
-                    pass
-                else:
-                    telemetry.messages("before", "duplicate").inc()
-                    self._remember(key, outcome)
-                    return outcome
-        outcome = await self._run_before(inbound)
-        batch.marks[key] = outcome.model_dump(mode="json")
-        self._remember(key, outcome)
+            stored = _Answer.stored(await self.processed.get(key))
+            if stored is not None:
+                telemetry.messages("before", "duplicate").inc()
+                self._remember(key, stored)
+                return stored
+        answer = _Answer.of(await self._run_before(inbound))
+        batch.marks[key] = {"reply": answer.value}
+        self._remember(key, answer)
         telemetry.messages("before", "ok").inc()
-        return outcome
+        return answer
 
-    def _remember(self, key: str, outcome: Outcome) -> None:
-        self._recent[key] = outcome
+    def _remember(self, key: str, answer: _Answer) -> None:
+        self._recent[key] = answer
         self._recent.move_to_end(key)
         while len(self._recent) > self._recent_size:
             self._recent.popitem(last=False)
@@ -330,6 +330,31 @@ class HookProcessor:
         telemetry.messages("effects", "ok").inc()
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """A before-hook answer: its outcome kind and its encoded `HookOutcome`, as sent."""
+
+    outcome: str
+    value: bytes
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> _Answer:
+        return cls(outcome.outcome, encode(outcome))
+
+    @classmethod
+    def stored(cls, mark: dict[str, Any] | None) -> _Answer | None:
+        """The answer kept in a processed-event mark (None when there is none usable)."""
+        if not mark:
+            return None
+        try:
+            reply = mark.get("reply")
+            if isinstance(reply, bytes):
+                return cls(hook_outcome_adapter.validate_json(reply).outcome, reply)
+            return cls.of(hook_outcome_adapter.validate_python(mark))  # an older mark: the model
+        except ValidationError:
+            return None
+
+
 @dataclass
 class _Batch:
     """What one batch has in flight: started sends and writes, and the events it has seen.
@@ -341,7 +366,7 @@ class _Batch:
     suspects: dict[tuple[str, int], int]
     """Per partition, the offset at or below which a record may be a redelivery."""
     pending: list[asyncio.Future[Any]] = field(default_factory=list)
-    claims: dict[str, asyncio.Future[Outcome]] = field(default_factory=dict)
+    claims: dict[str, asyncio.Future[_Answer]] = field(default_factory=dict)
     marks: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     """Processed-event marks to write once the batch's output is durable."""
 
@@ -349,8 +374,8 @@ class _Batch:
         record = inbound.record
         return record.offset <= self.suspects.get((record.topic, record.partition), -1)
 
-    def claim(self, key: str) -> asyncio.Future[Outcome]:
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+    def claim(self, key: str) -> asyncio.Future[_Answer]:
+        future: asyncio.Future[_Answer] = asyncio.get_running_loop().create_future()
         self.claims[key] = future
         return future
 

@@ -12,14 +12,18 @@ from opentelemetry.context import Context
 from prometheus_client import Counter, Gauge, Histogram
 
 tracer = trace.get_tracer("alloy_scripting")
+trace.get_tracer_provider()  # installs one named by OTEL_PYTHON_TRACER_PROVIDER, if any
 _NO_SPAN = contextlib.nullcontext(trace.INVALID_SPAN)
-_NO_PROVIDER = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
 
 
 def tracing_active() -> bool:
     """Whether a real tracer provider is installed. Without one every span is a no-op, and
-    the hot path skips building spans and propagating trace context altogether."""
-    return not isinstance(trace.get_tracer_provider(), _NO_PROVIDER)
+    the hot path skips building spans and propagating trace context altogether.
+
+    Reads the global directly: `trace.get_tracer_provider()` looks `os.environ` up on every
+    call while no provider is set, which costs more than a hook's script run."""
+    provider = trace._TRACER_PROVIDER
+    return provider is not None and not isinstance(provider, trace.NoOpTracerProvider)
 
 
 def span(

@@ -829,7 +829,7 @@ class MongoProcessedEvents:
         now = utc_now()
         expires = to_utc_ms(now + timedelta(seconds=ttl_seconds))
         docs = [
-            {"_id": key, "result": dict(result or {}), "marked_at": now, "expires_at": expires}
+            {"_id": key, "result": dict(result or {}), "expires_at": expires}
             for key, result in entries.items()
         ]
         try:
@@ -865,7 +865,6 @@ class MongoProcessedEvents:
         doc: Document = {
             "_id": key,
             "result": dict(result or {}),
-            "marked_at": now,
             "expires_at": to_utc_ms(now + timedelta(seconds=ttl_seconds)),
         }
         try:
