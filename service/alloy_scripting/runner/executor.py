@@ -138,7 +138,7 @@ class ScriptExecutor:
                 error["line"] = result.error.line
             if result.limit:
                 error["limit"] = result.limit
-        return ExecutionRecord(
+        return ExecutionRecord.of_run(
             script_id=script.id,
             script_version=script.version,
             script_name=script.name,

@@ -159,8 +159,13 @@ def _version_from(doc: Mapping[str, Any]) -> ScriptVersion:
 
 
 def _record_doc(record: ExecutionRecord) -> Document:
-    doc = record.model_dump(mode="python")
-    doc["_id"] = doc.pop("id")
+    """The stored form: empty fields (None, []) are left out, as reading restores their
+    defaults; `tenant_id` stays, every query filters on it. Thousands of records are
+    written per second under load, and every field costs the store."""
+    doc: Document = {"_id": record.id}
+    for name, value in record.model_dump(mode="python", exclude={"id"}).items():
+        if (value is not None and value != []) or name == "tenant_id":
+            doc[name] = value
     return doc
 
 

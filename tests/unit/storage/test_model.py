@@ -250,3 +250,55 @@ def test_incomplete_trigger_is_a_validation_error_naming_the_field(data: dict[st
     with pytest.raises(ValidationError) as caught:
         parse_trigger(data)
     assert all(error["type"] == "missing" for error in caught.value.errors())
+
+
+def _run_fields(**kw: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": new_record_id(),
+        "script_id": "s1",
+        "script_version": 2,
+        "script_name": "validate_deal",
+        "tenant_id": "acme",
+        "user_id": None,
+        "phase": ExecutionPhase.BEFORE,
+        "event": EventType.BEFORE_CREATE,
+        "entity_type": "deal",
+        "entity_id": "d1",
+        "correlation_id": "c1",
+        "status": ExecutionStatus.SUCCESS,
+        "duration_ms": 0.25,
+        "operations": 3,
+        "error": None,
+        "reason": None,
+        "changes": {"status": "needs_approval"},
+        "removed": [],
+        "logs": [],
+        "started_at": datetime(2026, 5, 1, 12, 0, 0, 123456, tzinfo=timezone(timedelta(hours=2))),
+    }
+    return base | kw
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"changes": None, "removed": ["a", "b" * 1000]},
+        {"changes": {"x": "y" * MAX_CHANGES_BYTES}},
+        {"changes": {"x": "é" * (MAX_CHANGES_BYTES // 3)}},  # fits as characters, not as UTF-8
+        {"changes": {"n": 10**30, "f": 1.5e-300, "b": True, "z": None}},
+        {"changes": {str(i): "\x00" * 40 for i in range(80)}},  # escapes grow 6x
+        {"changes": {"nested": {"a": [1, 2, 3]}}},
+        {"logs": [f"line {i}" for i in range(MAX_LOG_LINES + 5)]},
+        {"error": {"type": "ValueError", "message": "m" * 100_000, "line": 3}},
+        {"error": "e" * 100_000, "status": ExecutionStatus.ERROR},
+        {"reason": "r" * 100_000, "status": ExecutionStatus.ABORTED},
+        {"removed": [f"f{i}" for i in range(1500)]},
+    ],
+)
+def test_record_of_a_run_equals_the_validated_record(kw: dict[str, Any]) -> None:
+    """The executor's unvalidated construction gives exactly what validation would."""
+    fields = _run_fields(**kw)
+    fast = ExecutionRecord.of_run(**dict(fields))
+    assert fast == ExecutionRecord(**fields)
+    assert fast.model_dump() == ExecutionRecord(**fields).model_dump()
+    assert fast.model_dump_json() == ExecutionRecord(**fields).model_dump_json()
