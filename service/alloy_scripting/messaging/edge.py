@@ -209,6 +209,7 @@ class KafkaEdge:
             runtime.stores.processed,
             self.publish,
             self.topics,
+            enqueue=self.enqueue,
             concurrency=self.settings.hook_concurrency,
             processed_ttl_seconds=self.settings.processed_ttl_seconds,
             group=self.settings.consumer_group,
@@ -224,45 +225,47 @@ class KafkaEdge:
         self, topic: str, value: bytes, *, key: bytes | None = None, headers: dict[str, str]
     ) -> None:
         """Send one record and wait until Kafka acknowledged it (acks=all)."""
-        await self._send(self.producer, topic, value, key, headers)
+        await (await self._enqueue(self.producer, topic, value, key, headers))
 
-    async def _send(
+    async def enqueue(
+        self, topic: str, value: bytes, *, key: bytes | None = None, headers: dict[str, str]
+    ) -> asyncio.Future[Any]:
+        """Hand one record to the producer; the future resolves once Kafka acknowledged it."""
+        return await self._enqueue(self.producer, topic, value, key, headers)
+
+    async def _enqueue(
         self,
         producer: AIOKafkaProducer | None,
         topic: str,
         value: bytes,
         key: bytes | None,
         headers: dict[str, str],
-    ) -> None:
+    ) -> asyncio.Future[Any]:
         if producer is None:
             raise RuntimeError("the Kafka edge is not started")
         if telemetry.tracing_active():
             headers = dict(headers)
             propagate.inject(headers)  # the consumer's spans continue this trace
-        delivery = await producer.send(
+        delivery: asyncio.Future[Any] = await producer.send(
             topic,
             value,
             key=key,
             headers=[(name, item.encode()) for name, item in headers.items()],
         )
-        await delivery
+        return delivery
 
     async def publish_executions(self, records: list[ExecutionRecord]) -> None:
         """Execution records go through their own producer: a flush sends them by the
         thousand, and hook replies must not queue behind them."""
-        topic = self.topics.executions
-        await asyncio.gather(
-            *(
-                self._send(
-                    self.bulk_producer,
-                    topic,
-                    record.model_dump_json().encode(),
-                    record.script_id.encode(),
-                    JSON_HEADERS,
-                )
-                for record in records
+        topic, producer = self.topics.executions, self.bulk_producer
+        deliveries = [
+            await self._enqueue(
+                producer, topic, record.model_dump_json().encode(), record.script_id.encode(),
+                JSON_HEADERS,
             )
-        )
+            for record in records
+        ]  # fmt: skip
+        await asyncio.gather(*deliveries)
 
     async def broadcast_change(self, tenant_id: str | None) -> None:
         assert self.runtime is not None

@@ -61,6 +61,14 @@ class Publisher(Protocol):
     ) -> None: ...
 
 
+class Enqueuer(Protocol):
+    """Hands a record to the producer; the returned future resolves once it is durable."""
+
+    async def __call__(
+        self, topic: str, value: bytes, *, key: bytes | None = None, headers: dict[str, str]
+    ) -> asyncio.Future[Any]: ...
+
+
 class HookProcessor:
     def __init__(
         self,
@@ -69,6 +77,7 @@ class HookProcessor:
         publish: Publisher,
         topics: Topics,
         *,
+        enqueue: Enqueuer,
         concurrency: int = 64,
         processed_ttl_seconds: float = 7 * 24 * 3600,
         group: str = "alloy-scripting",
@@ -78,6 +87,7 @@ class HookProcessor:
         self.orchestrator = orchestrator
         self.processed = processed
         self.publish = publish
+        self.enqueue = enqueue
         self.topics = topics
         self.concurrency = concurrency
         self.processed_ttl_seconds = processed_ttl_seconds
@@ -118,7 +128,7 @@ class HookProcessor:
             await asyncio.gather(*(run_group(items) for items in groups.values()))
         except BaseException:
             # Wait for whatever was started, so nothing is left dangling; the batch comes again.
-            await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.gather(*pending, *(d for _, d in batch.replies), return_exceptions=True)
             raise
         marks = batch.marks
         unmarked = {key for key in marks if key.startswith(_EFFECTS)}
@@ -126,6 +136,7 @@ class HookProcessor:
 
         async def finish() -> None:
             try:
+                await self._settle_replies(batch.replies)
                 results = await asyncio.gather(*pending, return_exceptions=True)
                 for result in results:
                     if isinstance(result, BaseException):
@@ -184,39 +195,67 @@ class HookProcessor:
             outcome = Error(
                 error=f"{inbound.error_type}: {inbound.error}", error_type="invalid_request"
             )
-            self._reply(inbound, _Answer.of(outcome), pending)
+            self._start(pending, self._reply_soon(inbound, _Answer.of(outcome), pending))
 
-    def _reply(self, inbound: Inbound, answer: _Answer, pending: list[asyncio.Future[Any]]) -> None:
-        assert inbound.reply_to is not None
+    async def _reply_soon(
+        self, inbound: Inbound, answer: _Answer, pending: list[asyncio.Future[Any]]
+    ) -> None:
+        """`_reply` from a task of its own (the caller is not a coroutine)."""
+        replies: list[tuple[Inbound, asyncio.Future[Any]]] = []
+        await self._reply(inbound, answer, replies, pending)
+        await self._settle_replies(replies)
+
+    async def _reply(
+        self,
+        inbound: Inbound,
+        answer: _Answer,
+        replies: list[tuple[Inbound, asyncio.Future[Any]]],
+        pending: list[asyncio.Future[Any]],
+    ) -> None:
+        """Hand the answer to the producer (its acknowledgement is awaited by the batch's
+        finish step: no task per reply). A reply topic that refuses it at once is handled
+        as in `_settle_replies`."""
+        topic = inbound.reply_to
+        assert topic is not None
         headers = dict(JSON_HEADERS)
         if inbound.correlation_id:
             headers["correlation_id"] = inbound.correlation_id
         telemetry.hook_outcomes(answer.outcome).inc()
-        self._start(pending, self._send_reply(inbound, inbound.reply_to, answer.value, headers))
-
-    async def _send_reply(
-        self, inbound: Inbound, topic: str, value: bytes, headers: dict[str, str]
-    ) -> None:
-        """Answer on the requester's topic; a topic that cannot take it (missing with topic
-        auto-creation off, not authorised, ...) must not hold the partition: dead-letter the
-        request instead. A failure of Kafka as a whole still fails the batch."""
         try:
-            await self.publish(topic, value, key=inbound.record.key, headers=headers)
+            delivery = await self.enqueue(
+                topic, answer.value, key=inbound.record.key, headers=headers
+            )
         except _REPLY_TOPIC_ERRORS as exc:
-            logger.warning("cannot reply on %r: %s; dead-lettering the request", topic, exc)
-            failed = Inbound(
-                inbound.record,
-                inbound.headers,
-                None,
-                "reply_failed",
-                f"{type(exc).__name__}: {exc}",
-            )
-            await self.publish(
-                self.topics.dlq,
-                inbound.record.value or b"",
-                key=inbound.record.key,
-                headers=dlq_headers(failed),
-            )
+            self._start(pending, self._reply_failed(inbound, topic, exc))
+        else:
+            replies.append((inbound, delivery))
+
+    async def _settle_replies(self, replies: list[tuple[Inbound, asyncio.Future[Any]]]) -> None:
+        """Wait for the replies' acknowledgements. A reply topic that cannot take its answer
+        (missing with topic auto-creation off, not authorised, ...) must not hold the
+        partition: that request is dead-lettered instead. A failure of Kafka as a whole
+        still fails the batch."""
+        results = await asyncio.gather(*(d for _, d in replies), return_exceptions=True)
+        failed = []
+        for (inbound, _), result in zip(replies, results, strict=True):
+            if isinstance(result, _REPLY_TOPIC_ERRORS):
+                assert inbound.reply_to is not None
+                failed.append(self._reply_failed(inbound, inbound.reply_to, result))
+            elif isinstance(result, BaseException):
+                raise result
+        await asyncio.gather(*failed)
+
+    async def _reply_failed(self, inbound: Inbound, topic: str, exc: BaseException) -> None:
+        logger.warning("cannot reply on %r: %s; dead-lettering the request", topic, exc)
+        failed = Inbound(
+            inbound.record, inbound.headers, None, "reply_failed", f"{type(exc).__name__}: {exc}"
+        )
+        await self.publish(
+            self.topics.dlq,
+            inbound.record.value or b"",
+            key=inbound.record.key,
+            headers=dlq_headers(failed),
+        )
 
     # -- one record ---------------------------------------------------------------------
 
@@ -265,7 +304,7 @@ class HookProcessor:
                 raise
             claim.set_result(answer)
         if inbound.reply_to:
-            self._reply(inbound, answer, batch.pending)
+            await self._reply(inbound, answer, batch.replies, batch.pending)
 
     async def _stored_or_run_before(self, inbound: Inbound, key: str, batch: _Batch) -> _Answer:
         """The earlier answer to this request if there was one, else a fresh run.
@@ -366,6 +405,8 @@ class _Batch:
     suspects: dict[tuple[str, int], int]
     """Per partition, the offset at or below which a record may be a redelivery."""
     pending: list[asyncio.Future[Any]] = field(default_factory=list)
+    replies: list[tuple[Inbound, asyncio.Future[Any]]] = field(default_factory=list)
+    """Answers handed to the producer, with their acknowledgements to come."""
     claims: dict[str, asyncio.Future[_Answer]] = field(default_factory=dict)
     marks: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     """Processed-event marks to write once the batch's output is durable."""

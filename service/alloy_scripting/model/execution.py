@@ -154,9 +154,15 @@ class ExecutionRecord(BaseModel):
         """`ExecutionRecord(**fields)` for fields the runner built itself (right types, aware
         `started_at`): applies the same bounds as the validators, without pydantic's
         validation, which would cost more per record than the script run it describes.
-        `tests/unit/runner` checks that both give equal records."""
-        if "started_at" in fields:
-            fields["started_at"] = to_utc_ms(fields["started_at"])
+        A test checks that both give equal records."""
+        # Every field is given: for a missing one, `model_construct` would ask pydantic
+        # for its default, which inspects the default factory's signature on each call.
+        fields = {**_RECORD_DEFAULTS, **fields}
+        if "id" not in fields:
+            fields["id"] = new_record_id()
+        fields["started_at"] = (
+            to_utc_ms(fields["started_at"]) if "started_at" in fields else utc_now()
+        )
         fields["changes"] = bound_changes(fields.get("changes"))
         fields["logs"] = bound_logs(fields.get("logs") or [])
         fields["error"] = bound_error(fields.get("error"))
@@ -197,3 +203,10 @@ class ExecutionRecord(BaseModel):
     @property
     def changes_truncated(self) -> bool:
         return bool(self.changes and self.changes.get(TRUNCATED_MARKER) is True)
+
+
+_RECORD_DEFAULTS: dict[str, Any] = {
+    name: info.default
+    for name, info in ExecutionRecord.model_fields.items()
+    if not info.is_required() and info.default_factory is None
+}

@@ -302,3 +302,20 @@ def test_record_of_a_run_equals_the_validated_record(kw: dict[str, Any]) -> None
     assert fast == ExecutionRecord(**fields)
     assert fast.model_dump() == ExecutionRecord(**fields).model_dump()
     assert fast.model_dump_json() == ExecutionRecord(**fields).model_dump_json()
+
+
+def test_record_of_a_run_fills_the_defaults() -> None:
+    fields = {
+        "script_id": "s1",
+        "script_version": 1,
+        "script_name": "n",
+        "phase": ExecutionPhase.MANUAL,
+        "status": ExecutionStatus.SUCCESS,
+    }
+    fast, slow = ExecutionRecord.of_run(**fields), ExecutionRecord(**fields)
+    assert fast.id != slow.id and len(fast.id) == 32
+    assert fast.model_dump(exclude={"id", "started_at"}) == slow.model_dump(
+        exclude={"id", "started_at"}
+    )
+    assert abs((fast.started_at - slow.started_at).total_seconds()) < 5
+    assert fast.removed == [] and fast.removed is not slow.removed
