@@ -139,6 +139,9 @@ class BatchConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
                 await asyncio.sleep(1.0)
                 continue
             if not fetched:
+                if self._failed:  # a finish step failed and nothing new came since
+                    async with self._in_hand:
+                        await self._rewind()
                 continue
             async with self._in_hand:
                 await self._handle(fetched)

@@ -1,0 +1,242 @@
+"""HookProcessor on in-memory stores with a recording producer: answers, marks, redeliveries.
+
+Fast checks of the batch logic; the same paths run against the real Kafka and FerretDB in
+tests/integration/hooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiokafka.errors import UnknownTopicOrPartitionError
+
+from alloy_scripting.engine import create_default_engine
+from alloy_scripting.messaging.hooks import HookProcessor
+from alloy_scripting.messaging.topics import Topics
+from alloy_scripting.model import EventType
+from alloy_scripting.model.script import Event, Script
+from alloy_scripting.runner.orchestrator import ScriptOrchestrator
+from alloy_scripting.storage.memory import InMemoryStores
+
+SEED = (
+    'if entity["amount"] < 100:\n'
+    '    abort("Minimum deal amount is 100")\n'
+    'if entity["amount"] > 100000:\n'
+    '    entity["status"] = "needs_approval"\n'
+)
+
+
+@dataclass
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+@dataclass
+class Sent:
+    topic: str
+    value: bytes
+    key: bytes | None
+    headers: dict[str, str]
+
+
+class Producer:
+    """Records what is sent; topics in `refusing` fail their delivery like a missing topic."""
+
+    def __init__(self) -> None:
+        self.sent: list[Sent] = []
+        self.refusing: set[str] = set()
+
+    async def publish(
+        self, topic: str, value: bytes, *, key: bytes | None = None, headers: dict[str, str]
+    ) -> None:
+        await (await self.enqueue(topic, value, key=key, headers=headers))
+
+    async def enqueue(
+        self, topic: str, value: bytes, *, key: bytes | None = None, headers: dict[str, str]
+    ) -> asyncio.Future[Any]:
+        delivery: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if topic in self.refusing:
+            delivery.set_exception(UnknownTopicOrPartitionError())
+        else:
+            self.sent.append(Sent(topic, value, key, dict(headers)))
+            delivery.set_result(None)
+        return delivery
+
+    def on(self, topic: str) -> list[Sent]:
+        return [s for s in self.sent if s.topic == topic]
+
+
+class Service:
+    def __init__(self, stores: InMemoryStores | None = None) -> None:
+        self.stores = stores or InMemoryStores()
+        self.orchestrator = ScriptOrchestrator(
+            self.stores.scripts, create_default_engine(), self.stores.executions
+        )
+        self.producer = Producer()
+        self.topics = Topics("")
+        self.processor = self.new_processor()
+        self.offset = 0
+
+    def new_processor(self) -> HookProcessor:
+        """A processor as a freshly started instance has it (empty memory)."""
+        return HookProcessor(
+            self.orchestrator,
+            self.stores.processed,
+            self.producer.publish,
+            self.topics,
+            enqueue=self.producer.enqueue,
+            mark_linger=0,
+        )
+
+    async def add(self, name: str, source: str, event: str) -> Script:
+        script = Script.new(name, source, Event("deal", EventType(event))).activate()
+        saved = await self.stores.scripts.save(script)
+        await self.orchestrator.scripts_changed(None, broadcast=False)
+        return saved
+
+    def record(
+        self, event: str, amount: int, *, event_id: str, offset: int | None = None
+    ) -> Record:
+        if offset is None:
+            offset, self.offset = self.offset, self.offset + 1
+        body = {
+            "event_id": event_id,
+            "entity_type": "deal",
+            "entity_id": "d1",
+            "event": event,
+            "data": {"amount": amount},
+        }
+        headers = [("reply_to", b"replies"), ("correlation_id", f"c-{event_id}".encode())]
+        return Record(f"entity.{event}", 0, offset, b"deal:d1", json.dumps(body).encode(), headers)
+
+    async def handle(self, *records: Record, processor: HookProcessor | None = None) -> None:
+        finish = await (processor or self.processor).handle_batch(list(records))
+        await finish()
+
+
+@pytest.fixture
+def service() -> Service:
+    return Service()
+
+
+async def test_a_before_request_is_answered_and_its_answer_kept_as_sent(service: Service) -> None:
+    await service.add("validate_deal", SEED, "before_create")
+    await service.handle(service.record("before_create", 500_000, event_id="e1"))
+
+    [reply] = service.producer.on("replies")
+    assert reply.headers["correlation_id"] == "c-e1"
+    outcome = json.loads(reply.value)
+    assert outcome["outcome"] == "continue" and outcome["changes"] == {"status": "needs_approval"}
+    assert await service.stores.processed.get("before::e1") == {"reply": reply.value}
+
+
+async def test_a_redelivery_elsewhere_is_answered_from_the_mark_without_running(
+    service: Service,
+) -> None:
+    script = await service.add("validate_deal", SEED, "before_create")
+    first = service.record("before_create", 50, event_id="e1", offset=7)
+    await service.handle(first)
+    [answer] = service.producer.on("replies")
+    assert json.loads(answer.value)["outcome"] == "rejected"
+    runs = (await service.stores.executions.find_by_script(script.id)).total
+
+    # Another instance takes the partition over (its memory is empty) and gets the record
+    # again: the watermark marks it as a possible redelivery, the store has the answer.
+    # The script changed meanwhile: running it again would answer differently.
+    await service.stores.scripts.save(script.model_copy(update={"source": "pass"}))
+    await service.orchestrator.scripts_changed(None, broadcast=False)
+    await service.handle(first, processor=service.new_processor())
+
+    again = service.producer.on("replies")[1]
+    assert again.value == answer.value and again.headers["correlation_id"] == "c-e1"
+    assert (await service.stores.executions.find_by_script(script.id)).total == runs
+
+
+async def test_a_mark_in_the_earlier_format_still_answers(service: Service) -> None:
+    await service.add("validate_deal", SEED, "before_create")
+    stored = {"outcome": "rejected", "reason": "from the store", "script": "old", "event_id": "e9"}
+    await service.stores.processed.mark_many({"before::e9": stored})
+    await service.stores.processed.set_watermark("alloy-scripting:entity.before_create:0", 100)
+
+    await service.handle(service.record("before_create", 500_000, event_id="e9", offset=3))
+
+    [reply] = service.producer.on("replies")
+    outcome = json.loads(reply.value)
+    assert outcome["outcome"] == "rejected" and outcome["reason"] == "from the store"
+
+
+async def test_the_same_request_twice_in_a_batch_runs_once_and_is_answered_twice(
+    service: Service,
+) -> None:
+    script = await service.add("validate_deal", SEED, "before_create")
+    await service.handle(
+        service.record("before_create", 50, event_id="e1"),
+        service.record("before_create", 50, event_id="e1"),
+    )
+    replies = service.producer.on("replies")
+    assert len(replies) == 2 and replies[0].value == replies[1].value
+    assert (await service.stores.executions.find_by_script(script.id)).total == 1
+
+
+async def test_an_event_seen_again_before_its_mark_is_written_has_no_second_effects(
+    service: Service,
+) -> None:
+    await service.add("notify", 'emit("deal.created", {"id": "d1"})', "after_create")
+    gate = asyncio.Event()
+    processed = service.stores.processed
+    original = processed.mark_many
+
+    async def slow_mark_many(entries: Any, **kwargs: Any) -> None:
+        await gate.wait()
+        await original(entries, **kwargs)
+
+    processed.mark_many = slow_mark_many  # type: ignore[method-assign]
+    finish_first = await service.processor.handle_batch(
+        [service.record("after_create", 1, event_id="a1")]
+    )
+    first_marks = asyncio.create_task(finish_first())
+    await asyncio.sleep(0.01)
+    # The domain service's outbox sends the event again; the first batch is not marked yet.
+    finish_second = await service.processor.handle_batch(
+        [service.record("after_create", 1, event_id="a1")]
+    )
+    gate.set()
+    await asyncio.gather(first_marks, finish_second())
+
+    effects = service.producer.on(service.topics.effects)
+    assert len(effects) == 1 and json.loads(effects[0].value)["event_type"] == "deal.created"
+    assert await processed.get("effects::a1") is not None
+
+
+async def test_a_reply_topic_that_refuses_the_answer_dead_letters_the_request(
+    service: Service,
+) -> None:
+    await service.add("validate_deal", SEED, "before_create")
+    service.producer.refusing.add("replies")
+    request = service.record("before_create", 500_000, event_id="e1")
+    await service.handle(request)  # the batch still finishes: the partition is not held
+
+    [dead] = service.producer.on(service.topics.dlq)
+    assert dead.value == request.value
+    assert dead.headers["x-error-type"] == "reply_failed"
+    assert dead.headers["x-source-offset"] == str(request.offset)
+
+
+async def test_an_undecodable_request_gets_an_error_answer_and_a_dead_letter(
+    service: Service,
+) -> None:
+    garbage = Record("entity.before_create", 0, 0, b"k", b"{not json", [("reply_to", b"replies")])
+    await service.handle(garbage)
+    [reply] = service.producer.on("replies")
+    assert json.loads(reply.value)["outcome"] == "error"
+    [dead] = service.producer.on(service.topics.dlq)
+    assert dead.value == b"{not json" and dead.headers["x-source-topic"] == "entity.before_create"
