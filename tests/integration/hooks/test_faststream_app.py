@@ -1,0 +1,71 @@
+"""`faststream run alloy_scripting.messaging:app`: the Kafka hooks alone, as a FastStream app."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alloy_scripting.client.hooks import HookClient
+from alloy_scripting.model import EventType
+from alloy_scripting.model.hooks import Continue, Rejected
+from alloy_scripting.model.script import Event, Script
+from alloy_scripting.storage.mongo import MongoStores
+
+from .conftest import read_topic
+from .test_hooks_kafka import SEED_SCRIPT
+
+pytestmark = pytest.mark.integration
+
+
+async def test_the_faststream_app_answers_hooks_and_stops_cleanly(
+    kafka_bootstrap: str, mongodb_url: str, mongo_db: Any, unique_name: str, tmp_path: Path
+) -> None:
+    stores = MongoStores(mongo_db)
+    await stores.ensure_indexes()
+    script = Script.new(
+        "validate_deal", SEED_SCRIPT, Event("deal", EventType.BEFORE_CREATE)
+    ).activate()
+    await stores.scripts.save(script)
+    prefix = f"t{unique_name}."
+    env = {
+        **os.environ,
+        "ALLOY_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "ALLOY_MONGODB_URL": mongodb_url,
+        "ALLOY_MONGODB_DATABASE": mongo_db.name,
+        "ALLOY_TOPIC_PREFIX": prefix,
+        "ALLOY_CONSUMER_GROUP": f"alloy-{unique_name}",
+    }
+    faststream = Path(sys.executable).with_name("faststream")
+    log = open(tmp_path / "app.log", "wb")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen(
+        [str(faststream), "run", "alloy_scripting.messaging:app"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        async with HookClient(kafka_bootstrap, topic_prefix=prefix, timeout=60) as hooks:
+            small, big = await asyncio.gather(
+                hooks.before("deal", "before_create", "d1", {"amount": 50}),
+                hooks.before("deal", "before_create", "d2", {"amount": 500_000}),
+            )
+        assert isinstance(small, Rejected) and small.reason == "Minimum deal amount is 100"
+        assert isinstance(big, Continue) and big.changes == {"status": "needs_approval"}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(proc.wait, 60)
+        log.close()
+    output = (tmp_path / "app.log").read_text(errors="replace")
+    assert code == 0, output
+    # Stopping drained the hooks and wrote the execution records behind them.
+    records = await read_topic(kafka_bootstrap, f"{prefix}alloy.executions", count=2)
+    assert {r.key for r in records} == {script.id.encode()}
+    page = await stores.executions.find_by_script(script.id)
+    assert page.total == 2
