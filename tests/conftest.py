@@ -88,3 +88,25 @@ async def mongo_db(mongo_client: Any) -> AsyncIterator[Any]:
 def unique_name() -> str:
     """A fresh suffix for topic names, consumer groups, and so on."""
     return uuid.uuid4().hex[:12]
+
+
+_SPANS: Any = None
+
+
+@pytest.fixture
+def spans() -> Any:
+    """An in-memory exporter behind the process's tracer provider (a global that can be set
+    only once per process), emptied for each test that asks for it."""
+    global _SPANS
+    if _SPANS is None:
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+        _SPANS = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(_SPANS))
+        trace.set_tracer_provider(provider)
+    _SPANS.clear()
+    return _SPANS

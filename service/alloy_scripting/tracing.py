@@ -1,7 +1,8 @@
 """OpenTelemetry set-up for `serve`: an OTLP exporter when the standard variables ask for one.
 
 Spans: one per consumed hook record (continuing the producer's `traceparent` header; the
-answers carry the trace on), and one per script run (`script.execute`). Set `OTEL_EXPORTER_OTLP_ENDPOINT` (and optionally `OTEL_SERVICE_NAME`,
+answers carry the trace on), and one per script run (`script.execute`). Set
+`OTEL_EXPORTER_OTLP_ENDPOINT` (and optionally `OTEL_SERVICE_NAME`,
 `OTEL_EXPORTER_OTLP_HEADERS`, …) to export them; without it tracing stays a no-op.
 """
 

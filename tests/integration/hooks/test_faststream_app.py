@@ -24,6 +24,17 @@ from .test_hooks_kafka import SEED_SCRIPT
 pytestmark = pytest.mark.integration
 
 
+def start_app(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    faststream = Path(sys.executable).with_name("faststream")
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(
+            [str(faststream), "run", "alloy_scripting.messaging:app"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
 async def test_the_faststream_app_answers_hooks_and_stops_cleanly(
     kafka_bootstrap: str, mongodb_url: str, mongo_db: Any, unique_name: str, tmp_path: Path
 ) -> None:
@@ -42,14 +53,7 @@ async def test_the_faststream_app_answers_hooks_and_stops_cleanly(
         "ALLOY_TOPIC_PREFIX": prefix,
         "ALLOY_CONSUMER_GROUP": f"alloy-{unique_name}",
     }
-    faststream = Path(sys.executable).with_name("faststream")
-    log = open(tmp_path / "app.log", "wb")  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen(
-        [str(faststream), "run", "alloy_scripting.messaging:app"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    proc = start_app(env, tmp_path / "app.log")
     try:
         async with HookClient(kafka_bootstrap, topic_prefix=prefix, timeout=60) as hooks:
             small, big = await asyncio.gather(
@@ -61,7 +65,6 @@ async def test_the_faststream_app_answers_hooks_and_stops_cleanly(
     finally:
         proc.send_signal(signal.SIGTERM)
         code = await asyncio.to_thread(proc.wait, 60)
-        log.close()
     output = (tmp_path / "app.log").read_text(errors="replace")
     assert code == 0, output
     # Stopping drained the hooks and wrote the execution records behind them.

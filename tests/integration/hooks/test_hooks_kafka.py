@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -231,3 +232,26 @@ async def test_unanswerable_reply_to_is_dead_lettered_and_the_consumer_goes_on(
     headers = {k: v.decode() for k, v in dead.headers}
     assert headers["x-error-type"] == "invalid_reply_to"
     assert dead.value == body
+
+
+async def test_a_hook_continues_the_callers_trace_and_the_answer_carries_it(
+    service: Service, spans: Any
+) -> None:
+    from opentelemetry import trace
+
+    await service.add_script("validate_deal", SEED_SCRIPT, "deal", "before_create")
+    async with service.client(delete_reply_topic=False) as hooks:
+        with trace.get_tracer("test").start_as_current_span("caller") as caller:
+            outcome = await hooks.before("deal", "before_create", "d1", {"amount": 500000})
+        reply_topic = hooks.reply_topic
+    assert isinstance(outcome, Continue)
+    trace_id = format(caller.get_span_context().trace_id, "032x")
+
+    finished = spans.get_finished_spans()
+    consumer = [s for s in finished if s.name.endswith("entity.before_create process")]
+    assert consumer and format(consumer[0].context.trace_id, "032x") == trace_id
+    run = [s for s in finished if s.name == "script.execute"]
+    assert run and run[0].parent is not None
+    assert run[0].parent.span_id == consumer[0].context.span_id
+    [reply] = await read_topic(service.settings.kafka_bootstrap, reply_topic, count=1)
+    assert trace_id in dict(reply.headers)["traceparent"].decode()

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiokafka.errors import UnknownTopicOrPartitionError
+from opentelemetry.trace import SpanKind
 
 from alloy_scripting.engine import create_default_engine
 from alloy_scripting.messaging.hooks import HookProcessor
@@ -240,3 +241,21 @@ async def test_an_undecodable_request_gets_an_error_answer_and_a_dead_letter(
     assert json.loads(reply.value)["outcome"] == "error"
     [dead] = service.producer.on(service.topics.dlq)
     assert dead.value == b"{not json" and dead.headers["x-source-topic"] == "entity.before_create"
+
+
+async def test_a_request_is_a_consumer_span_continuing_the_callers_trace(
+    service: Service, spans: Any
+) -> None:
+    await service.add("validate_deal", SEED, "before_create")
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    request = service.record("before_create", 500_000, event_id="e1")
+    request.headers.append(("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01".encode()))
+    await service.handle(request)
+
+    finished = {s.name: s for s in spans.get_finished_spans()}
+    consumer = finished["entity.before_create process"]
+    assert format(consumer.context.trace_id, "032x") == trace_id
+    assert consumer.kind is SpanKind.CONSUMER
+    assert consumer.attributes["messaging.message.id"] == "e1"
+    run = finished["script.execute"]
+    assert run.parent is not None and run.parent.span_id == consumer.context.span_id

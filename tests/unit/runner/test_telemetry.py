@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from typing import Any
+
 from prometheus_client import REGISTRY
 
 from alloy_scripting.engine import create_default_engine
@@ -14,17 +12,8 @@ from alloy_scripting.model.script import Event, Script
 from alloy_scripting.runner.orchestrator import ScriptOrchestrator
 from alloy_scripting.storage.memory import InMemoryExecutionLog, InMemoryStorage
 
-EXPORTER = InMemorySpanExporter()
 
-
-def _provider() -> None:
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(EXPORTER))
-    trace.set_tracer_provider(provider)
-
-
-async def test_each_script_run_is_a_span_and_a_counted_sample() -> None:
-    _provider()
+async def test_each_script_run_is_a_span_and_a_counted_sample(spans: Any) -> None:
     storage = InMemoryStorage()
     script = Script.new("traced", "x = 1 / 0", Event("deal", EventType.BEFORE_CREATE)).activate()
     await storage.save(script)
@@ -40,9 +29,9 @@ async def test_each_script_run_is_a_span_and_a_counted_sample() -> None:
     await orchestrator.run_before("deal", "before_create", {})
     assert errors() == before + 1
 
-    spans = [s for s in EXPORTER.get_finished_spans() if s.name == "script.execute"]
-    assert spans, "no script.execute span"
-    attributes = dict(spans[-1].attributes or {})
+    runs = [s for s in spans.get_finished_spans() if s.name == "script.execute"]
+    assert runs, "no script.execute span"
+    attributes = dict(runs[-1].attributes or {})
     assert attributes["alloy.script.name"] == "traced"
     assert attributes["alloy.status"] == "error"
     assert attributes["alloy.phase"] == "before"
