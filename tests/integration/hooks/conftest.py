@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -106,3 +107,27 @@ async def read_topic(
 
 def json_value(record: Any) -> Any:
     return json.loads(record.value)
+
+
+async def seed_database(mongo_db: Any, source: str) -> Script:
+    """A database with indexes and one active before_create script for `deal`."""
+    stores = MongoStores(mongo_db)
+    await stores.ensure_indexes()
+    script = Script.new("validate_deal", source, Event("deal", EventType.BEFORE_CREATE)).activate()
+    await stores.scripts.save(script)
+    return script
+
+
+def service_env(
+    kafka_bootstrap: str, mongodb_url: str, mongo_db: Any, unique_name: str, **extra: str
+) -> dict[str, str]:
+    """The environment of a service process on this test's topics and database."""
+    return {
+        **os.environ,
+        "ALLOY_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "ALLOY_MONGODB_URL": mongodb_url,
+        "ALLOY_MONGODB_DATABASE": mongo_db.name,
+        "ALLOY_TOPIC_PREFIX": f"t{unique_name}.",
+        "ALLOY_CONSUMER_GROUP": f"alloy-{unique_name}",
+        **extra,
+    }

@@ -101,6 +101,21 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> No
             await asyncio.sleep(0.02)
 
 
+async def topic_with_records(bootstrap: str, name: str, partitions: int, count: int) -> str:
+    topic = f"bc-{name}"
+    await create_topic(bootstrap, topic, partitions)
+    await produce(bootstrap, topic, count, partitions)
+    return topic
+
+
+async def run_until(consumer: BatchConsumer, condition: Callable[[], bool]) -> None:
+    await consumer.start()
+    try:
+        await wait_until(condition)
+    finally:
+        await consumer.stop()
+
+
 def start(bootstrap: str, topic: str, group: str, recorder: Recorder) -> BatchConsumer:
     consumer = BatchConsumer(
         [topic], recorder.handle, bootstrap=bootstrap, group_id=group, max_records=4
@@ -112,16 +127,11 @@ def start(bootstrap: str, topic: str, group: str, recorder: Recorder) -> BatchCo
 async def test_offsets_are_committed_only_after_the_finish_steps(
     kafka_bootstrap: str, unique_name: str
 ) -> None:
-    topic, group = f"bc-{unique_name}", f"g-{unique_name}"
-    await create_topic(kafka_bootstrap, topic, 2)
-    await produce(kafka_bootstrap, topic, 40, 2)
+    group = f"g-{unique_name}"
+    topic = await topic_with_records(kafka_bootstrap, unique_name, 2, 40)
     recorder = Recorder(finish_delay=0.05)
     consumer = start(kafka_bootstrap, topic, group, recorder)
-    await consumer.start()
-    try:
-        await wait_until(lambda: len(recorder.finished) == 40)
-    finally:
-        await consumer.stop()
+    await run_until(consumer, lambda: len(recorder.finished) == 40)
 
     assert sorted(recorder.seen) == sorted((i % 2, i // 2) for i in range(40))
     for partition in (0, 1):  # in order within a partition
@@ -135,17 +145,12 @@ async def test_offsets_are_committed_only_after_the_finish_steps(
 async def test_a_batch_that_fails_is_delivered_again_and_not_committed_past(
     kafka_bootstrap: str, unique_name: str
 ) -> None:
-    topic, group = f"bc-{unique_name}", f"g-{unique_name}"
-    await create_topic(kafka_bootstrap, topic, 1)
-    await produce(kafka_bootstrap, topic, 30, 1)
+    group = f"g-{unique_name}"
+    topic = await topic_with_records(kafka_bootstrap, unique_name, 1, 30)
     recorder = Recorder()
     recorder.fail_handling.add((0, 10))
     consumer = start(kafka_bootstrap, topic, group, recorder)
-    await consumer.start()
-    try:
-        await wait_until(lambda: len(recorder.finished) == 30)
-    finally:
-        await consumer.stop()
+    await run_until(consumer, lambda: len(recorder.finished) == 30)
 
     offsets = [o for _, o in recorder.seen]
     assert offsets.count(10) == 1  # the failed attempt never reached `seen`
@@ -157,17 +162,12 @@ async def test_a_batch_that_fails_is_delivered_again_and_not_committed_past(
 async def test_a_finish_step_that_fails_rewinds_to_the_first_uncommitted_offset(
     kafka_bootstrap: str, unique_name: str
 ) -> None:
-    topic, group = f"bc-{unique_name}", f"g-{unique_name}"
-    await create_topic(kafka_bootstrap, topic, 1)
-    await produce(kafka_bootstrap, topic, 30, 1)
+    group = f"g-{unique_name}"
+    topic = await topic_with_records(kafka_bootstrap, unique_name, 1, 30)
     recorder = Recorder(finish_delay=0.02)
     recorder.fail_finishing.add((0, 9))
     consumer = start(kafka_bootstrap, topic, group, recorder)
-    await consumer.start()
-    try:
-        await wait_until(lambda: len(recorder.finished) == 30)
-    finally:
-        await consumer.stop()
+    await run_until(consumer, lambda: len(recorder.finished) == 30)
 
     offsets = [o for _, o in recorder.seen]
     assert offsets.count(9) == 2, "the batch whose finish failed comes again"
@@ -179,9 +179,8 @@ async def test_a_finish_step_that_fails_rewinds_to_the_first_uncommitted_offset(
 async def test_stop_commits_the_handled_batches_and_the_next_member_goes_on_from_there(
     kafka_bootstrap: str, unique_name: str
 ) -> None:
-    topic, group = f"bc-{unique_name}", f"g-{unique_name}"
-    await create_topic(kafka_bootstrap, topic, 1)
-    await produce(kafka_bootstrap, topic, 20, 1)
+    group = f"g-{unique_name}"
+    topic = await topic_with_records(kafka_bootstrap, unique_name, 1, 20)
     first = Recorder(finish_delay=0.3)  # finish steps still running when stop is called
     consumer = start(kafka_bootstrap, topic, group, first)
     await consumer.start()
@@ -207,9 +206,8 @@ async def test_a_rebalance_waits_for_the_pending_commits(
 ) -> None:
     """A second member joins while the first has finish steps in flight: the first commits
     before it gives partitions up, so no record is handled by both."""
-    topic, group = f"bc-{unique_name}", f"g-{unique_name}"
-    await create_topic(kafka_bootstrap, topic, 4)
-    await produce(kafka_bootstrap, topic, 40, 4)
+    group = f"g-{unique_name}"
+    topic = await topic_with_records(kafka_bootstrap, unique_name, 4, 40)
     first, second = Recorder(finish_delay=4.0), Recorder()
     second.finished = first.finished  # one record set: commits are checked against both
     one = start(kafka_bootstrap, topic, group, first)

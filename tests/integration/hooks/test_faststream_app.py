@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -13,12 +12,10 @@ from typing import Any
 import pytest
 
 from alloy_scripting.client.hooks import HookClient
-from alloy_scripting.model import EventType
 from alloy_scripting.model.hooks import Continue, Rejected
-from alloy_scripting.model.script import Event, Script
 from alloy_scripting.storage.mongo import MongoStores
 
-from .conftest import read_topic
+from .conftest import read_topic, seed_database, service_env
 from .test_hooks_kafka import SEED_SCRIPT
 
 pytestmark = pytest.mark.integration
@@ -38,21 +35,10 @@ def start_app(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
 async def test_the_faststream_app_answers_hooks_and_stops_cleanly(
     kafka_bootstrap: str, mongodb_url: str, mongo_db: Any, unique_name: str, tmp_path: Path
 ) -> None:
+    script = await seed_database(mongo_db, SEED_SCRIPT)
     stores = MongoStores(mongo_db)
-    await stores.ensure_indexes()
-    script = Script.new(
-        "validate_deal", SEED_SCRIPT, Event("deal", EventType.BEFORE_CREATE)
-    ).activate()
-    await stores.scripts.save(script)
     prefix = f"t{unique_name}."
-    env = {
-        **os.environ,
-        "ALLOY_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "ALLOY_MONGODB_URL": mongodb_url,
-        "ALLOY_MONGODB_DATABASE": mongo_db.name,
-        "ALLOY_TOPIC_PREFIX": prefix,
-        "ALLOY_CONSUMER_GROUP": f"alloy-{unique_name}",
-    }
+    env = service_env(kafka_bootstrap, mongodb_url, mongo_db, unique_name)
     proc = start_app(env, tmp_path / "app.log")
     try:
         async with HookClient(kafka_bootstrap, topic_prefix=prefix, timeout=60) as hooks:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import os
 import signal
 import socket
 import subprocess
@@ -16,12 +15,9 @@ import httpx
 import pytest
 
 from alloy_scripting.client.hooks import HookClient
-from alloy_scripting.model import EventType
 from alloy_scripting.model.hooks import Continue, Rejected
-from alloy_scripting.model.script import Event, Script
-from alloy_scripting.storage.mongo import MongoStores
 
-from .conftest import read_topic
+from .conftest import read_topic, seed_database, service_env
 from .test_hooks_kafka import SEED_SCRIPT
 
 pytestmark = pytest.mark.integration
@@ -63,28 +59,20 @@ async def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 
 async def test_restart_with_500_requests_in_flight(
     kafka_bootstrap: str, mongodb_url: str, mongo_db: Any, unique_name: str, tmp_path: Any
 ) -> None:
-    stores = MongoStores(mongo_db)
-    await stores.ensure_indexes()
-    script = Script.new(
-        "validate_deal", SEED_SCRIPT, Event("deal", EventType.BEFORE_CREATE)
-    ).activate()
-    await stores.scripts.save(script)
-
+    await seed_database(mongo_db, SEED_SCRIPT)
     port = free_port()
     prefix = f"t{unique_name}."
-    env = {
-        **os.environ,
-        "ALLOY_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "ALLOY_MONGODB_URL": mongodb_url,
-        "ALLOY_MONGODB_DATABASE": mongo_db.name,
-        "ALLOY_TOPIC_PREFIX": prefix,
-        "ALLOY_CONSUMER_GROUP": f"alloy-{unique_name}",
-        "ALLOY_HTTP_HOST": "127.0.0.1",
-        "ALLOY_HTTP_PORT": str(port),
-        "ALLOY_AUTH_DISABLED": "true",
-        "ALLOY_SCHEDULER_ENABLED": "false",
-        "ALLOY_HOOK_BATCH_SIZE": "32",
-    }
+    env = service_env(
+        kafka_bootstrap,
+        mongodb_url,
+        mongo_db,
+        unique_name,
+        ALLOY_HTTP_HOST="127.0.0.1",
+        ALLOY_HTTP_PORT=str(port),
+        ALLOY_AUTH_DISABLED="true",
+        ALLOY_SCHEDULER_ENABLED="false",
+        ALLOY_HOOK_BATCH_SIZE="32",
+    )
     log_path = str(tmp_path / "serve.log")
     first = start_serve(env, log_path)
     second = None
