@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ScriptStatus
 from alloy_scripting.model.hooks import SideEffect
+from alloy_scripting.model.json_check import check_json
 from alloy_scripting.model.script import (
     MAX_DESCRIPTION_LENGTH,
     MAX_ENTITY_TYPE_LENGTH,
@@ -32,49 +32,12 @@ from alloy_scripting.model.script import (
 MAX_LIMIT = 200
 #: Largest ``offset`` (keeps skips within what every backend accepts).
 MAX_OFFSET = 2_147_483_647
-#: Deepest nesting accepted in free-form JSON (``params``, ``entity``).
-MAX_JSON_DEPTH = 32
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_INT64_MAX = 2**63 - 1
 
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN)]
 Priority = Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
 Revision = Annotated[int, Field(ge=0, le=_INT64_MAX)]
 VersionNumber = Annotated[int, Field(ge=1, le=MAX_OFFSET)]
-
-
-def check_json(value: Any, path: str = "", depth: int = 0) -> None:
-    """Refuse what JSON parsers accept but storage, scripts or responses cannot carry:
-    NUL characters, lone surrogates, non-finite floats, integers beyond 64 bits, deep nesting."""
-    where = path or "body"
-    if depth > MAX_JSON_DEPTH:
-        raise ValueError(f"{where}: nested deeper than {MAX_JSON_DEPTH} levels")
-    if isinstance(value, str):
-        _check_text(value, where)
-    elif isinstance(value, bool) or value is None:
-        return
-    elif isinstance(value, int):
-        if not _INT64_MIN <= value <= _INT64_MAX:
-            raise ValueError(f"{where}: integer out of the 64-bit range")
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{where}: number must be finite")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(key, str):
-                _check_text(key, f"{where} key")
-            check_json(item, f"{path}.{key}" if path else str(key), depth + 1)
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            check_json(item, f"{where}[{index}]", depth + 1)
-
-
-def _check_text(text: str, where: str) -> None:
-    if "\x00" in text:
-        raise ValueError(f"{where}: text must not contain NUL characters")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError(f"{where}: text must be valid Unicode (no lone surrogates)") from None
 
 
 class _Request(BaseModel):

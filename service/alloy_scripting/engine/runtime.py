@@ -716,8 +716,8 @@ class ScriptEngine:
         used = 0
         for key, value in list(data.items()):
             old = original.get(key, _MISSING)
-            if old is not _MISSING and type(old) is type(value) and old == value:
-                continue
+            if old is value or (old is not _MISSING and type(old) is type(value) and old == value):
+                continue  # (`is` first: a NaN read but never written is not a change)
             if type(key) is not str:
                 raise TypeError(f"entity field names must be strings, not '{type(key).__name__}'")
             kind = type(value)
@@ -738,7 +738,9 @@ class ScriptEngine:
                 dict.__setitem__(data, key, plain)
             if used > limit:
                 raise LimitExceeded("changes_size", f"entity changes exceed {limit} bytes")
-            if old is _MISSING or type(old) is not type(plain) or old != plain:
+            if old is not plain and (
+                old is _MISSING or type(old) is not type(plain) or old != plain
+            ):
                 changes[key] = plain
         if original.keys() <= data.keys():
             return changes, []
@@ -906,7 +908,7 @@ def _written_changes(
         kind = type(value)
         if key in original:
             old = original[key]
-            if kind is type(old) and old == value:  # re-set to its old value
+            if old is value or (kind is type(old) and old == value):  # re-set to its old value
                 continue
         if type(key) is not str:
             return None

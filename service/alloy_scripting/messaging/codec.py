@@ -73,14 +73,38 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def decode(record: RecordLike, expected_topic_event: str | None = None) -> Inbound:
-    """Decode an `entity.<event>` record into an `EntityEvent` (never raises)."""
+def decode(
+    record: RecordLike,
+    expected_topic_event: str | None = None,
+    reserved: frozenset[str] = frozenset(),
+) -> Inbound:
+    """Decode an `entity.<event>` record into an `EntityEvent` (never raises).
+
+    `reserved`: topics no answer may go to (the service's own: a `reply_to` naming one
+    would let any producer inject records there)."""
     headers = _headers(record)
     value = record.value
     reply_to = headers.get("reply_to")
     if reply_to and not is_topic_name(reply_to):
         return Inbound(
             record, headers, None, "invalid_reply_to", "reply_to is not a valid Kafka topic name"
+        )
+    if reply_to in reserved:
+        del headers["reply_to"]  # never answered there
+        return Inbound(
+            record,
+            headers,
+            None,
+            "invalid_reply_to",
+            f"reply_to names the service's own topic {reply_to!r}",
+        )
+    if reply_to and not headers.get("correlation_id"):
+        return Inbound(
+            record,
+            headers,
+            None,
+            "missing_correlation_id",
+            "a request with reply_to needs a correlation_id header to match the answer",
         )
     if value is None or len(value) == 0:
         return Inbound(record, headers, None, "empty", "the record has no value")

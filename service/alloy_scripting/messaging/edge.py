@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -62,12 +63,16 @@ def _describe_only(broker: KafkaBroker) -> None:
 
 
 class KafkaEdge:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, reply_topic_idle: float = 10.0) -> None:
         self.settings = settings
+        self.reply_topic_idle = reply_topic_idle
         self.topics = Topics(settings.topic_prefix)
         self.broker = self._broker()
         self._declare_changed(self.broker, self._on_scripts_changed)
         self.producer: AIOKafkaProducer | None = None
+        self._own_topics = frozenset(self.topics.all)
+        self._answered: dict[str, float] = {}  # reply topic -> when last answered on
+        self._pruner: asyncio.Task[None] | None = None
         self.bulk_producer: AIOKafkaProducer | None = None
         self.consumers: list[BatchConsumer] = []
         self._stopping: asyncio.Future[Any] | None = None
@@ -230,8 +235,30 @@ class KafkaEdge:
     async def enqueue(
         self, topic: str, value: bytes, *, key: bytes | None = None, headers: dict[str, str]
     ) -> asyncio.Future[Any]:
-        """Hand one record to the producer; the future resolves once Kafka acknowledged it."""
-        return await self._enqueue(self.producer, topic, value, key, headers)
+        """Hand one record to the producer; the future resolves once Kafka acknowledged it.
+
+        A topic the producer has no metadata for (a new requester's reply topic, or one that
+        does not exist) may take up to the request timeout to resolve: that send goes on in
+        a task of its own rather than holding the caller."""
+        producer = self.producer
+        if topic not in self._own_topics:
+            self._answered[topic] = time.monotonic()
+            if producer is not None and producer.client.cluster.partitions_for_topic(topic) is None:
+                return asyncio.ensure_future(self.publish(topic, value, key=key, headers=headers))
+        return await self._enqueue(producer, topic, value, key, headers)
+
+    async def _forget_idle_reply_topics(self) -> None:
+        """Stop tracking the metadata of reply topics unused for `reply_topic_idle` seconds.
+        The producer otherwise asks the broker about every topic it ever answered on,
+        forever, and a broker with topic auto-creation on re-creates a closed client's
+        deleted reply topic at each such request."""
+        while True:
+            await asyncio.sleep(self.reply_topic_idle / 2)
+            cutoff = time.monotonic() - self.reply_topic_idle
+            for topic in [t for t, at in self._answered.items() if at < cutoff]:
+                del self._answered[topic]
+            if self.producer is not None:
+                self.producer.client.set_topics(sorted(self._own_topics | self._answered.keys()))
 
     async def _enqueue(
         self,
@@ -332,6 +359,9 @@ class KafkaEdge:
         )
         await self.producer.start()
         await self.bulk_producer.start()
+        # Track the service's topics from the start: later prunings then only ever remove.
+        await self.producer.client.set_topics(sorted(self._own_topics))
+        self._pruner = asyncio.create_task(self._forget_idle_reply_topics())
         self.consumers = [
             BatchConsumer(
                 topics,
@@ -365,6 +395,9 @@ class KafkaEdge:
                 await log.flush()
             except Exception:
                 logger.exception("could not write the last execution records")
+        if self._pruner is not None:
+            self._pruner.cancel()
+            self._pruner = None
         for producer in (self.producer, self.bulk_producer):
             if producer is not None:
                 await producer.stop()

@@ -11,6 +11,7 @@ Records with one key are handled in order; different keys run concurrently (boun
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
@@ -95,6 +96,7 @@ class HookProcessor:
         self._recent: OrderedDict[str, _Answer] = OrderedDict()
         self._recent_size = remembered_outcomes
         self._marker = GroupedWriter(self._write_marks, linger=mark_linger)
+        self._reserved = frozenset(topics.all)
         self._unmarked: set[str] = set()
         """Effects handled in a batch whose marks are not written yet (duplicates meanwhile
         are caught here, not by the store)."""
@@ -111,7 +113,7 @@ class HookProcessor:
         pending = batch.pending
         groups: dict[bytes, list[Inbound]] = defaultdict(list)
         for record in records:
-            inbound = decode(record, topic_event(record.topic, self.topics.prefix))
+            inbound = decode(record, topic_event(record.topic, self.topics.prefix), self._reserved)
             if inbound.event is None:
                 self._dead_letter(inbound, pending)
             else:
@@ -289,7 +291,7 @@ class HookProcessor:
     async def _before(self, inbound: Inbound, batch: _Batch) -> None:
         event = inbound.event
         assert event is not None
-        key = f"before:{event.tenant_id or ''}:{event.event_id}"
+        key = _request_key("before:", inbound)
         earlier = batch.claims.get(key)
         if earlier is not None:  # the same request twice in one batch: one run, two answers
             telemetry.messages("before", "duplicate").inc()
@@ -352,7 +354,7 @@ class HookProcessor:
     async def _effects(self, inbound: Inbound, batch: _Batch) -> None:
         event = inbound.event
         assert event is not None
-        key = f"{_EFFECTS}{event.tenant_id or ''}:{event.event_id}"
+        key = _request_key(_EFFECTS, inbound)
         if key in batch.claims or key in self._unmarked:  # seen in this or a finishing batch
             telemetry.messages("effects", "duplicate").inc()
             return
@@ -422,6 +424,19 @@ class _Batch:
 
 
 _EFFECTS = "effects:"
+
+
+def _request_key(kind: str, inbound: Inbound) -> str:
+    """What identifies one request for deduplication: its tenant and `event_id`, and a
+    digest of the record's value, so that a redelivery or a resend of the same record is
+    recognised, while another event that reuses the id (a client bug) is run, not answered
+    with the earlier event's outcome."""
+    event = inbound.event
+    assert event is not None
+    digest = hashlib.blake2b(inbound.record.value or b"", digest_size=8).hexdigest()
+    return f"{kind}{event.tenant_id or ''}:{event.event_id}:{digest}"
+
+
 _REPLY_TOPIC_ERRORS = (
     InvalidTopicError,
     UnknownTopicOrPartitionError,

@@ -7,9 +7,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator
 
 from alloy_scripting.model.enums import EventType, ExecutionStatus
+from alloy_scripting.model.json_check import check_json
 
 MAX_ID_LENGTH = 256
 
@@ -37,6 +38,15 @@ class EntityEvent(BaseModel):
         default=None, description="The entity as it was (update and delete events)."
     )
     occurred_at: datetime = Field(default_factory=_now)
+
+    @field_validator("data", "before")
+    @classmethod
+    def _json_safe(cls, value: dict[str, Any] | None, info: ValidationInfo) -> Any:
+        """NaN, Infinity, NUL characters, huge integers and deep nesting are refused here,
+        as by the REST API: a script could not hand them back as JSON."""
+        if value is not None:
+            check_json(value, str(info.field_name))
+        return value
 
     @property
     def key(self) -> str:

@@ -238,7 +238,9 @@ class EntityProxy(dict[str, Any]):
             if value is missing:
                 continue
             old = original.get(key, missing)
-            if old is missing or type(old) is not type(value) or old != value:
+            if old is not value and (
+                old is missing or type(old) is not type(value) or old != value
+            ):
                 changed[key] = value
         return changed
 

@@ -56,11 +56,11 @@ def make_settings(kafka_bootstrap: str, mongodb_url: str, name: str) -> Settings
     )
 
 
-async def start_service(settings: Settings, mongo_db: Any) -> Service:
+async def start_service(settings: Settings, mongo_db: Any, **edge_options: Any) -> Service:
     stores = MongoStores(mongo_db, failure_threshold=settings.failure_threshold)
     await stores.ensure_indexes()
     runtime = build_runtime(settings, stores)
-    edge = KafkaEdge(settings)
+    edge = KafkaEdge(settings, **edge_options)
     edge.attach(runtime)
     await edge.start()
     return Service(settings, runtime, edge, stores)

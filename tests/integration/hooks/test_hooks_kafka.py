@@ -255,3 +255,40 @@ async def test_a_hook_continues_the_callers_trace_and_the_answer_carries_it(
     assert run[0].parent.span_id == consumer[0].context.span_id
     [reply] = await read_topic(service.settings.kafka_bootstrap, reply_topic, count=1)
     assert trace_id in dict(reply.headers)["traceparent"].decode()
+
+
+async def test_a_closed_clients_reply_topic_stays_deleted(
+    kafka_bootstrap: str, mongodb_url: str, mongo_db: Any, unique_name: str
+) -> None:
+    """The service's producer forgets idle reply topics, so its metadata requests do not
+    make a broker with auto-creation on bring a deleted reply topic back."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from .conftest import make_settings, start_service
+
+    service = await start_service(
+        make_settings(kafka_bootstrap, mongodb_url, unique_name), mongo_db, reply_topic_idle=0.5
+    )
+    try:
+        await service.add_script("validate_deal", SEED_SCRIPT, "deal", "before_create")
+        async with service.client() as first:
+            assert isinstance(
+                await first.before("deal", "before_create", "d1", {"amount": 500000}), Continue
+            )
+            closed_topic = first.reply_topic
+        await asyncio.sleep(1.5)  # idle for longer than reply_topic_idle
+        async with service.client() as second:
+            assert isinstance(
+                await second.before("deal", "before_create", "d2", {"amount": 50}), Rejected
+            )
+            assert service.edge.producer is not None
+            await service.edge.producer.client.force_metadata_update()
+            await asyncio.sleep(1)  # the broker creates topics asked about a moment later
+            admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+            await admin.start()
+            try:
+                assert closed_topic not in set(await admin.list_topics())
+            finally:
+                await admin.close()
+    finally:
+        await service.edge.stop()

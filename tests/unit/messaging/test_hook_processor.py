@@ -7,6 +7,7 @@ tests/integration/hooks.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,6 +125,13 @@ class Service:
         await finish()
 
 
+def request_key(kind: str, record: Record) -> str:
+    """The processed-event key of a request (tenant, event id, digest of the value)."""
+    digest = hashlib.blake2b(record.value or b"", digest_size=8).hexdigest()
+    event_id = json.loads(record.value or b"{}")["event_id"]
+    return f"{kind}:{event_id}:{digest}"
+
+
 @pytest.fixture
 def service() -> Service:
     return Service()
@@ -137,7 +145,10 @@ async def test_a_before_request_is_answered_and_its_answer_kept_as_sent(service:
     assert reply.headers["correlation_id"] == "c-e1"
     outcome = json.loads(reply.value)
     assert outcome["outcome"] == "continue" and outcome["changes"] == {"status": "needs_approval"}
-    assert await service.stores.processed.get("before::e1") == {"reply": reply.value}
+    request = service.record("before_create", 500_000, event_id="e1", offset=0)
+    assert await service.stores.processed.get(request_key("before:", request)) == {
+        "reply": reply.value
+    }
 
 
 async def test_a_redelivery_elsewhere_is_answered_from_the_mark_without_running(
@@ -164,11 +175,12 @@ async def test_a_redelivery_elsewhere_is_answered_from_the_mark_without_running(
 
 async def test_a_mark_in_the_earlier_format_still_answers(service: Service) -> None:
     await service.add("validate_deal", SEED, "before_create")
+    request = service.record("before_create", 500_000, event_id="e9", offset=3)
     stored = {"outcome": "rejected", "reason": "from the store", "script": "old", "event_id": "e9"}
-    await service.stores.processed.mark_many({"before::e9": stored})
+    await service.stores.processed.mark_many({request_key("before:", request): stored})
     await service.stores.processed.set_watermark("alloy-scripting:entity.before_create:0", 100)
 
-    await service.handle(service.record("before_create", 500_000, event_id="e9", offset=3))
+    await service.handle(request)
 
     [reply] = service.producer.on("replies")
     outcome = json.loads(reply.value)
@@ -215,7 +227,8 @@ async def test_an_event_seen_again_before_its_mark_is_written_has_no_second_effe
 
     effects = service.producer.on(service.topics.effects)
     assert len(effects) == 1 and json.loads(effects[0].value)["event_type"] == "deal.created"
-    assert await processed.get("effects::a1") is not None
+    marked = request_key("effects:", service.record("after_create", 1, event_id="a1", offset=0))
+    assert await processed.get(marked) is not None
 
 
 async def test_a_reply_topic_that_refuses_the_answer_dead_letters_the_request(
@@ -259,3 +272,72 @@ async def test_a_request_is_a_consumer_span_continuing_the_callers_trace(
     assert consumer.attributes["messaging.message.id"] == "e1"
     run = finished["script.execute"]
     assert run.parent is not None and run.parent.span_id == consumer.context.span_id
+
+
+async def test_another_event_reusing_an_event_id_is_run_not_answered_from_memory(
+    service: Service,
+) -> None:
+    """A client bug (one id for two requests) must not let the second skip validation."""
+    await service.add("validate_deal", SEED, "before_create")
+    await service.handle(service.record("before_create", 500, event_id="same"))
+    await service.handle(service.record("before_create", 5, event_id="same"))
+    first, second = (json.loads(r.value) for r in service.producer.on("replies"))
+    assert first["outcome"] == "continue"
+    assert second["outcome"] == "rejected"
+
+
+async def test_after_events_reusing_an_event_id_both_have_their_effects(service: Service) -> None:
+    await service.add(
+        "notify", 'emit("deal.changed", {"amount": entity["amount"]})', "after_create"
+    )
+    await service.handle(service.record("after_create", 1, event_id="same"))
+    await service.handle(service.record("after_create", 2, event_id="same"))
+    await service.handle(service.record("after_create", 2, event_id="same"))  # a resend
+    payloads = [json.loads(r.value)["payload"] for r in service.producer.on(service.topics.effects)]
+    assert payloads == [{"amount": 1}, {"amount": 2}]
+
+
+async def test_a_request_with_reply_to_but_no_correlation_id_is_refused(service: Service) -> None:
+    await service.add("validate_deal", SEED, "before_create")
+    request = service.record("before_create", 500, event_id="e1")
+    request.headers = [("reply_to", b"replies")]
+    await service.handle(request)
+    [reply] = service.producer.on("replies")
+    assert json.loads(reply.value)["outcome"] == "error"
+    [dead] = service.producer.on(service.topics.dlq)
+    assert dead.headers["x-error-type"] == "missing_correlation_id"
+
+
+@pytest.mark.parametrize(
+    "own",
+    [
+        "alloy.effects",
+        "alloy.executions",
+        "alloy.dlq",
+        "entity.after_create",
+        "alloy.scripts.changed",
+    ],
+)
+async def test_a_reply_to_naming_a_service_topic_is_never_answered_there(
+    service: Service, own: str
+) -> None:
+    await service.add("validate_deal", SEED, "before_create")
+    request = service.record("before_create", 500, event_id="e1")
+    request.headers = [("reply_to", own.encode()), ("correlation_id", b"c1")]
+    await service.handle(request)
+    assert [s.topic for s in service.producer.sent] == [service.topics.dlq]
+    [dead] = service.producer.on(service.topics.dlq)
+    assert dead.headers["x-error-type"] == "invalid_reply_to" and own in dead.headers["x-error"]
+
+
+async def test_non_finite_numbers_in_event_data_are_refused(service: Service) -> None:
+    await service.add("reader", 'x = entity["v"]', "before_create")
+    request = service.record("before_create", 1, event_id="e1")
+    request.value = (
+        b'{"event_id": "e1", "entity_type": "deal", "entity_id": "d1", '
+        b'"event": "before_create", "data": {"v": NaN}}'
+    )
+    await service.handle(request)
+    [reply] = service.producer.on("replies")
+    outcome = json.loads(reply.value)
+    assert outcome["outcome"] == "error" and "finite" in outcome["error"]
