@@ -32,8 +32,15 @@ from alloy_scripting.engine.rewrite import (
 from alloy_scripting.model.result import Diagnostic
 
 #: Part of every cache key and digest: bump when the policy or the rewrites change.
-POLICY_VERSION = "alloy-policy-1"
+POLICY_VERSION = "alloy-policy-2"
 FILENAME = "<script>"
+#: Syntax-tree nodes a script may have. Compiling runs before any deadline, in the caller's
+#: thread: a 128 KiB source of f-strings (~130,000 nodes) takes seconds. Ordinary business
+#: scripts of a few hundred lines stay far below this.
+MAX_NODES = 30_000
+#: Straight-line scripts with at most this many "heavy" nodes and nothing but `abort(...)`
+#: calls run without a `Run` (no deadline checks: nothing in them can take long).
+MAX_STRAIGHT_HEAVY = 8
 
 
 @dataclass(slots=True)
@@ -101,8 +108,13 @@ def _compile(
         return _failed(digest, error.lineno or 0, error.offset or 0, f"SyntaxError: {error.msg}")
     except ValueError as error:  # e.g. source contains NUL bytes
         return _failed(digest, 1, 1, f"SyntaxError: {error}")
+    nodes = sum(1 for _ in ast.walk(tree))
+    if nodes > MAX_NODES:
+        return _failed(
+            digest, 1, 1, f"script too complex: {nodes} syntax nodes (at most {MAX_NODES})"
+        )
     normalize_targets(tree)
-    heavy = needs_expression_ticks(tree)
+    heavy = needs_expression_ticks(tree) or (_straight_line(tree) and not _trivially_bounded(tree))
     diagnostics, helper_uses = check_names(tree, known, helpers)
     policy = ScriptPolicy()
     tree = policy.visit(tree)
@@ -124,6 +136,63 @@ def _compile(
         _sorted(diagnostics),
         names=frozenset(_global_names(code)),
         helper_uses=tuple(helper_uses),
+    )
+
+
+_HEAVY = (ast.Call, ast.BinOp, ast.Subscript, ast.List, ast.Set, ast.Dict, ast.JoinedStr)
+_LOOPS = (
+    ast.For,
+    ast.While,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+    ast.FunctionDef,
+    ast.Lambda,
+)
+
+
+def _straight_line(tree: ast.AST) -> bool:
+    """No loop, comprehension or function: nothing would ever tick (scripts with those
+    count their steps, and their runs check the deadline every few steps)."""
+    return not any(isinstance(node, _LOOPS) for node in ast.walk(tree))
+
+
+def _trivially_bounded(tree: ast.AST) -> bool:
+    """Whether the script is a short straight line of cheap steps: no call but `abort(...)`
+    and a few `entity` methods (any other method or builtin can take a callback, sort, hash
+    thousands of colliding keys or build quadratic output in one C call), no unpacking into
+    displays or calls, no comprehension, and few heavy nodes. Anything else gets an
+    operation (and deadline) check after each heavy expression, with a `Run`."""
+    heavy = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and not _cheap_call(node.func):
+            return False
+        if isinstance(
+            node, ast.Starred | ast.GeneratorExp | ast.ListComp | ast.SetComp | ast.DictComp
+        ):
+            return False
+        if isinstance(node, ast.Dict) and None in node.keys:  # {**mapping}
+            return False
+        if isinstance(node, _HEAVY):
+            heavy += 1
+            if heavy > MAX_STRAIGHT_HEAVY:
+                return False
+    return True
+
+
+#: `entity` methods that do one bounded step on the entity's own top-level fields.
+_ENTITY_METHODS = frozenset({"get", "update", "pop", "setdefault", "keys", "values", "items"})
+
+
+def _cheap_call(func: ast.expr) -> bool:
+    if isinstance(func, ast.Name):
+        return func.id == "abort"
+    return (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id == "entity"
+        and func.attr in _ENTITY_METHODS
     )
 
 

@@ -186,13 +186,13 @@ class Run(IterationBuiltins):
         return True
 
     def tick_value(self, value: Any) -> Any:
-        """`_t_(expr)`: count an operation once `expr` is evaluated (long scripts)."""
+        """`_t_(expr)`: count an operation once a heavy expression is evaluated, and check
+        the deadline every time (one such expression may be a sizeable C call)."""
         ops = self.ops + 1
         self.ops = ops
         if ops > self.budget:
             self._over()
-        if not ops & 3:
-            self._check()
+        self._check()
         return value
 
     def charge(self, count: int) -> None:
@@ -448,7 +448,7 @@ class ScriptEngine:
                 if written is None:
                     try:
                         written = self._changes_by_field(proxy, entity)
-                    except (LimitExceeded, TypeError, ValueError, RecursionError) as error:
+                    except (LimitExceeded, Exception) as error:
                         return self._finish(error, proxy, None, run_phase, started)
                 changes, removed = written
                 duration = perf_counter() - started
@@ -480,12 +480,15 @@ class ScriptEngine:
         started: float,
     ) -> ExecutionResult:
         """`execute` beyond its hot path: any entity, context, `Run` and decimal context."""
-        if type(entity) is EntityProxy:
-            proxy = entity
-        elif ctx is None:
-            proxy = entity_proxy(entity)
-        else:
-            proxy = entity_proxy(entity, ctx.get("entity_id"), ctx.get("entity_type"))
+        try:
+            if type(entity) is EntityProxy:
+                proxy = entity
+            elif ctx is None:
+                proxy = entity_proxy(entity)
+            else:
+                proxy = entity_proxy(entity, ctx.get("entity_id"), ctx.get("entity_type"))
+        except Exception as error:  # not a mapping, nested too deep, not JSON, ...
+            return self._input_error(error, run_phase, started)
         run: Run | None = None
         code = compiled.simple_code
         if code is not None:
@@ -510,45 +513,48 @@ class ScriptEngine:
             if compiled.needs_run:
                 run = Run(self, started + self._timeout, script_name or _script_name(ctx))
                 previous = set_active_run(run)
-                for name, attribute in compiled.run_bindings:
-                    scope[name] = getattr(run, attribute)
-                for name in compiled.helper_names:
-                    scope[name] = self._helper(name, run_phase, run)
-            if compiled.needs_context:
-                self._bind_context(
-                    compiled,
-                    scope,
-                    proxy,
-                    run_phase,
-                    event_type,
-                    entity_before,
-                    params,
-                    ctx,
-                    script_name,
-                )
-            try:
-                if compiled.uses_decimal:
-                    with decimal.localcontext(DECIMAL_CONTEXT):
+            try:  # whatever happens, the thread's active run is restored
+                try:
+                    if run is not None:
+                        for name, attribute in compiled.run_bindings:
+                            scope[name] = getattr(run, attribute)
+                        for name in compiled.helper_names:
+                            scope[name] = self._helper(name, run_phase, run)
+                    if compiled.needs_context:
+                        self._bind_context(
+                            compiled,
+                            scope,
+                            proxy,
+                            run_phase,
+                            event_type,
+                            entity_before,
+                            params,
+                            ctx,
+                            script_name,
+                        )
+                except Exception as error:  # the caller's data (e.g. nested too deep)
+                    return self._input_error(error, run_phase, started)
+                try:
+                    if compiled.uses_decimal:
+                        with decimal.localcontext(DECIMAL_CONTEXT):
+                            exec(code, scope)
+                    else:
                         exec(code, scope)
-                else:
-                    exec(code, scope)
-            except (KeyboardInterrupt, SystemExit):
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException as error:
+                    scope.clear()
+                    return self._finish(error, proxy, run, run_phase, started)
+            finally:
                 if run is not None:
                     set_active_run(previous)
-                raise
-            except BaseException as error:
-                scope.clear()
-                if run is not None:
-                    set_active_run(previous)
-                return self._finish(error, proxy, run, run_phase, started)
             if run is not None:
-                set_active_run(previous)
                 scope.clear()  # user functions reference their globals: break the cycle now
                 if run.outcome is not None:
                     return self._finish(run.outcome, proxy, run, run_phase, started)
         try:
             changes, removed = self._changes(proxy)
-        except (LimitExceeded, TypeError, ValueError, RecursionError) as error:
+        except (LimitExceeded, Exception) as error:  # e.g. Decimal('sNaN') compared
             return self._finish(error, proxy, run, run_phase, started)
         duration = perf_counter() - started
         if duration > self._warn_after:
@@ -674,6 +680,20 @@ class ScriptEngine:
             emitted=run.emitted if run is not None else [],
             operations=run.ops if run is not None else 0,
             duration_ms=duration * 1000,
+        )
+
+    def _input_error(
+        self, error: Exception, phase: ExecutionPhase, started: float
+    ) -> ExecutionResult:
+        """The caller's data cannot be given to a script (not the script's fault)."""
+        return ExecutionResult(
+            ExecutionStatus.ERROR,
+            {},
+            [],
+            {},
+            phase,
+            error=ScriptError("InvalidInput", sanitize(str(error)) or type(error).__name__),
+            duration_ms=(perf_counter() - started) * 1000,
         )
 
     def _invalid(

@@ -266,3 +266,77 @@ def test_args_tuple_doubling_is_bounded(engine: ScriptEngine) -> None:
     )
     result = engine.execute(source)
     assert result.status is ExecutionStatus.LIMIT_EXCEEDED
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # One C call each, in a straight line of code: every such call is followed by a
+        # deadline check, and callbacks are counted (no run goes on unchecked).
+        'l = ["\\U0001F600" * 65000] * 10000\nl.sort(key=str.upper)',
+        "m = 2 ** 61 - 1\n" + "s = set(range(0, 10000 * m, m))\n" * 20,
+        "m = 2 ** 61 - 1\n" + "d = dict.fromkeys(range(0, 10000 * m, m))\n" * 20,
+    ],
+)
+def test_straight_line_host_calls_are_checked_after_each_call(
+    engine: ScriptEngine, source: str
+) -> None:
+    import time
+
+    started = time.perf_counter()
+    result = engine.execute(source + "\n")
+    assert result.status in (ExecutionStatus.TIMEOUT, ExecutionStatus.LIMIT_EXCEEDED)
+    assert time.perf_counter() - started < 1.5
+
+
+def test_the_seed_script_keeps_the_straight_path(engine: ScriptEngine) -> None:
+    compiled = engine.compile(
+        'if entity["amount"] < 100:\n    abort("Minimum deal amount is 100")\n'
+        'if entity["amount"] > 100000:\n    entity["status"] = "needs_approval"\n'
+    )
+    assert compiled.simple_code is not None
+    assert engine.compile('x = entity.get("a")\nentity.update({"b": x})\n').simple_code
+    assert engine.compile("x = sorted([3, 1])\n").simple_code is None
+
+
+def test_compiling_a_huge_script_is_refused_quickly(engine: ScriptEngine) -> None:
+    import time
+
+    source = "a = 1\n" + ('f"' + "{a}" * 100 + '"\n') * 420
+    started = time.perf_counter()
+    result = engine.execute(source)
+    assert result.status is ExecutionStatus.ERROR
+    assert result.error is not None and "too complex" in result.error.message
+    assert time.perf_counter() - started < 1.0
+    diagnostics = engine.validate(source)
+    assert diagnostics and "syntax nodes" in diagnostics[0].message
+
+
+def test_bad_caller_data_is_an_error_result_and_leaves_no_state_behind(
+    engine: ScriptEngine,
+) -> None:
+    deep: dict[str, object] = {}
+    level = deep
+    for _ in range(300):
+        level["k"] = {}
+        level = level["k"]  # type: ignore[assignment]
+    looping = 'for i in range(1):\n    pass\nentity["x"] = entity_before is None\n'
+    result = engine.execute(
+        looping, phase="after", event="after_update", entity={"a": 1}, entity_before=deep
+    )
+    assert result.status is ExecutionStatus.ERROR
+    assert result.error is not None and result.error.type == "InvalidInput"
+    # The next runs on this thread are not affected by the one that could not start.
+    for source in (
+        'd = dict.fromkeys(range(2000))\nentity["n"] = len(d)\n',
+        'try:\n    int("x")\nexcept ValueError:\n    entity["n"] = "handled"\n',
+        'l = [3, 1, 2]\nl.sort(key=abs)\nentity["n"] = l\n',
+    ):
+        assert engine.execute(source, entity={"a": 1}).status is ExecutionStatus.SUCCESS
+
+
+def test_a_signalling_nan_written_to_the_entity_is_an_error_result(engine: ScriptEngine) -> None:
+    result = engine.execute(
+        'entity["n"] = {"k": Decimal("sNaN")}\n', entity={"n": {"k": 1}}, phase="manual"
+    )
+    assert result.status is ExecutionStatus.ERROR
