@@ -76,7 +76,9 @@ async def run_demo(
     api_key: str | None = None,
     tenant: str | None = None,
 ) -> list[str]:
-    await ensure_script(url, api_key, tenant)
+    script = await ensure_script(url, api_key, tenant)
+    # A tenant-bound API key puts the script in its tenant: the events must name it too.
+    tenant = script.get("tenant_id") or tenant
     lines = []
     async with HookClient(bootstrap, topic_prefix=topic_prefix, timeout=30) as hooks:
         for entity_id, amount in (("deal-1", 50), ("deal-2", 500000)):
