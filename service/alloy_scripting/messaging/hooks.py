@@ -428,13 +428,17 @@ _EFFECTS = "effects:"
 
 def _request_key(kind: str, inbound: Inbound) -> str:
     """What identifies one request for deduplication: its tenant and `event_id`, and a
-    digest of the record's value, so that a redelivery or a resend of the same record is
-    recognised, while another event that reuses the id (a client bug) is run, not answered
-    with the earlier event's outcome."""
+    digest of what the scripts see (entity, before image, user; not the send time), so
+    that a redelivery or a resend of the same event is recognised, while another event
+    that reuses the id (a client bug) is run, not answered with the earlier outcome."""
     event = inbound.event
     assert event is not None
-    digest = hashlib.blake2b(inbound.record.value or b"", digest_size=8).hexdigest()
+    content = event.model_dump_json(include=_CONTENT)
+    digest = hashlib.blake2b(content.encode(), digest_size=8).hexdigest()
     return f"{kind}{event.tenant_id or ''}:{event.event_id}:{digest}"
+
+
+_CONTENT = {"user_id", "entity_type", "entity_id", "event", "data", "before"}
 
 
 _REPLY_TOPIC_ERRORS = (

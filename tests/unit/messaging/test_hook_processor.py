@@ -20,6 +20,7 @@ from alloy_scripting.engine import create_default_engine
 from alloy_scripting.messaging.hooks import HookProcessor
 from alloy_scripting.messaging.topics import Topics
 from alloy_scripting.model import EventType
+from alloy_scripting.model.hooks import EntityEvent
 from alloy_scripting.model.script import Event, Script
 from alloy_scripting.runner.orchestrator import ScriptOrchestrator
 from alloy_scripting.storage.memory import InMemoryStores
@@ -126,10 +127,13 @@ class Service:
 
 
 def request_key(kind: str, record: Record) -> str:
-    """The processed-event key of a request (tenant, event id, digest of the value)."""
-    digest = hashlib.blake2b(record.value or b"", digest_size=8).hexdigest()
-    event_id = json.loads(record.value or b"{}")["event_id"]
-    return f"{kind}:{event_id}:{digest}"
+    """The processed-event key of a request (tenant, event id, digest of its content)."""
+    event = EntityEvent.model_validate_json(record.value or b"")
+    content = event.model_dump_json(
+        include={"user_id", "entity_type", "entity_id", "event", "data", "before"}
+    )
+    digest = hashlib.blake2b(content.encode(), digest_size=8).hexdigest()
+    return f"{kind}:{event.event_id}:{digest}"
 
 
 @pytest.fixture
@@ -341,3 +345,19 @@ async def test_non_finite_numbers_in_event_data_are_refused(service: Service) ->
     [reply] = service.producer.on("replies")
     outcome = json.loads(reply.value)
     assert outcome["outcome"] == "error" and "finite" in outcome["error"]
+
+
+async def test_the_same_event_sent_again_later_gets_the_remembered_answer(
+    service: Service,
+) -> None:
+    """A resend carries a new send time: it is still the same event."""
+    script = await service.add("validate_deal", SEED, "before_create")
+    first = service.record("before_create", 50, event_id="e1")
+    body = json.loads(first.value or b"")
+    await service.handle(first)
+    again = service.record("before_create", 50, event_id="e1")
+    again.value = json.dumps({**body, "occurred_at": "2030-01-01T00:00:00Z"}).encode()
+    await service.handle(again)
+    replies = service.producer.on("replies")
+    assert replies[0].value == replies[1].value
+    assert (await service.stores.executions.find_by_script(script.id)).total == 1
