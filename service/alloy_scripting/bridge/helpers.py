@@ -172,6 +172,11 @@ def validate_one_of(host: HelperHost, value: Any, options: Any) -> bool:
 
 def emit(host: HelperHost, event_type: Any, payload: Any = None) -> None:
     """Record the intent to publish `event_type` with `payload` (plain JSON data)."""
+    if isinstance(event_type, str) and not event_type.isascii():
+        try:
+            event_type.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("emit() event_type must be UTF-8 text (no lone surrogates)") from None
     host.emit_intent(event_type, payload)
 
 

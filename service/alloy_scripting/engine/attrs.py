@@ -22,6 +22,8 @@ from alloy_scripting.engine.hashing import set_operation
 from alloy_scripting.engine.render import MAX_DATE_FORMAT
 from alloy_scripting.model.proxy import EntityProxy, EntityView
 
+_CONTAINERS = frozenset({list, tuple, dict, set, frozenset, EntityProxy})
+
 #: A rule is `None` (hand out the real attribute) or a factory wrapping it for one object.
 Rule = Callable[[Any], Any] | None
 Policies = dict[type, dict[str, Rule]]
@@ -168,7 +170,8 @@ def build_policies(guards: Guards, namespaces: Iterable[type]) -> Policies:
     policies: Policies = {
         str: {**_plain(_STR_PLAIN), **_str_rules(guards)},
         list: {
-            **_plain(["pop", "remove", "index", "count", "reverse", "copy", "clear"]),
+            **_plain(["pop", "reverse", "copy", "clear"]),
+            **_search_rules(guards, list),
             **_list_rules(guards),
         },
         dict: dict_rules,
@@ -179,7 +182,7 @@ def build_policies(guards: Guards, namespaces: Iterable[type]) -> Policies:
             **_set_rules(guards, mutable=True),
         },
         frozenset: {"copy": None, **_set_rules(guards, mutable=False)},
-        tuple: _plain(["count", "index"]),
+        tuple: _search_rules(guards, tuple),
         int: _plain(_INT_PLAIN),
         bool: _plain(_INT_PLAIN),
         float: _plain(_FLOAT_PLAIN),
@@ -386,8 +389,11 @@ def _list_rules(g: Guards) -> dict[str, Rule]:
     def sort(target: list[Any]) -> Callable[..., None]:
         def do(*, key: Any = None, reverse: bool = False) -> None:
             run = active_run()
-            if key is not None and run is not None:
-                key = run.ticking_key(key)
+            if run is not None:
+                run.sort_in_place(target, key, reverse)
+                return
+            if not _CONTAINERS.isdisjoint(map(type, target)):
+                g.check_virtual(target, "sorting")
             target.sort(key=key, reverse=reverse)
 
         return do
@@ -395,8 +401,70 @@ def _list_rules(g: Guards) -> dict[str, Rule]:
     return {"append": append, "insert": insert, "extend": extend, "sort": sort}
 
 
+def _search_rules(g: Guards, kind: type) -> dict[str, Rule]:
+    """`count`, `index` (and `list.remove`): C compares the argument with every item, along
+    every path of nested containers, so those are size-checked first."""
+
+    def checked(target: Any, value: Any) -> None:
+        if type(value) in _CONTAINERS and not _CONTAINERS.isdisjoint(map(type, target)):
+            g.check_virtual(value, "comparison")
+            g.check_virtual(target, "comparison")
+
+    def count(target: Any) -> Callable[[Any], int]:
+        def do(value: Any) -> int:
+            checked(target, value)
+            found: int = target.count(value)
+            return found
+
+        return do
+
+    def index(target: Any) -> Callable[..., int]:
+        def do(value: Any, *bounds: Any) -> int:
+            checked(target, value)
+            found: int = target.index(value, *bounds)
+            return found
+
+        return do
+
+    def remove(target: list[Any]) -> Callable[[Any], None]:
+        def do(value: Any) -> None:
+            checked(target, value)
+            target.remove(value)
+
+        return do
+
+    rules: dict[str, Rule] = {"count": count, "index": index}
+    if kind is list:
+        rules["remove"] = remove
+    return rules
+
+
 def _dict_rules(g: Guards) -> dict[str, Rule]:
     limit = g.max_array
+
+    def items(target: dict[Any, Any]) -> Callable[[], Any]:
+        """`d.items()` hands out a view of a snapshot: each (key, value) pair is a tuple
+        built in C, so pairs holding tuples are checked (nesting, aliasing) here, and a
+        later write to `d` cannot slip an unchecked tuple into the view."""
+
+        def do() -> Any:
+            snapshot = dict(target)
+            pairs = snapshot.items()
+            if tuple in map(type, snapshot) or tuple in map(type, snapshot.values()):
+                check = g.check_tuple
+                for pair in pairs:
+                    if type(pair[0]) is tuple or type(pair[1]) is tuple:
+                        check(pair, "dict item")
+            return pairs
+
+        return do
+
+    def popitem(target: dict[Any, Any]) -> Callable[[], Any]:
+        def do() -> Any:
+            pair = target.popitem()
+            return g.check_tuple(pair, "dict item")
+
+        return do
 
     def setdefault(target: dict[Any, Any]) -> Callable[..., Any]:
         def do(key: Any, default: Any = None) -> Any:
@@ -416,10 +484,8 @@ def _dict_rules(g: Guards) -> dict[str, Rule]:
 
         return do
 
-    rules: dict[str, Rule] = _plain(
-        ["keys", "values", "items", "get", "pop", "popitem", "copy", "clear"]
-    )
-    rules.update(setdefault=setdefault, update=update)
+    rules: dict[str, Rule] = _plain(["keys", "values", "get", "pop", "copy", "clear"])
+    rules.update(setdefault=setdefault, update=update, items=items, popitem=popitem)
     return rules
 
 

@@ -25,11 +25,22 @@ from typing import Any
 from alloy_scripting.engine.errors import LimitExceeded
 from alloy_scripting.engine.guards import SCRIPT_EXCEPTIONS, Guards, ScriptException
 from alloy_scripting.engine.hashing import build_set
+from alloy_scripting.model.proxy import EntityProxy
 
 MAX_ROUND_DIGITS = 1000
 _SIZED = (list, tuple, dict, set, frozenset, str, range)
 _VIEWS = frozenset({type({}.keys()), type({}.values()), type({}.items())})
 _NUMERIC_START = frozenset({int, float, bool, decimal.Decimal})
+_CONTAINERS = frozenset({list, tuple, dict, set, frozenset, EntityProxy})
+
+
+def _has_containers(items: Any) -> bool:
+    """Whether a sized collection holds a nested container (C-speed scan)."""
+    if isinstance(items, dict):
+        items = items.values()
+    return not _CONTAINERS.isdisjoint(map(type, items))
+
+
 _MISSING: Any = object()
 
 
@@ -107,7 +118,24 @@ class IterationBuiltins:
         self, iterable: Any, *, key: Callable[[Any], Any] | None = None, reverse: bool = False
     ) -> list[Any]:
         items = self.collect(iterable)
-        items.sort(key=self.ticking_key(key), reverse=reverse)
+        return self.sort_in_place(items, key, reverse)
+
+    def sort_in_place(self, items: list[Any], key: Any, reverse: Any) -> list[Any]:
+        """`items.sort(key=..., reverse=...)` with every comparison bounded: C-level sorting
+        compares nested containers along every path, so the keys (or the items) are
+        checked as a whole first (see `Guards.check_virtual`)."""
+        guards = self.guards
+        if key is None:
+            if _has_containers(items):
+                guards.check_virtual(items, "sorting")
+            items.sort(reverse=reverse)
+            return items
+        counted = self.ticking_key(key)
+        keys = [counted(item) for item in items]
+        if _has_containers(keys):
+            guards.check_virtual(keys, "sorting")
+        order = sorted(range(len(items)), key=keys.__getitem__, reverse=bool(reverse))
+        items[:] = [items[index] for index in order]
         return items
 
     def ticking_key(self, key: Any) -> Any:
@@ -130,7 +158,13 @@ class IterationBuiltins:
         raise TypeError(f"'{type(sequence).__name__}' object is not reversible")
 
     def enumerate_(self, iterable: Any, start: int = 0) -> Iterator[tuple[int, Any]]:
-        return self.ticking(enumerate(iterable, start))
+        tick = self.tick
+        check = self.guards.check_tuple
+        for pair in enumerate(iterable, start):
+            tick()
+            if type(pair[1]) is tuple:
+                check(pair, "enumerate() item")
+            yield pair
 
     def zip_(self, *iterables: Any, strict: bool = False) -> Iterator[tuple[Any, ...]]:
         tick = self.tick
@@ -147,14 +181,41 @@ class IterationBuiltins:
 
     def sum_(self, iterable: Any, start: Any = 0) -> Any:
         if type(start) in _NUMERIC_START:
-            return sum(self.stream(iterable), start)
+            if type(start) is decimal.Decimal or (
+                isinstance(iterable, (list, tuple)) and decimal.Decimal in map(type, iterable)
+            ):
+                # `Decimal + int` converts the int in C: tick per item
+                return self.guards.check_int(sum(self.ticking(iterable), start))
+            return self.guards.check_int(sum(self.stream(iterable), start))
         if isinstance(start, str):
             raise TypeError("sum() can't sum strings [use ''.join(seq) instead]")
+        kind = type(start)
+        if kind is list or kind is tuple:
+            return self._sum_sequences(iterable, start)
         total = start
         add = self.guards.add
         for item in self.stream(iterable):
             total = add(total, item)
         return total
+
+    def _sum_sequences(self, iterable: Any, start: list[Any] | tuple[Any, ...]) -> Any:
+        """`sum(lists, [])` / `sum(tuples, ())` in linear time (CPython copies the total at
+        each step), bounded by the array limit."""
+        kind = type(start)
+        limit = self.max_array
+        total = list(start)
+        for item in self.stream(iterable):
+            if type(item) is not kind:
+                raise TypeError(
+                    f'can only concatenate {kind.__name__} (not "{type(item).__name__}") '
+                    f"to {kind.__name__}"
+                )
+            if len(total) + len(item) > limit:
+                raise LimitExceeded("array_size", "sum() of sequences exceeds the array limit")
+            total.extend(item)
+        if kind is list:
+            return total
+        return self.guards.tup(tuple(total))
 
     def min_(
         self, *args: Any, key: Callable[[Any], Any] | None = None, default: Any = _MISSING
@@ -167,16 +228,53 @@ class IterationBuiltins:
         return self._extreme(max, args, key, default)
 
     def _extreme(self, pick: Any, args: tuple[Any, ...], key: Any, default: Any) -> Any:
-        key = self.ticking_key(key)
+        key = self.checked_key(key)
         if len(args) == 1:
+            items = self.checked_stream(args[0]) if key is None else self.stream(args[0])
             if default is _MISSING:
-                return pick(self.stream(args[0]), key=key)
-            return pick(self.stream(args[0]), key=key, default=default)
+                return pick(items, key=key)
+            return pick(items, key=key, default=default)
         if default is not _MISSING:
             raise TypeError(
                 f"Cannot specify a default for {pick.__name__}() with multiple positional arguments"
             )
+        if key is None and _has_containers(args):
+            self.guards.check_virtual(args, "comparison")
         return pick(*args, key=key)
+
+    def checked_stream(self, iterable: Any) -> Iterator[Any]:
+        """`stream`, with nested containers size-checked before C compares them."""
+        if (isinstance(iterable, _SIZED) or type(iterable) in _VIEWS) and not _has_containers(
+            iterable
+        ):
+            self.charge(len(iterable))
+            return iter(iterable)
+        return self._checking(iterable)
+
+    def _checking(self, iterable: Any) -> Iterator[Any]:
+        tick = self.tick
+        check = self.guards.check_virtual
+        for item in iterable:
+            tick()
+            if type(item) in _CONTAINERS:
+                check(item, "comparison")
+            yield item
+
+    def checked_key(self, key: Any) -> Any:
+        """A counted `key=` whose container results are size-checked (they are compared)."""
+        if key is None:
+            return None
+        tick = self.tick
+        check = self.guards.check_virtual
+
+        def counted(item: Any) -> Any:
+            tick()
+            value = key(item)
+            if type(value) in _CONTAINERS:
+                check(value, "comparison")
+            return value
+
+        return counted
 
     def any_(self, iterable: Any) -> bool:
         return any(self.stream(iterable))
@@ -224,27 +322,35 @@ def make_builtins(guards: Guards) -> dict[str, Any]:
             raise TypeError("format() argument 2 must be str")
         return renderer.format(value, spec)
 
+    check_int = guards.check_int
+    max_str = guards.max_str
+
     def check_decimal(value: decimal.Decimal) -> None:
         if value.is_finite() and value.adjusted() > max_bits // 3:
             raise LimitExceeded("int_size", "Decimal too large to convert to int")
 
     def int_(value: Any = 0, *base: int) -> int:
+        # Every result within the integer bound: the 4300-digit cap of CPython only
+        # applies to decimal (non power-of-two base) text, and is above it anyway.
         if base:
             if not isinstance(value, str):
                 raise TypeError("int() can't convert non-string with explicit base")
-            return int(value, *base)
+            if len(value) > max_bits + 8:  # no base packs more than one bit per character
+                raise LimitExceeded("int_size", "int() text exceeds the integer size limit")
+            return check_int(int(value, *base))  # type: ignore[no-any-return]
         if isinstance(value, decimal.Decimal):
             check_decimal(value)
         elif not isinstance(value, (int, float, str)):
             raise TypeError(
                 f"int() argument must be a string or a real number, not '{type(value).__name__}'"
             )
-        return int(value)
+        return check_int(int(value))  # type: ignore[no-any-return]
 
     def round_(number: Any, ndigits: int | None = None) -> Any:
         if ndigits is None:
             if isinstance(number, decimal.Decimal):
                 check_decimal(number)
+                return check_int(round(number))
             return round(number)
         if not isinstance(ndigits, int):
             raise TypeError("ndigits must be an int")
@@ -267,6 +373,15 @@ def make_builtins(guards: Guards) -> dict[str, Any]:
     def pow_(base: Any, exponent: Any, modulo: Any = None) -> Any:
         return guards.pow(base, exponent, modulo)
 
+    def radix(convert: Callable[[Any], str], bits_per_char: int) -> Callable[[Any], str]:
+        def render(number: Any) -> str:
+            if isinstance(number, int) and int(number).bit_length() // bits_per_char > max_str:
+                raise LimitExceeded("string_size", f"{convert.__name__}() exceeds the string limit")
+            return convert(number)
+
+        render.__name__ = convert.__name__
+        return render
+
     return {
         "repr": repr_,
         "format": format_,
@@ -279,9 +394,9 @@ def make_builtins(guards: Guards) -> dict[str, Any]:
         "divmod": divmod,
         "chr": chr,
         "ord": ord,
-        "hex": hex,
-        "bin": bin,
-        "oct": oct,
+        "hex": radix(hex, 4),
+        "bin": radix(bin, 1),
+        "oct": radix(oct, 3),
         "pow": pow_,
         "range": range_,
         "callable": callable,

@@ -13,6 +13,7 @@ iteration code for the end of a loop, ...) every later tick, user function call 
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -29,6 +30,17 @@ def set_active_run(run: Any) -> Any:
     previous = getattr(_active, "run", None)
     _active.run = run
     return previous
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def escape_surrogates(text: str) -> str:
+    """Lone surrogates (`chr(0xD800)`) cannot be encoded as UTF-8 and so cannot leave the
+    process in a log line, a message or an abort reason: they are written as `\\ud800`."""
+    if text.isascii() or _SURROGATES.search(text) is None:
+        return text
+    return _SURROGATES.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 class ScriptControl(BaseException):
@@ -52,6 +64,7 @@ class ScriptAbort(ScriptControl):
     """`abort(reason)` was called: a business outcome, status `aborted`."""
 
     def __init__(self, reason: str) -> None:
+        reason = escape_surrogates(reason)  # the reason leaves the process as UTF-8
         self.reason = reason  # set before registering with the run
         super().__init__(reason)
 

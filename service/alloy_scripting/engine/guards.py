@@ -15,7 +15,7 @@ Limits they detect raise `LimitExceeded`, which scripts cannot catch; the per-ru
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NoReturn
 
 from alloy_scripting.engine.config import EngineConfig
@@ -45,6 +45,7 @@ _SEQUENCES = (str, list, tuple)
 _SIZED = (list, tuple, dict, set, frozenset, str, range)
 _VIEW_TYPES = frozenset({type({}.keys()), type({}.values()), type({}.items())})
 _CONTAINERS = frozenset({list, tuple, dict, set, frozenset, EntityProxy})
+_SETS = (set, frozenset)
 _MEMBERSHIP = frozenset({"in", "not in"})
 _COMPARE: dict[str, Any] = {
     "==": operator.eq,
@@ -84,6 +85,38 @@ def virtual_size(value: Any, budget: int) -> int:
                 if total > budget:
                     break
         memo[key] = total
+        return total
+
+    return walk(value, 0)
+
+
+def tuple_weight(value: tuple[Any, ...], budget: int, max_depth: int) -> int:
+    """Elements reachable from tuple `value` through tuple-only edges, counting every path,
+    as C-level hashing walks them (it recurses without any stack check: a tuple nested
+    100 000 deep crashes the interpreter). Memoised per object; a nesting deeper than
+    `max_depth` counts as `budget + 1`. Lists, dicts, sets and frozensets end the walk:
+    lists and dicts are unhashable, a frozenset hashes its stored element hashes."""
+    memo: dict[int, tuple[int, int]] = {}
+    huge = budget + 1
+
+    def walk(node: tuple[Any, ...], depth: int) -> int:
+        known = memo.get(id(node))
+        if known is not None:
+            total, height = known
+            return total if depth + height <= max_depth else huge
+        if depth > max_depth:
+            return huge
+        total = len(node)
+        height = 0
+        for item in node:
+            if isinstance(item, tuple):
+                total += walk(item, depth + 1)
+                if total > budget:
+                    return huge
+                below = memo.get(id(item))
+                if below is not None and below[1] + 1 > height:
+                    height = below[1] + 1
+        memo[id(node)] = (total, height)
         return total
 
     return walk(value, 0)
@@ -162,10 +195,13 @@ class Guards:
         self.max_array = config.max_array_size
         self.max_bits = config.max_int_bits
         self.max_virtual = 100 * config.max_array_size
+        self.max_nesting = config.max_nesting
+        # `*`, `**` and `<<` allow results of `max_bits + 1` bits (`2 ** 4096`).
+        self.int_limit = 1 << (config.max_int_bits + 1)
         self.renderer = Renderer(config.max_string_size, config.max_nesting)
         self.inplace_ops: dict[str, Callable[[Any, Any], Any]] = {
             "+=": self.iadd,
-            "-=": operator.isub,
+            "-=": self.sub,
             "*=": self.imul,
             "/=": operator.itruediv,
             "//=": operator.ifloordiv,
@@ -177,6 +213,15 @@ class Guards:
             "|=": self.iset_op(operator.ior),
             "^=": self.iset_op(operator.ixor),
             "@=": operator.imatmul,
+            # Not in-place: binary operators routed here by `rewrite.py` (they need no
+            # name of their own in the script globals).
+            "-": self.sub,
+            "|": self.set_op(operator.or_),
+            "&": self.set_op(operator.and_),
+            "^": self.set_op(operator.xor),
+            "[*]": self.display,
+            "(*)": self.tuple_display,
+            "{**}": self.dict_display,
         }
 
     # -- limits --------------------------------------------------------------------------
@@ -252,9 +297,23 @@ class Guards:
                     "array_size", "repeating nested containers would alias too many elements"
                 )
 
+    def check_int(self, value: Any) -> Any:
+        """Post-check of an integer result whose computation was cheap (`+`, `-`, `sum`,
+        parsing): no integer a script holds may exceed `max_int_bits + 1` bits, so that
+        every later C call on it (formatting, `Decimal` conversion, modular `pow`, ...)
+        stays bounded."""
+        if type(value) is int and not -self.int_limit < value < self.int_limit:
+            self.breach("int_size", "integer exceeds the integer size limit")
+        return value
+
     def add(self, left: Any, right: Any) -> Any:
         kl = type(left)
-        if kl is int or kl is float:
+        if kl is int:
+            result = left + right
+            if type(result) is int and not -self.int_limit < result < self.int_limit:
+                self.breach("int_size", "integer sum exceeds the integer size limit")
+            return result
+        if kl is float:
             return left + right
         if kl is str:
             if type(right) is str and len(left) + len(right) > self.max_str:
@@ -265,6 +324,24 @@ class Guards:
             if kl is tuple and type(right) is tuple:
                 return self.tup(_concat(left, right))
         return left + right
+
+    def sub(self, left: Any, right: Any) -> Any:
+        """`a - b` and `a -= b` (integers must stay within the integer bound)."""
+        result = left - right
+        if type(result) is int and not -self.int_limit < result < self.int_limit:
+            self.breach("int_size", "integer difference exceeds the integer size limit")
+        return result
+
+    def check_tuple(self, value: tuple[Any, ...], what: str = "tuple") -> tuple[Any, ...]:
+        """Refuse a tuple nested deeper than `max_nesting` or whose hash would walk more
+        than `100 * max_array_size` elements (see `tuple_weight`): for tuples built in C
+        (`enumerate`, `dict.items()`, `popitem()`, `*args`) rather than by a display."""
+        for item in value:
+            if isinstance(item, tuple):
+                if tuple_weight(value, self.max_virtual, self.max_nesting) > self.max_virtual:
+                    self.breach("operations", f"{what} nested too deeply or aliasing too much")
+                break
+        return value
 
     def check_virtual(self, value: Any, what: str) -> Any:
         """Refuse a container whose every-path element count is too large (see
@@ -312,6 +389,9 @@ class Guards:
 
     def pow(self, base: Any, exponent: Any, modulo: Any = None) -> Any:
         if modulo is not None:
+            for operand in (base, exponent, modulo):
+                if isinstance(operand, int) and int(operand).bit_length() > self.max_bits + 1:
+                    self.breach("int_size", "pow() operand exceeds the integer size limit")
             return pow(base, exponent, modulo)
         if isinstance(base, int) and isinstance(exponent, int) and exponent > 0:
             bits = abs(int(base)).bit_length()
@@ -335,10 +415,45 @@ class Guards:
             return self.renderer.percent(str.__str__(left), right)
         return left % right
 
+    def _check_union(self, left: Any, right: Any) -> None:
+        """Before `left | right` / `left ^ right` (and in-place forms) on sets and dicts:
+        refuse a result past the array limit before C allocates it."""
+        if isinstance(left, dict):
+            if not isinstance(right, dict):
+                return  # pairs: bounded by their own size, checked after
+        elif not (isinstance(left, _SETS) and isinstance(right, _SETS)):
+            return
+        if len(left) + len(right) <= self.max_array:
+            return
+        common = sum(map(left.__contains__, right))
+        if len(left) + len(right) - common > self.max_array:
+            self.breach("array_size", "set / dict union exceeds the array limit")
+
+    def set_op(self, op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        """`a | b`, `a & b`, `a ^ b`: sizes checked first for sets, dicts and dict views."""
+
+        def apply(left: Any, right: Any) -> Any:
+            if type(left) in _VIEW_TYPES:
+                left = set(self.materialize(left))
+                if not isinstance(right, _SETS):
+                    right = build_set(self.materialize(right))
+            elif type(right) in _VIEW_TYPES:
+                right = set(self.materialize(right))
+            if op is not operator.and_:
+                self._check_union(left, right)
+            result = op(left, right)
+            if isinstance(result, (set, frozenset, dict)):
+                self.check_size(result)
+            return result
+
+        return apply
+
     def iset_op(self, op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         def apply(left: Any, right: Any) -> Any:
             if type(left) is dict and not isinstance(right, dict):
                 right = self.materialize(right)
+            if op is not operator.iand:
+                self._check_union(left, right)
             result = op(left, right)
             if isinstance(result, (set, frozenset, dict)):
                 self.check_size(result)
@@ -387,6 +502,76 @@ class Guards:
                 "array_size", f"comprehension of {len(value)} items exceeds the array limit"
             )
         return value
+
+    def display(self, items: list[Any], starred: tuple[bool, ...]) -> list[Any]:
+        """The items of a list / tuple / set display or of call arguments with several
+        `*x` (`[*a, b, *c]`): the total is bounded by the array limit before it is built."""
+        limit = self.max_array
+        total = 0
+        for item, star in zip(items, starred, strict=True):
+            if not star:
+                total += 1
+            elif isinstance(item, _SIZED) or type(item) in _VIEW_TYPES:
+                try:
+                    total += len(item)
+                except OverflowError:
+                    total = limit + 1
+            else:
+                total = -1
+                break
+            if total > limit:
+                self.breach("array_size", f"display of {total} items exceeds the array limit")
+        out: list[Any] = []
+        if total >= 0:
+            for item, star in zip(items, starred, strict=True):
+                if star:
+                    out.extend(item)
+                else:
+                    out.append(item)
+            return out
+        append = out.append
+        for item, star in zip(items, starred, strict=True):
+            if not star:
+                if len(out) >= limit:
+                    self.breach("array_size", "display exceeds the array limit")
+                append(item)
+                continue
+            for element in item:
+                if len(out) >= limit:
+                    self.breach("array_size", "display exceeds the array limit")
+                append(element)
+        return out
+
+    def tuple_display(self, items: list[Any], _unused: Any = None) -> tuple[Any, ...]:
+        """`(*a, b)`: `items` comes from `display`; checked like any tuple display."""
+        return self.tup(tuple(items))
+
+    def dict_display(self, parts: list[Any], unpacked: tuple[bool, ...]) -> dict[Any, Any]:
+        """`{**a, k: v, **b}`: unpacked mappings are counted before they are merged;
+        `parts` holds the mappings and `(key, value)` pairs in display order."""
+        total = 0
+        for part, star in zip(parts, unpacked, strict=True):
+            if star and not isinstance(part, Mapping):
+                raise TypeError(f"'{type(part).__name__}' object is not a mapping")
+            total += len(part) if star else 1
+        if total > self.max_array:
+            result: dict[Any, Any] = {}
+            for part, star in zip(parts, unpacked, strict=True):
+                if star:
+                    self._check_union(result, part)
+                    result.update(part)
+                else:
+                    if part[0] not in result and len(result) >= self.max_array:
+                        self.breach("array_size", "dict display exceeds the array limit")
+                    result[part[0]] = part[1]
+            return self.check_size(result)  # type: ignore[no-any-return]
+        merged: dict[Any, Any] = {}
+        for part, star in zip(parts, unpacked, strict=True):
+            if star:
+                merged.update(part)
+            else:
+                merged[part[0]] = part[1]
+        return merged
 
     def starred(self, value: Any) -> list[Any]:
         """`*value` in a call or a display: materialised here, bounded."""

@@ -20,7 +20,7 @@ import re
 import types
 from typing import Any
 
-from alloy_scripting.engine.errors import LimitExceeded
+from alloy_scripting.engine.errors import LimitExceeded, escape_surrogates
 from alloy_scripting.model.proxy import EntityProxy, EntityView
 
 MAX_PRECISION = 1000
@@ -32,9 +32,10 @@ _SPEC = re.compile(
     r"[bcdeEfFgGnosxX%]?\Z",
     re.DOTALL,
 )
+#: A `%` conversion after its optional `(key)`, which `_percent_fields` parses as CPython
+#: does (balanced parentheses: `%(a(b)s)` has the key `a(b)s`).
 _PERCENT = re.compile(
-    r"%(?:\((?P<key>[^)]*)\))?[-#0 +]*(?P<width>\*|\d+)?"
-    r"(?:\.(?P<precision>\*|\d+))?[hlL]?(?P<conv>.?)",
+    r"[-#0 +]*(?P<width>\*|\d+)?(?:\.(?P<precision>\*|\d+))?[hlL]?(?P<conv>.?)",
     re.DOTALL,
 )
 
@@ -98,8 +99,8 @@ class Renderer:
                 self._walk(value, as_repr, parts, [limit + 1], set(), 0)
             text = "".join(parts)
         if len(text) > limit:
-            return text[: max(limit - 3, 0)] + "..."
-        return text
+            text = text[: max(limit - 3, 0)] + "..."
+        return escape_surrogates(text)
 
     def format(self, value: Any, spec: str) -> str:
         """`format(value, spec)` with the spec checked first."""
@@ -159,7 +160,7 @@ class Renderer:
         mapping = False
         positional = args if isinstance(args, tuple) else (args,)
         index = 0
-        for match in _PERCENT.finditer(template):
+        for key, match in _percent_fields(template):
             for group in ("width", "precision"):
                 text = match.group(group)
                 if text is None:
@@ -178,7 +179,7 @@ class Renderer:
                         "string_size", f"% format {group} {amount} exceeds the string limit"
                     )
                 estimate += amount
-            if match.group("key") is not None:
+            if key is not None:
                 mapping = True
             if match.group("conv") != "%":
                 index += 1
@@ -378,6 +379,33 @@ class Renderer:
         return f"<{_type_name(value)} object>"
 
 
+def _percent_fields(template: str) -> Any:
+    """`(key, match)` for each `%` conversion of `template`, keys parsed as CPython does."""
+    start = template.find("%")
+    size = len(template)
+    while start >= 0:
+        position = start + 1
+        key: str | None = None
+        if position < size and template[position] == "(":
+            depth = 1
+            end = position + 1
+            while end < size and depth:
+                char = template[end]
+                if char == "(":
+                    depth += 1
+                elif char == ")":
+                    depth -= 1
+                end += 1
+            if depth:
+                raise ValueError("incomplete format key")
+            key = template[position + 1 : end - 1]
+            position = end
+        match = _PERCENT.match(template, position)
+        assert match is not None  # every part of the pattern is optional
+        yield key, match
+        start = template.find("%", match.end())
+
+
 class Rendered:
     """A pre-rendered stand-in used for `%` formatting of non-plain values."""
 
@@ -433,7 +461,9 @@ _PATH = re.compile(
 
 
 def sanitize(text: str) -> str:
-    """Strip host details (object addresses, file paths) from a message."""
+    """Strip host details (object addresses, file paths) from a message; escape lone
+    surrogates."""
+    text = escape_surrogates(text)
     if "0x" in text:
         text = _ADDRESS.sub("", text)
     if "/" in text or "\\" in text:

@@ -28,6 +28,7 @@
 from __future__ import annotations
 
 import ast
+import copy
 from typing import Any
 
 from RestrictedPython.transformer import copy_locations
@@ -39,6 +40,17 @@ _BINOPS: dict[type[ast.operator], str] = {
     ast.LShift: "_lshift_",
     ast.Mod: "_mod_",
 }
+
+
+#: Operators with no global of their own: `a - b` becomes `_inplacevar_("-", a, b)`.
+_ROUTED_BINOPS: dict[type[ast.operator], str] = {
+    ast.Sub: "-",
+    ast.BitOr: "|",
+    ast.BitAnd: "&",
+    ast.BitXor: "^",
+}
+#: Integer literals wider than this are size-checked at run time (`_add_(c, 0)`).
+MAX_LITERAL_BITS = 64
 
 
 _COMPARE_OPS: dict[type[ast.cmpop], str] = {
@@ -59,6 +71,66 @@ def _call(name: str, args: list[ast.expr], where: ast.AST) -> ast.Call:
     call = ast.Call(func=ast.Name(name, ast.Load()), args=args, keywords=[])
     copy_locations(call, where)  # type: ignore[arg-type]
     return call
+
+
+def _routed(op: str, args: list[ast.expr], where: ast.AST) -> ast.Call:
+    """`_inplacevar_(op, *args)`: `Guards.inplace_ops` also holds the non-in-place
+    operators and display builders that have no global name of their own."""
+    return _call("_inplacevar_", [ast.Constant(op), *args], where)
+
+
+def _raw_starred(node: ast.Starred) -> ast.expr:
+    """The operand of `*x` before `visit_Starred` wrapped it in `_starred_(x)`."""
+    value = node.value
+    if (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and value.func.id == "_starred_"
+        and len(value.args) == 1
+    ):
+        return value.args[0]
+    return value
+
+
+def _flags(flags: list[bool]) -> ast.Constant:
+    constant = ast.Constant(None)
+    constant.value = tuple(flags)  # type: ignore[assignment]  # tuple constants are valid
+    return constant
+
+
+def _display(elts: list[ast.expr], where: ast.AST) -> ast.Call:
+    """`[*a, b, *c]` -> `_inplacevar_("[*]", [a, b, c], (True, False, True))`: the total
+    size is checked before the items are copied (see `Guards.display`)."""
+    items: list[ast.expr] = []
+    flags: list[bool] = []
+    for elt in elts:
+        if isinstance(elt, ast.Starred):
+            items.append(_raw_starred(elt))
+            flags.append(True)
+        else:
+            items.append(elt)
+            flags.append(False)
+    listed = ast.List(elts=items, ctx=ast.Load())
+    copy_locations(listed, where)  # type: ignore[arg-type]
+    return _routed("[*]", [listed, _flags(flags)], where)
+
+
+def _dict_display(keys: list[ast.expr | None], values: list[ast.expr], where: ast.AST) -> ast.Call:
+    """`{**a, k: v}` -> `_inplacevar_("{**}", [a, (k, v)], (True, False))`."""
+    parts: list[ast.expr] = []
+    flags: list[bool] = []
+    for key, value in zip(keys, values, strict=True):
+        if key is None:
+            parts.append(value)
+            flags.append(True)
+        else:
+            pair = ast.Tuple(elts=[key, value], ctx=ast.Load())
+            copy_locations(pair, value)
+            parts.append(pair)
+            flags.append(False)
+    listed = ast.List(elts=parts, ctx=ast.Load())
+    copy_locations(listed, where)  # type: ignore[arg-type]
+    return _routed("{**}", [listed, _flags(flags)], where)
 
 
 class ScriptRewriter(ast.NodeTransformer):
@@ -87,18 +159,41 @@ class ScriptRewriter(ast.NodeTransformer):
         decorator = ast.Name("_fn_", ast.Load())
         copy_locations(decorator, node)
         node.decorator_list = [decorator]
+        if node.args.vararg is not None:
+            # `def f(*a)`: `a` is a tuple built in C, checked like a tuple display.
+            check = ast.Expr(
+                value=_call("_tup_", [ast.Name(node.args.vararg.arg, ast.Load())], node)
+            )
+            copy_locations(check, node)
+            node.body.insert(0, check)
         return node
 
     def visit_Lambda(self, node: ast.Lambda) -> Any:
         self.generic_visit(node)
+        if node.args.vararg is not None:
+            # `lambda *a: body` -> `lambda *a: body if _tup_(a) else body`
+            check = _call("_tup_", [ast.Name(node.args.vararg.arg, ast.Load())], node)
+            test = ast.IfExp(test=check, body=node.body, orelse=copy.deepcopy(node.body))
+            copy_locations(test, node.body)
+            node.body = test
         return _call("_fn_", [node], node)
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
         self.generic_visit(node)
         name = _BINOPS.get(type(node.op))
         if name is None:
-            return node
+            routed = _ROUTED_BINOPS.get(type(node.op))
+            if routed is None:
+                return node
+            return _routed(routed, [node.left, node.right], node)
         return _call(name, [node.left, node.right], node)
+
+    def visit_Constant(self, node: ast.Constant) -> Any:
+        """Integer literals are bounded by the source size only (`0xfff...`)."""
+        value = node.value
+        if type(value) is int and value.bit_length() > MAX_LITERAL_BITS:
+            return _call("_add_", [node, ast.Constant(0)], node)
+        return node
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
         self.generic_visit(node)
@@ -153,6 +248,19 @@ class ScriptRewriter(ast.NodeTransformer):
             subscript = ast.Subscript(value=node.args[0], slice=node.args[1], ctx=ast.Load())
             copy_locations(subscript, node)
             return subscript
+        if sum(isinstance(arg, ast.Starred) for arg in node.args) > 1:
+            # `f(*a, *b)`: the argument tuple is bounded as a whole
+            starred = ast.Starred(value=_display(node.args, node), ctx=ast.Load())
+            copy_locations(starred, node)
+            node.args = [starred]
+        if sum(keyword.arg is None for keyword in node.keywords) > 1:
+            keys: list[ast.expr | None] = [
+                None if keyword.arg is None else ast.Constant(keyword.arg)
+                for keyword in node.keywords
+            ]
+            merged = _dict_display(keys, [keyword.value for keyword in node.keywords], node)
+            node.keywords = [ast.keyword(arg=None, value=merged)]
+            copy_locations(node.keywords[0], node)
         return node
 
     def visit_Subscript(self, node: ast.Subscript) -> Any:
@@ -193,9 +301,22 @@ class ScriptRewriter(ast.NodeTransformer):
         self.generic_visit(node)
         if not any(isinstance(item, ast.Starred) for item in node.elts):
             return node
-        listed = ast.List(elts=node.elts, ctx=ast.Load())
-        copy_locations(listed, node)
-        return _call("_setdisplay_", [listed], node)
+        return _call("_setdisplay_", [_display(node.elts, node)], node)
+
+    def visit_List(self, node: ast.List) -> Any:
+        """`[*a, *b]`: bounded as a whole before it is built (each `*x` alone is)."""
+        self.generic_visit(node)
+        if not isinstance(node.ctx, ast.Load) or not any(
+            isinstance(item, ast.Starred) for item in node.elts
+        ):
+            return node
+        return _display(node.elts, node)
+
+    def visit_Dict(self, node: ast.Dict) -> Any:
+        self.generic_visit(node)
+        if all(key is not None for key in node.keys):
+            return node
+        return _dict_display(node.keys, node.values, node)
 
     def visit_Tuple(self, node: ast.Tuple) -> Any:
         self.generic_visit(node)
@@ -203,6 +324,8 @@ class ScriptRewriter(ast.NodeTransformer):
             isinstance(item, ast.Constant) for item in node.elts
         ):
             return node
+        if any(isinstance(item, ast.Starred) for item in node.elts):
+            return _routed("(*)", [_display(node.elts, node), ast.Constant(None)], node)
         return _call("_tup_", [node], node)
 
     def visit_Starred(self, node: ast.Starred) -> Any:

@@ -155,7 +155,9 @@ def _check_sizes(value: Any, guards: Guards) -> None:
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, dict):
+        if type(item) is int:
+            guards.check_int(item)
+        elif isinstance(item, dict):
             guards.check_size(item)
             stack.extend(item.values())
         elif isinstance(item, list):
@@ -220,6 +222,25 @@ class MathNamespace(Namespace):
         self._guards = guards
         for name in _MATH_FUNCTIONS:
             setattr(self, name, getattr(_math, name))
+        for name in ("floor", "ceil", "trunc"):
+            setattr(self, name, self._to_int(getattr(_math, name)))
+
+    def _to_int(self, function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """`math.floor(Decimal("1e6000"))` would be a 20 000-bit integer."""
+        guards = self._guards
+        digits = guards.max_bits // 3
+
+        def bounded(value: Any) -> Any:
+            if (
+                isinstance(value, decimal.Decimal)
+                and value.is_finite()
+                and value.adjusted() > digits
+            ):
+                raise LimitExceeded("int_size", "Decimal too large to convert to int")
+            return guards.check_int(function(value))
+
+        bounded.__name__ = function.__name__
+        return bounded
 
     def fsum(self, values: Any) -> float:
         return _math.fsum(self._numbers(values))
@@ -406,14 +427,50 @@ class ReNamespace(Namespace):
         found = self._run(self._pattern(pattern, flags).fullmatch, self._text(string))
         return None if found is None else MatchResult(found)
 
+    def _check_output(self, compiled: Any, pattern: str, text: str, most: int = 0) -> None:
+        """Before `findall` / `split`: their output holds every captured group of every
+        match. Groups outside lookarounds lie within their (non-overlapping) match, so
+        they total at most `groups * len(text)` characters; otherwise (`(?=(.*))` captures
+        the rest of the text at every position) the output is measured from the match
+        spans, without building it, and refused past the string or array limit."""
+        groups = compiled.groups
+        limit = self._guards.max_str
+        if not groups or (groups * len(text) <= limit and "(?" not in pattern):
+            return
+        items = self._guards.max_array
+        total = 0
+        try:
+            for count, found in enumerate(self._run(compiled.finditer, text), start=1):
+                if count > items:
+                    raise LimitExceeded(
+                        "array_size", "regular expression output exceeds the array limit"
+                    )
+                for group in range(1, groups + 1):
+                    begin, end = found.span(group)
+                    total += end - begin
+                if total > limit:
+                    raise LimitExceeded(
+                        "string_size", "regular expression output exceeds the string limit"
+                    )
+                if most and count >= most:
+                    break
+        except TimeoutError:
+            raise LimitExceeded("regex_timeout", "regular expression timed out") from None
+
     def findall(self, pattern: str, string: str, flags: int = 0) -> list[Any]:
-        found: list[Any] = self._run(self._pattern(pattern, flags).findall, self._text(string))
+        compiled = self._pattern(pattern, flags)
+        text = self._text(string)
+        self._check_output(compiled, pattern, text)
+        found: list[Any] = self._run(compiled.findall, text)
         return self._guards.check_size(found)  # type: ignore[no-any-return]
 
     def split(self, pattern: str, string: str, maxsplit: int = 0, flags: int = 0) -> list[Any]:
-        parts: list[Any] = self._run(
-            self._pattern(pattern, flags).split, self._text(string), maxsplit=maxsplit
-        )
+        compiled = self._pattern(pattern, flags)
+        text = self._text(string)
+        if not isinstance(maxsplit, int):
+            raise TypeError("maxsplit must be an int")
+        self._check_output(compiled, pattern, text, max(int(maxsplit), 0))
+        parts: list[Any] = self._run(compiled.split, text, maxsplit=maxsplit)
         return self._guards.check_size(parts)  # type: ignore[no-any-return]
 
     def sub(self, pattern: str, repl: str, string: str, count: int = 0, flags: int = 0) -> str:
@@ -432,11 +489,16 @@ class ReNamespace(Namespace):
         limit = self._guards.max_str
         most = len(text) + 1 if count <= 0 else min(count, len(text) + 1)
         if len(text) + most * per_hit > limit:
-            for hits, _ in enumerate(self._run(compiled.finditer, text), start=1):
-                if len(text) + hits * per_hit > limit:
-                    raise LimitExceeded("string_size", "re.sub() result exceeds the string limit")
-                if count and hits >= count:
-                    break
+            try:
+                for hits, _ in enumerate(self._run(compiled.finditer, text), start=1):
+                    if len(text) + hits * per_hit > limit:
+                        raise LimitExceeded(
+                            "string_size", "re.sub() result exceeds the string limit"
+                        )
+                    if count and hits >= count:
+                        break
+            except TimeoutError:
+                raise LimitExceeded("regex_timeout", "regular expression timed out") from None
         result: tuple[str, int] = self._run(compiled.subn, repl, text, count=count)
         self._guards.check_size(result[0])
         return result

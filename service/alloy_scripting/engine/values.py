@@ -13,22 +13,36 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import re
 from math import isfinite as _isfinite
 from typing import Any
 
 from alloy_scripting.engine.errors import LimitExceeded
 
+#: Integers downstream stores accept (BSON int64; JSON parsers beyond it lose precision).
+MIN_INT64 = -(2**63)
+MAX_INT64 = 2**63 - 1
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
 
 class Budget:
-    """A byte budget shared by the values converted with `plain_into`."""
+    """A byte budget shared by the values converted with `plain_into`.
 
-    __slots__ = ("left", "limit", "max_depth", "what")
+    `strict` (the default) also refuses what JSON text could carry but the stores and
+    brokers downstream cannot: lone surrogates in strings (not UTF-8) and integers outside
+    the signed 64-bit range. `to_plain` (`json.dumps` in scripts) is not strict.
+    """
 
-    def __init__(self, size: int, limit: str, max_depth: int, what: str) -> None:
+    __slots__ = ("left", "limit", "max_depth", "strict", "what")
+
+    def __init__(
+        self, size: int, limit: str, max_depth: int, what: str, strict: bool = True
+    ) -> None:
         self.left = size
         self.limit = limit
         self.max_depth = max_depth
         self.what = what
+        self.strict = strict
 
     def spend(self, cost: int) -> None:
         self.left -= cost
@@ -40,7 +54,7 @@ def to_plain(
     value: Any, budget: int, limit: str, *, max_depth: int = 100, what: str = "value"
 ) -> Any:
     """JSON data for `value`, within `budget` bytes (approximate JSON size)."""
-    return _plain(value, Budget(budget, limit, max_depth, what), 0)
+    return _plain(value, Budget(budget, limit, max_depth, what, strict=False), 0)
 
 
 def plain_into(value: Any, budget: Budget, what: str | None = None) -> Any:
@@ -54,12 +68,16 @@ def _plain(value: Any, budget: Budget, depth: int) -> Any:
     kind = type(value)
     if kind is str:
         budget.spend(len(value) + 2)
+        if budget.strict:
+            check_text(value, budget.what)
         return value
     if kind is bool or value is None:
         budget.spend(5)
         return value
     if kind is int:
         budget.spend(value.bit_length() // 3 + 2)
+        if budget.strict:
+            check_int64(value, budget.what)
         return value
     if kind is float:
         if not _isfinite(value):
@@ -98,9 +116,37 @@ def _plain(value: Any, budget: Budget, depth: int) -> Any:
     raise TypeError(f"{budget.what}: a value of type '{kind.__name__}' is not JSON data")
 
 
+def check_text(value: str, what: str) -> str:
+    """`value` if it can be encoded as UTF-8, else a script `ValueError`."""
+    if not value.isascii() and _SURROGATES.search(value) is not None:
+        raise ValueError(f"{what}: a string with a lone surrogate is not valid UTF-8 text")
+    return value
+
+
+def check_int64(value: int, what: str) -> int:
+    """`value` if it fits a signed 64-bit integer, else a script `ValueError`."""
+    if not MIN_INT64 <= value <= MAX_INT64:
+        raise ValueError(f"{what}: integer outside the signed 64-bit range")
+    return value
+
+
+def check_output_scalar(value: Any, what: str) -> Any:
+    """For values leaving the sandbox that skip `plain_into` (top-level entity fields that
+    are plain scalars, see `runtime.ScriptEngine._changes_by_field`): a str must be UTF-8
+    text and an int must fit 64 bits; raises `ValueError` naming `what` otherwise."""
+    kind = type(value)
+    if kind is str:
+        return check_text(value, what)
+    if kind is int:
+        return check_int64(value, what)
+    return value
+
+
 def _key(key: Any, budget: Budget) -> str:
     kind = type(key)
     if kind is str:
+        if budget.strict:
+            check_text(key, budget.what)
         return key  # type: ignore[no-any-return]
     if kind is int:
         return str(key)

@@ -1437,4 +1437,334 @@ OUTPUT: list[Attack] = [
     ),
 ]
 
-EXHAUSTION: list[Attack] = CPU + RECURSION + MEMORY + OUTPUT
+
+def _lines(line: str, count: int) -> str:
+    return "".join(line.replace("#", str(index)) + "\n" for index in range(count))
+
+
+# Red-team round 2: tuples built in C, int bounds, unbounded displays and operators,
+# `%` keys, regex output, comparisons of aliased structures, unrepresentable outputs.
+ROUND2: list[Attack] = [
+    A(
+        "r2-deep-tuple-popitem-hash",
+        "exhaustion",
+        "t = 0\nfor i in range(4500):\n"
+        + _lines("    t = {0: t}.popitem()", 30)
+        + "d = {}\nd[t] = 1\nentity['r'] = 1\n",
+        "limit",
+        wall_limit=1.0,
+        note="F10: hashing a 135 000-deep tuple overflows the C stack (SIGSEGV)",
+    ),
+    A(
+        "r2-deep-tuple-items",
+        "exhaustion",
+        S("""
+        t = 0
+        for i in range(20000):
+            for p in {0: t}.items():
+                t = p
+        entity["r"] = len({t})
+    """),
+        "limit",
+        wall_limit=1.0,
+        note="F10: dict.items() pairs nest without the tuple display check",
+    ),
+    A(
+        "r2-deep-tuple-items-persisted-view",
+        "exhaustion",
+        S("""
+        d = {0: 0}
+        v = d.items()
+        t = 0
+        for i in range(10000):
+            d[0] = t
+            for p in v:
+                t = p
+        depth = 0
+        while isinstance(t, tuple):
+            t = t[1]
+            depth += 1
+        if depth > 1000:
+            entity["pwned"] = depth
+    """),
+        "bounded",
+        wall_limit=1.0,
+        note="F10: a view kept across writes must not hand out unchecked pairs",
+    ),
+    A(
+        "r2-deep-tuple-enumerate",
+        "exhaustion",
+        S("""
+        t = 0
+        for i in range(12000):
+            for p in enumerate([t]):
+                t = p
+        depth = 0
+        while isinstance(t, tuple):
+            t = t[1]
+            depth += 1
+        if depth > 1000:
+            entity["pwned"] = depth
+    """),
+        "bounded",
+        wall_limit=1.0,
+        note="F10: enumerate() pairs nest without the tuple display check",
+    ),
+    A(
+        "r2-deep-tuple-varargs",
+        "exhaustion",
+        S("""
+        def pack(*a):
+            return a
+        t = 0
+        for i in range(20000):
+            t = pack(t)
+        entity["r"] = len({t})
+    """),
+        "limit",
+        wall_limit=1.0,
+        note="F10: *args tuples nest without the tuple display check",
+    ),
+    A(
+        "r2-doubling-tuple-popitem",
+        "exhaustion",
+        "t = 0\nfor i in range(20):\n    t = {t: t}.popitem()\n"
+        + _lines("t = {t: t}.popitem()", 10)
+        + 'entity["r"] = 1\n',
+        "limit",
+        wall_limit=1.0,
+        note="F10: (t, t) pairs double the hash work at each step (2**30 without a tick)",
+    ),
+    A(
+        "r2-pow-modulus-huge",
+        "exhaustion",
+        S("""
+        x = int("f" * 4000, 16)
+        entity["r"] = pow(x - 5, x, x - 2) % 7
+    """),
+        "limit",
+        wall_limit=1.0,
+        note="F01: modular pow of 16 000-bit operands (seconds of C)",
+    ),
+    A(
+        "r2-int-hex-text-beyond-bound",
+        "exhaustion",
+        'entity["r"] = int("f" * 60000, 16).bit_length()\n',
+        "limit",
+        wall_limit=1.0,
+        note="F01: int(text, 16) is not covered by the 4300-digit cap",
+    ),
+    A(
+        "r2-int-hex-literal-beyond-bound",
+        "exhaustion",
+        "x = 0x" + "f" * 20000 + '\nentity["r"] = x.bit_length()\n',
+        "limit",
+        wall_limit=1.0,
+        note="F01: integer literals are bounded by the source size only",
+    ),
+    A(
+        "r2-int-growth-by-subtraction",
+        "exhaustion",
+        S("""
+        x = 1
+        for i in range(20000):
+            x = x - (-x)
+        entity["r"] = x.bit_length()
+    """),
+        "limit",
+        wall_limit=1.0,
+        note="F01: `-` grew integers one bit per operation",
+    ),
+    A(
+        "r2-decimal-vs-bigint-count",
+        "exhaustion",
+        S("""
+        x = int("f" * 65000, 16)
+        l = [Decimal(1)] * 100
+        entity["r"] = l.count(x)
+    """),
+        "limit",
+        wall_limit=1.0,
+        note="F02: each Decimal == huge-int comparison costs ~80 ms",
+    ),
+    A(
+        "r2-alias-display-count",
+        "exhaustion",
+        "l = [0]\nm = [0]\n"
+        + _lines("l = [l, l, l, l]\nm = [m, m, m, m]", 15)
+        + 'entity["r"] = [l].count(m)\n',
+        "limit",
+        wall_limit=1.0,
+        note="F03: list.count compares 4**15 aliased paths in C",
+    ),
+    A(
+        "r2-alias-append-sort",
+        "exhaustion",
+        S("""
+        a = [0]
+        b = [0]
+        for i in range(15):
+            a2 = []
+            b2 = []
+            for j in range(4):
+                a2.append(a)
+                b2.append(b)
+            a = a2
+            b = b2
+        l = [a, b]
+        l.sort()
+        entity["r"] = max([a, b]) == a
+    """),
+        "limit",
+        wall_limit=1.0,
+        note="F03: sort / max compare aliased structures built by append",
+    ),
+    A(
+        "r2-starred-list-display",
+        "exhaustion",
+        "a = [*range(10000)]\nb = [" + "*a, " * 200 + ']\nentity["r"] = len(b)\n',
+        "limit",
+        wall_limit=1.0,
+        note="F04: [*a, *a, ...] was not size-checked as a whole",
+    ),
+    A(
+        "r2-starred-tuple-set-call",
+        "exhaustion",
+        "a = [*range(10000)]\n"
+        "def f(*x):\n    return len(x)\n"
+        'entity["r"] = [len((' + "*a, " * 50 + ")), f(" + "*a, " * 50 + ")]\n",
+        "limit",
+        wall_limit=1.0,
+        note="F04: starred tuple displays and call arguments",
+    ),
+    A(
+        "r2-dict-display-unpack",
+        "exhaustion",
+        S("""
+        d = {**dict.fromkeys(range(10000)), **dict.fromkeys(range(10000, 20000))}
+        entity["r"] = len(d)
+    """),
+        "limit",
+        wall_limit=1.0,
+        note="F04: {**d1, **d2} was not size-checked",
+    ),
+    A(
+        "r2-set-dict-union-operators",
+        "exhaustion",
+        S("""
+        a = {*range(0, 10000)}
+        u = a | {*range(10000, 20000)}
+        entity["r"] = len(u)
+    """),
+        "limit",
+        wall_limit=1.0,
+        note="F04: | on sets was not size-checked",
+    ),
+    A(
+        "r2-dict-view-union",
+        "exhaustion",
+        S("""
+        d = {"a": 1}
+        entity["r"] = len(d.keys() | range(300000))
+    """),
+        "limit",
+        wall_limit=1.0,
+        note="F04: | on a dict view consumed any iterable without a bound",
+    ),
+    A(
+        "r2-percent-nested-paren-key",
+        "exhaustion",
+        'entity["r"] = len("%(a(b)s)1500000000s" % {"a(b)s": "x"})\n',
+        "limit",
+        wall_limit=1.0,
+        note="F13: a key with parentheses hid the width from the pre-check",
+    ),
+    A(
+        "r2-findall-lookahead-quadratic",
+        "exhaustion",
+        S("""
+        s = "\\U0001F600" * 4000
+        a = re.findall(r"(?=(.*))", s)
+        if len(a) > 1:
+            entity["pwned"] = len(a)
+    """),
+        "limit",
+        wall_limit=1.0,
+        note="F09: one call returned 8 M characters (32 MB); 60 of them 1.9 GB",
+    ),
+    A(
+        "r2-findall-nested-groups",
+        "exhaustion",
+        S("""
+        s = "\\U0001F600" * 600
+        p = "(?=" + "(" * 90 + ".*" + ")" * 90 + ")"
+        a = re.findall(p, s)
+        if len(a) > 1:
+            entity["pwned"] = len(a)
+    """),
+        "limit",
+        wall_limit=1.0,
+        note="F09: 90 nested groups copy the rest of the text 90 times per match",
+    ),
+    A(
+        "r2-split-nested-groups",
+        "exhaustion",
+        S("""
+        s = "\\U0001F600" * 100
+        p = "(?=" + "(" * 90 + ".*" + ")" * 90 + ")"
+        a = re.split(p, s)
+        if len(a) > 1:
+            entity["pwned"] = len(a)
+    """),
+        "limit",
+        wall_limit=1.0,
+        note="F09: split returns the groups of every match too",
+    ),
+    A(
+        "r2-bin-of-huge-int",
+        "exhaustion",
+        'x = int("f" * 65536, 16)\nentity["r"] = len(f"{x:b}") + len(bin(x))\n',
+        "limit",
+        wall_limit=1.0,
+        note="F15: bin() / format(x, 'b') of a 262 000-bit integer",
+    ),
+    A(
+        "r2-sum-of-tuples",
+        "exhaustion",
+        S("""
+        l = [(0,)] * 10000
+        for i in range(4):
+            entity["r"] = len(sum(l, ()))
+    """),
+        "bounded",
+        wall_limit=0.5,
+        note="F16: sum(tuples, ()) was quadratic (0.9 s per call)",
+    ),
+    A(
+        "r2-surrogate-in-entity",
+        "output",
+        'entity["x"] = {"k": chr(0xD800)}\n',
+        "limit_or_error",
+        wall_limit=1.0,
+        note="F08: a lone surrogate is not UTF-8: the entity could not be stored",
+    ),
+    A(
+        "r2-surrogate-in-emit",
+        "output",
+        'emit("evt" + chr(0xD800), {"k": 1})\n',
+        "limit_or_error",
+        wall_limit=1.0,
+        note="F08: a lone surrogate in an event type",
+    ),
+    A(
+        "r2-int64-in-emit",
+        "output",
+        'emit("evt", {"n": 2 ** 70})\n',
+        "limit_or_error",
+        wall_limit=1.0,
+        note="F12: BSON / Kafka consumers cannot carry integers beyond 64 bits",
+    ),
+]
+
+
+EXHAUSTION: list[Attack] = CPU + RECURSION + MEMORY + OUTPUT + ROUND2
