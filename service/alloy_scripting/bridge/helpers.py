@@ -162,7 +162,9 @@ def validate_one_of(host: HelperHost, value: Any, options: Any) -> bool:
     if isinstance(options, (str, Mapping)):
         raise TypeError("options must be a list, tuple or set")
     try:
-        return value in host.materialize(options)
+        candidates = host.materialize(options)
+        host.materialize([value])  # refused, like the options, if it aliases too much
+        return value in candidates
     except TypeError:
         return False
 

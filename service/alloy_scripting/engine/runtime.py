@@ -89,7 +89,14 @@ from alloy_scripting.engine.toolbox import (
     TimezoneType,
     make_functions,
 )
-from alloy_scripting.engine.values import Budget, plain_into
+from alloy_scripting.engine.values import (
+    MAX_INT64,
+    MIN_INT64,
+    Budget,
+    check_output_scalar,
+    check_text,
+    plain_into,
+)
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus
 from alloy_scripting.model.proxy import ALL_DIRTY, EntityProxy, EntityView, copy_json, entity_proxy
 from alloy_scripting.model.result import (
@@ -340,7 +347,11 @@ class Run(IterationBuiltins):
         return self.engine.regex.fullmatch(pattern, value) is not None
 
     def materialize(self, values: Any) -> list[Any]:
-        return self.collect(values)
+        """The options of a helper such as `validate_one_of`, which compares in C: refused
+        when they alias too many nested elements."""
+        collected = self.collect(values)
+        self.guards.check_virtual(collected, "the options")
+        return collected
 
 
 class ScriptEngine:
@@ -740,15 +751,16 @@ class ScriptEngine:
                 continue  # (`is` first: a NaN read but never written is not a change)
             if type(key) is not str:
                 raise TypeError(f"entity field names must be strings, not '{type(key).__name__}'")
+            check_text(key, "entity field name")
             kind = type(value)
             if kind is str:
                 used += len(value) + len(key) + 6
-                plain = value
+                plain = check_output_scalar(value, f"entity[{key!r}]")
             elif kind in _PLAIN_SCALARS:
                 if kind is float and not isfinite(value):
                     raise ValueError(f"entity[{key!r}]: NaN and Infinity are not JSON numbers")
                 used += len(key) + 30 + (value.bit_length() // 3 if kind is int else 0)
-                plain = value
+                plain = check_output_scalar(value, f"entity[{key!r}]")
             else:
                 budget = Budget(
                     limit - used, "changes_size", self.config.max_nesting, f"entity[{key!r}]"
@@ -930,10 +942,16 @@ def _written_changes(
             old = original[key]
             if old is value or (kind is type(old) and old == value):  # re-set to its old value
                 continue
-        if type(key) is not str:
+        if type(key) is not str or not key.isascii():
             return None
         if kind is str:
+            if not value.isascii():  # may hold a lone surrogate: checked field by field
+                return None
             used += len(key) + len(value) + 6
+        elif kind is int:
+            if not MIN_INT64 <= value <= MAX_INT64:
+                return None
+            used += len(key) + 30
         elif kind in _PLAIN_SCALARS and (kind is not float or isfinite(value)):
             used += len(key) + 30
         else:

@@ -340,3 +340,35 @@ def test_a_signalling_nan_written_to_the_entity_is_an_error_result(engine: Scrip
         'entity["n"] = {"k": Decimal("sNaN")}\n', entity={"n": {"k": 1}}, phase="manual"
     )
     assert result.status is ExecutionStatus.ERROR
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ('entity["x"] = 2 ** 64', "64-bit"),
+        ('entity["x"] = -(2 ** 63) - 1', "64-bit"),
+        ('entity["x"] = chr(0xD800)', "surrogate"),
+        ("entity[chr(0xDC00)] = 1", "surrogate"),
+    ],
+)
+def test_top_level_values_that_cannot_leave_the_sandbox_are_refused(
+    engine: ScriptEngine, source: str, message: str
+) -> None:
+    for entity in ({"a": 1}, {"a": 1, "nested": {"k": 1}}):  # the hot path and the other
+        result = engine.execute(source + "\n", entity=entity)
+        assert result.status is ExecutionStatus.ERROR
+        assert result.error is not None and message in result.error.message
+    ok = engine.execute('entity["é"] = "ü"\nentity["n"] = 2 ** 63 - 1\n', entity={"a": 1})
+    assert ok.status is ExecutionStatus.SUCCESS
+    assert ok.changes == {"é": "ü", "n": 2**63 - 1}
+
+
+def test_validate_one_of_refuses_aliased_structures(engine: ScriptEngine) -> None:
+    import time
+
+    source = "l = [1]\nm = [1]\n" + "l = [l, l, l, l]\nm = [m, m, m, m]\n" * 15
+    source += 'entity["ok"] = validate_one_of(m, [l])\n'
+    started = time.perf_counter()
+    result = engine.execute(source, phase="before", event="before_create", entity={"a": 1})
+    assert result.status in (ExecutionStatus.LIMIT_EXCEEDED, ExecutionStatus.TIMEOUT)
+    assert time.perf_counter() - started < 1.0
