@@ -5,17 +5,25 @@ How the limits hold
 Every unbounded computation a script can start passes through Python code of ours:
 loops and comprehension steps call `_tick_`, user functions are wrapped by `_fn_`,
 builtins consuming iterables pull items through ticking iterators and count `key=`
-callbacks (`builtins.py`), long scripts count an operation after every heavy expression
-(`rewrite.ExpressionTicker`), and C-level work that Python would do on a script's behalf
-(repetition, concatenation, joins, padding, formatting, `**`, `<<`, regular expressions,
-JSON, slice assignment, unpacking, comparisons and tuples of nested containers) is
-preceded by a size check (`guards.py`, `attrs.py`, `render.py`, `toolbox.py`). So each
-single C call is bounded by the size limits, and the in-band checks suffice:
+callbacks (`builtins.py`), long scripts and straight-line scripts that call anything but
+`abort` and a few `entity` methods count an operation (and check the deadline) after every
+heavy expression (`rewrite.ExpressionTicker`, `compiler._trivially_bounded`), and C-level
+work that Python would do on a script's behalf (repetition, concatenation, joins,
+padding, formatting, `**`, `<<`, `pow` with a modulus, integer parsing in any base,
+regular expressions and their output, JSON, slice assignment, unpacking, starred
+displays, set/dict operators, comparisons of aliased containers and tuples nested by C
+code such as `popitem`) is preceded by a size check (`guards.py`, `attrs.py`,
+`render.py`, `toolbox.py`). So each single C call is bounded by the size limits, and
+the in-band checks suffice:
 
 * `_tick_` counts operations and, every 4 ticks, compares `time.perf_counter()` with the
   run's deadline, re-raises a breach still propagating through a `finally:` block and
-  (every 256 operations) checks the memory growth; bulk charges (`sum(list)`) check each
-  time. The deadline is enforced with a lag of at most 4 bounded steps.
+  (every 256 operations) checks the memory growth; bulk charges (`sum(list)`) and `_t_`
+  (after a heavy expression) check each time. The deadline is enforced with a lag of at
+  most 4 bounded steps.
+* Compiling is bounded too: a script has at most `compiler.MAX_NODES` syntax nodes.
+* What leaves the sandbox is JSON that storage and Kafka can carry: UTF-8 text (no lone
+  surrogates) and 64-bit integers, checked where changes and emitted payloads are made.
 * Aborts and breaches are sticky: every `ScriptControl` registers with the active run
   (`errors.py`); from then on each tick, user call and `except` handler raises it again,
   and the result reports it even if the script managed to replace it with another
@@ -25,8 +33,9 @@ Memory: each object is bounded by the size limits; what a script keeps alive is 
 by `max_memory` (peak-RSS growth, checked every 256 operations).
 
 Residual risk: a few C-level paths are bounded only by the size limits, not by the
-timeout (one `set()` of fewer than 1000 colliding keys, one comparison or hash walking up
-to `100 * max_array_size` aliased elements, the `regex` package's timeout granularity).
+timeout (one `set()` of up to `max_array_size` colliding keys, ~0.4 s; one comparison or
+hash walking up to `100 * max_array_size` aliased elements; the `regex` package's timeout
+granularity); the deadline catches the run right after such a call.
 `alloy-scripting script run` therefore also runs each script in a forked child under a
 hard wall-clock and address-space limit (`isolation.py`); a service should run scripts
 in killable worker processes the same way.
