@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -25,6 +24,7 @@ from alloy_scripting.model.script import (
     Script,
     ScriptSource,
     ScriptVersion,
+    check_timezone,
     parse_trigger,
 )
 
@@ -84,11 +84,7 @@ class CronTriggerIn(_TriggerIn):
     @field_validator("timezone")
     @classmethod
     def _valid_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-            raise ValueError(f"unknown timezone {value!r}") from exc
-        return value
+        return check_timezone(value)
 
 
 class ManualTriggerIn(_TriggerIn):

@@ -125,6 +125,14 @@ def decode(
             "wrong_topic",
             f"event {event.event.value!r} was sent to the topic of {expected_topic_event!r}",
         )
+    if not reply_to and event.event.phase.value == "before":
+        return Inbound(
+            record,
+            headers,
+            None,
+            "missing_reply_to",
+            "a before-hook request needs a reply_to header naming the topic for its answer",
+        )
     return Inbound(record, headers, event)
 
 

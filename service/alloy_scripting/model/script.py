@@ -17,7 +17,9 @@ on save, except that ``revision`` must equal the stored one.
 
 from __future__ import annotations
 
+import functools
 import uuid
+import zoneinfo
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeAlias
@@ -63,6 +65,24 @@ def to_utc_ms(value: datetime) -> datetime:
 
 #: A timezone-aware datetime normalised to UTC and millisecond precision.
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(to_utc_ms)]
+
+
+@functools.cache
+def _iana_zones() -> frozenset[str]:
+    # Some systems' zone directories also hold the host's own zone under these names.
+    return frozenset(zoneinfo.available_timezones()) - {"localtime", "posixrules", "Factory"}
+
+
+def check_timezone(value: str) -> str:
+    """`value` if it names an IANA time zone (not "localtime" or a file path, which would
+    depend on the host the service runs on), else a `ValueError`."""
+    if value != "UTC" and value not in _iana_zones():
+        raise ValueError(f"unknown timezone {value!r} (an IANA name such as 'Europe/Paris')")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ValueError(f"unknown timezone {value!r}") from exc
+    return value
 
 
 def new_id() -> str:
@@ -162,11 +182,7 @@ class CronTrigger(_Trigger):
     @field_validator("timezone")
     @classmethod
     def _valid_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown timezone {value!r}") from exc
-        return value
+        return check_timezone(value)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -361,3 +361,15 @@ async def test_the_same_event_sent_again_later_gets_the_remembered_answer(
     replies = service.producer.on("replies")
     assert replies[0].value == replies[1].value
     assert (await service.stores.executions.find_by_script(script.id)).total == 1
+
+
+async def test_a_before_request_without_reply_to_is_dead_lettered_not_run(
+    service: Service,
+) -> None:
+    script = await service.add("validate_deal", SEED, "before_create")
+    request = service.record("before_create", 500, event_id="e1")
+    request.headers = [("correlation_id", b"c1")]
+    await service.handle(request)
+    [dead] = service.producer.on(service.topics.dlq)
+    assert dead.headers["x-error-type"] == "missing_reply_to"
+    assert (await service.stores.executions.find_by_script(script.id)).total == 0

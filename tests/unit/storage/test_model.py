@@ -319,3 +319,11 @@ def test_record_of_a_run_fills_the_defaults() -> None:
     )
     assert abs((fast.started_at - slow.started_at).total_seconds()) < 5
     assert fast.removed == [] and fast.removed is not slow.removed
+
+
+@pytest.mark.parametrize("zone", ["localtime", "/etc/localtime", "posixrules", "Mars/Olympus"])
+def test_a_cron_zone_must_be_an_iana_name(zone: str) -> None:
+    """Not a name whose meaning depends on the host the service happens to run on."""
+    with pytest.raises(ValidationError, match="unknown timezone"):
+        Cron("0 9 * * *", timezone=zone)
+    assert Cron("0 9 * * *", timezone="Europe/Berlin").timezone == "Europe/Berlin"
