@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
@@ -56,6 +57,20 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+def bind_http(host: str, port: int) -> socket.socket:
+    """A listening-ready socket on `host:port`, or exit with a clear message."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        logger.error("cannot listen on %s:%d: %s", host, port, exc)
+        raise SystemExit(f"alloy-scripting: cannot listen on {host}:{port}: {exc}") from None
+    return sock
+
+
 async def run_service(settings: Settings | None = None) -> None:
     from alloy_scripting.api.app import create_api
     from alloy_scripting.messaging.edge import KafkaEdge
@@ -67,6 +82,9 @@ async def run_service(settings: Settings | None = None) -> None:
 
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    # Take the HTTP port first: a second instance started on a busy port must stop before
+    # it joins the consumer groups (and makes them rebalance).
+    listener = bind_http(settings.http_host, settings.http_port)
     tracer_provider = configure_tracing()
 
     stores = MongoStores.from_settings(settings)
@@ -126,7 +144,7 @@ async def run_service(settings: Settings | None = None) -> None:
         settings.http_port,
     )
     try:
-        await server.serve()
+        await server.serve(sockets=[listener])
     finally:
         logger.info("shutting down")
         if scheduler is not None:

@@ -21,9 +21,9 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from alloy_scripting.api.problems import ProblemError
+from alloy_scripting.model.script import MAX_TENANT_LENGTH
 from alloy_scripting.settings import Settings
 
-MAX_TENANT_LENGTH = 128
 MAX_USER_LENGTH = 256
 _PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]+$")
 

@@ -43,13 +43,13 @@ record and counts no failure. Disabled and archived scripts only run with `dry_r
 
 
 @router.post("/name/{name}/run", summary="Run a script by name", description=_RUN_DOC)
-async def run_script_by_name(name: str, body: RunIn, ctx: CtxDep) -> RunOut:
-    return await _run(ctx, await ctx.load_by_name(name), body)
+async def run_script_by_name(name: str, ctx: CtxDep, body: RunIn | None = None) -> RunOut:
+    return await _run(ctx, await ctx.load_by_name(name), body or RunIn())
 
 
 @router.post("/{script_id}/run", summary="Run a script", description=_RUN_DOC)
-async def run_script(script_id: str, body: RunIn, ctx: CtxDep) -> RunOut:
-    return await _run(ctx, await ctx.load(script_id), body)
+async def run_script(script_id: str, ctx: CtxDep, body: RunIn | None = None) -> RunOut:
+    return await _run(ctx, await ctx.load(script_id), body or RunIn())
 
 
 @router.get("/{script_id}/executions", summary="The script's execution log")

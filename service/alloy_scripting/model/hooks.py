@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, 
 
 from alloy_scripting.model.enums import EventType, ExecutionStatus
 from alloy_scripting.model.json_check import check_json
+from alloy_scripting.model.script import MAX_TENANT_LENGTH
 
 MAX_ID_LENGTH = 256
 
@@ -28,7 +29,7 @@ class EntityEvent(BaseModel):
         default_factory=lambda: uuid.uuid4().hex,
         description="Unique per event; redeliveries carry the same id.",
     )
-    tenant_id: Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)] | None = None
+    tenant_id: Annotated[str, Field(min_length=1, max_length=MAX_TENANT_LENGTH)] | None = None
     user_id: Annotated[str, Field(max_length=MAX_ID_LENGTH)] | None = None
     entity_type: Annotated[str, Field(min_length=1, max_length=128)]
     entity_id: Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]

@@ -85,6 +85,10 @@ def check_timezone(value: str) -> str:
     return value
 
 
+#: A tenant id: the same bound on every surface (REST header, Kafka events, storage).
+MAX_TENANT_LENGTH = 128
+
+
 def new_id() -> str:
     """A fresh script / record id: a uuid4 as 32 hex digits."""
     return uuid.uuid4().hex
@@ -247,7 +251,7 @@ class Script(BaseModel):
     model_config = ConfigDict(validate_assignment=True, extra="ignore")
 
     id: str = Field(default_factory=new_id, min_length=1, max_length=64)
-    tenant_id: str | None = Field(default=None, max_length=128)
+    tenant_id: str | None = Field(default=None, max_length=MAX_TENANT_LENGTH)
     name: ScriptName
     description: str = Field(default="", max_length=MAX_DESCRIPTION_LENGTH)
     source: ScriptSource

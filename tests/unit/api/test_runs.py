@@ -126,3 +126,14 @@ async def test_run_body_is_validated(client: httpx.AsyncClient) -> None:
         "validation",
     )
     assert (await client.get(f"/scripts/{sid}/executions")).json()["total"] == 0
+
+
+async def test_a_run_needs_no_body(client: httpx.AsyncClient) -> None:
+    """Every field of a run request has a default: no body is an empty request."""
+    created = await create(client, script_body(status="active"))
+    for url in (f"/scripts/{created['id']}/run", "/scripts/name/validate_deal/run"):
+        response = await client.post(url)
+        assert response.status_code == 200, response.text
+        assert response.json()["result"]["status"] in ("success", "error")
+    bad = await client.post(f"/scripts/{created['id']}/run", json={"dry_run": {"no": 1}})
+    assert_problem(bad, 422, "validation")
