@@ -47,6 +47,7 @@ _VIEW_TYPES = frozenset({type({}.keys()), type({}.values()), type({}.items())})
 _CONTAINERS = frozenset({list, tuple, dict, set, frozenset, EntityProxy})
 _SETS = (set, frozenset)
 _MEMBERSHIP = frozenset({"in", "not in"})
+_IDENTITY = frozenset({"is", "is not"})
 _COMPARE: dict[str, Any] = {
     "==": operator.eq,
     "!=": operator.ne,
@@ -65,19 +66,35 @@ def _concat(left: Any, right: Any) -> Any:
     return left + right
 
 
+#: Elements a guard may scan (walking nested containers) for one counted operation.
+_SCAN_PER_OPERATION = 64
+
+
+def _charge_scan(scanned: int) -> None:
+    """A guard's walk is work done on the script's behalf: it counts against the run's
+    operations (and checks its deadline), so that many walks cannot add up unchecked."""
+    if scanned >= _SCAN_PER_OPERATION:
+        run = active_run()
+        if run is not None:
+            run.charge(scanned // _SCAN_PER_OPERATION)
+
+
 def virtual_size(value: Any, budget: int) -> int:
     """Elements reachable from `value` counting every path (`[[0] * 10] * 10` is 110), as
     C-level comparison, hashing or copying would visit them; memoised per object, so the
     walk itself only visits distinct objects. Stops early once past `budget`."""
     memo: dict[int, int] = {}
+    scanned = 0
 
     def walk(node: Any, depth: int) -> int:
+        nonlocal scanned
         key = id(node)
         known = memo.get(key)
         if known is not None:
             return known
         memo[key] = budget + 1 if depth > 200 else 0  # cycles and absurd depth count as huge
         total = len(node)
+        scanned += total
         items = node.values() if isinstance(node, dict) else node
         for item in items:
             if type(item) in _CONTAINERS:
@@ -87,7 +104,10 @@ def virtual_size(value: Any, budget: int) -> int:
         memo[key] = total
         return total
 
-    return walk(value, 0)
+    try:
+        return walk(value, 0)
+    finally:
+        _charge_scan(scanned)
 
 
 def tuple_weight(value: tuple[Any, ...], budget: int, max_depth: int) -> int:
@@ -98,8 +118,10 @@ def tuple_weight(value: tuple[Any, ...], budget: int, max_depth: int) -> int:
     lists and dicts are unhashable, a frozenset hashes its stored element hashes."""
     memo: dict[int, tuple[int, int]] = {}
     huge = budget + 1
+    scanned = 0
 
     def walk(node: tuple[Any, ...], depth: int) -> int:
+        nonlocal scanned
         known = memo.get(id(node))
         if known is not None:
             total, height = known
@@ -107,6 +129,7 @@ def tuple_weight(value: tuple[Any, ...], budget: int, max_depth: int) -> int:
         if depth > max_depth:
             return huge
         total = len(node)
+        scanned += total
         height = 0
         for item in node:
             if isinstance(item, tuple):
@@ -119,7 +142,10 @@ def tuple_weight(value: tuple[Any, ...], budget: int, max_depth: int) -> int:
         memo[id(node)] = (total, height)
         return total
 
-    return walk(value, 0)
+    try:
+        return walk(value, 0)
+    finally:
+        _charge_scan(scanned)
 
 
 class ScriptException:
@@ -359,6 +385,8 @@ class Guards:
 
     def cmp(self, left: Any, op: str, right: Any) -> Any:
         """A comparison without constant operands (`a == b`, `x in items`, ...)."""
+        if op in _IDENTITY:
+            return left is right if op == "is" else left is not right
         if type(left) in _CONTAINERS and (type(right) in _CONTAINERS or op in _MEMBERSHIP):
             self.check_virtual(left, "comparison")
             if type(right) in _CONTAINERS:

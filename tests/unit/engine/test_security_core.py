@@ -372,3 +372,28 @@ def test_validate_one_of_refuses_aliased_structures(engine: ScriptEngine) -> Non
     result = engine.execute(source, phase="before", event="before_create", entity={"a": 1})
     assert result.status in (ExecutionStatus.LIMIT_EXCEEDED, ExecutionStatus.TIMEOUT)
     assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # Every line makes a guard walk a million nested elements: the walks are counted.
+        "L = [[0] * 99 for i in range(9999)]\n" + "t = (L, 1)\n" * 40,
+        "L = [[0] * 99 for i in range(9999)]\nM = [[0] * 99 for i in range(9999)]\n"
+        + "c = L == M\n" * 40,
+    ],
+)
+def test_guard_walks_count_as_work(engine: ScriptEngine, source: str) -> None:
+    import time
+
+    started = time.perf_counter()
+    result = engine.execute(source)
+    assert result.status in (ExecutionStatus.LIMIT_EXCEEDED, ExecutionStatus.TIMEOUT)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_identity_needs_no_walk(engine: ScriptEngine) -> None:
+    source = "L = [[0] * 99 for i in range(9999)]\n" + "c = L is L\n" * 200
+    source += 'entity["same"] = L is L\n'
+    result = engine.execute(source, entity={"a": 1})
+    assert result.status is ExecutionStatus.SUCCESS and result.changes == {"same": True}
