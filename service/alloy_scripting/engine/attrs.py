@@ -340,7 +340,26 @@ def _str_rules(g: Guards) -> dict[str, Rule]:
 
         return do
 
+    def case_mapper(method: Callable[[str], str]) -> Rule:
+        """Case mappings may lengthen text (`"ﬃ".upper()` is `"FFI"`): at most 3 times."""
+
+        def bind(text: str) -> Callable[[], str]:
+            def do() -> str:
+                result = method(text)
+                too_long(len(result), f"{method.__name__}()")
+                return result
+
+            return do
+
+        return bind
+
     return {
+        "upper": case_mapper(str.upper),
+        "lower": case_mapper(str.lower),
+        "title": case_mapper(str.title),
+        "capitalize": case_mapper(str.capitalize),
+        "swapcase": case_mapper(str.swapcase),
+        "casefold": case_mapper(str.casefold),
         "ljust": padder(str.ljust),
         "rjust": padder(str.rjust),
         "center": padder(str.center),

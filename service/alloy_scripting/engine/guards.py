@@ -387,6 +387,14 @@ class Guards:
         """A comparison without constant operands (`a == b`, `x in items`, ...)."""
         if op in _IDENTITY:
             return left is right if op == "is" else left is not right
+        if type(left) in _VIEW_TYPES or type(right) in _VIEW_TYPES:
+            # Dict views compare their items (or keys, or values) in C, like containers.
+            for side in (left, right):
+                if type(side) in _VIEW_TYPES:
+                    self.check_virtual(list(side), "comparison")
+                elif type(side) in _CONTAINERS:
+                    self.check_virtual(side, "comparison")
+            return _COMPARE[op](left, right)
         if type(left) in _CONTAINERS and (type(right) in _CONTAINERS or op in _MEMBERSHIP):
             self.check_virtual(left, "comparison")
             if type(right) in _CONTAINERS:
@@ -397,6 +405,8 @@ class Guards:
         """An operand of a chained comparison."""
         if type(value) in _CONTAINERS:
             self.check_virtual(value, "comparison")
+        elif type(value) in _VIEW_TYPES:
+            self.check_virtual(list(value), "comparison")
         return value
 
     def iadd(self, left: Any, right: Any) -> Any:

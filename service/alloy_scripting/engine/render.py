@@ -130,8 +130,11 @@ class Renderer:
             return self.text(value)
         if conversion == 114:  # !r
             return self.represent(value)
-        if conversion == 97:  # !a
-            return self.represent(value).encode("ascii", "backslashreplace").decode("ascii")
+        if conversion == 97:  # !a: escaping can make it up to 10 times longer
+            text = self.represent(value).encode("ascii", "backslashreplace").decode("ascii")
+            if len(text) > self.max_size:
+                raise LimitExceeded("string_size", "!a conversion result exceeds the string limit")
+            return text
         raise ValueError("unknown conversion")
 
     def check_spec(self, spec: str) -> None:

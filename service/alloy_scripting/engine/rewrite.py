@@ -28,7 +28,6 @@
 from __future__ import annotations
 
 import ast
-import copy
 from typing import Any
 
 from RestrictedPython.transformer import copy_locations
@@ -171,9 +170,13 @@ class ScriptRewriter(ast.NodeTransformer):
     def visit_Lambda(self, node: ast.Lambda) -> Any:
         self.generic_visit(node)
         if node.args.vararg is not None:
-            # `lambda *a: body` -> `lambda *a: body if _tup_(a) else body`
+            # `lambda *a: body` -> `lambda *a: _tup_(a) is None or body` (`_tup_` returns
+            # the tuple or raises: `body` is always the value, and written once — a copy
+            # per nesting level would grow the tree exponentially).
             check = _call("_tup_", [ast.Name(node.args.vararg.arg, ast.Load())], node)
-            test = ast.IfExp(test=check, body=node.body, orelse=copy.deepcopy(node.body))
+            never = ast.Compare(left=check, ops=[ast.Is()], comparators=[ast.Constant(None)])
+            test = ast.BoolOp(op=ast.Or(), values=[never, node.body])
+            copy_locations(never, node.body)
             copy_locations(test, node.body)
             node.body = test
         return _call("_fn_", [node], node)

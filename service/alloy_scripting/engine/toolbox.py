@@ -132,21 +132,29 @@ class JsonNamespace(Namespace):
         return value
 
 
-_JSON_STRING = _re.compile(r'"(?:[^"\\]|\\.)*"', _re.DOTALL)
-_JSON_BRACKET = _re.compile(r"[\[\]{}]")
-
-
 def _json_nesting_ok(text: str, limit: int) -> bool:
-    """Checked before parsing: the C decoder recurses once per level."""
+    """Checked before parsing: the C decoder recurses once per level. One pass over the
+    text (a regular expression for strings backtracks quadratically on an unterminated
+    string full of escaped quotes)."""
     if text.count("[") + text.count("{") <= limit:
         return True
     depth = 0
-    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
-        if bracket in "[{":
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char == "[" or char == "{":
             depth += 1
             if depth > limit:
                 return False
-        else:
+        elif char == "]" or char == "}":
             depth -= 1
     return True
 

@@ -397,3 +397,45 @@ def test_identity_needs_no_walk(engine: ScriptEngine) -> None:
     source += 'entity["same"] = L is L\n'
     result = engine.execute(source, entity={"a": 1})
     assert result.status is ExecutionStatus.SUCCESS and result.changes == {"same": True}
+
+
+@pytest.mark.parametrize(
+    ("source", "statuses"),
+    [
+        # An unterminated JSON string full of escaped quotes: the nesting pre-scan is linear.
+        (
+            "s = '[' * 101 + '\"' + '\\\\\"' * 32000\ntry:\n    json.loads(s)\n"
+            "except ValueError:\n    pass\n",
+            {"success", "error"},
+        ),
+        # Dict views compare their items in C: aliased values are walked first.
+        (
+            "a = [0]\nb = [0]\nfor i in range(40):\n    a = [a, a]\n    b = [b, b]\n"
+            "x = {1: a}\ny = {1: b}\nentity['r'] = x.items() == y.items()\n",
+            {"limit_exceeded"},
+        ),
+        (
+            "a = [0]\nb = [0]\nfor i in range(40):\n    a = [a, a]\n    b = [b, b]\n"
+            "x = {1: a}\ny = {1: b}\nentity['r'] = x.items() <= y.items()\n",
+            {"limit_exceeded"},
+        ),
+        # Nested `lambda *a:` compile in linear time.
+        (
+            "f = " + "".join(f"lambda *a{i}: " for i in range(24)) + "1\nentity['r'] = 1\n",
+            {"success"},
+        ),
+        # Conversions and case mappings that lengthen text stay within the string limit.
+        ("s = '\\U0001F600' * 65000\nx = f'{s!a}'\n", {"limit_exceeded"}),
+        ("s = '\\ufb03' * 65536\nu = s.upper()\n", {"limit_exceeded"}),
+        ("s = '\\ufb03' * 65536\nu = str.upper(s)\n", {"limit_exceeded"}),
+    ],
+)
+def test_round_three_findings_are_bounded(
+    engine: ScriptEngine, source: str, statuses: set[str]
+) -> None:
+    import time
+
+    started = time.perf_counter()
+    result = engine.execute(source, entity={"a": 1})
+    assert result.status.value in statuses, result.to_dict()
+    assert time.perf_counter() - started < 1.0
