@@ -136,6 +136,8 @@ def _json_object(option: str, value: str | None) -> dict[str, Any] | None:
         parsed = json.loads(value)
     except ValueError as error:
         _usage_error(f"{option} is not valid JSON: {error}")
+    except RecursionError:
+        _usage_error(f"{option} is nested too deeply")
     if not isinstance(parsed, dict):
         _usage_error(f"{option} must be a JSON object")
     return parsed

@@ -22,7 +22,11 @@ from alloy_scripting.engine.hashing import set_operation
 from alloy_scripting.engine.render import MAX_DATE_FORMAT
 from alloy_scripting.model.proxy import EntityProxy, EntityView
 
-_CONTAINERS = frozenset({list, tuple, dict, set, frozenset, EntityProxy})
+#: What C compares element by element (dict views compare their keys, values or items).
+_CONTAINERS = frozenset(
+    {list, tuple, dict, set, frozenset, EntityProxy, type({}.keys()), type({}.values()),
+     type({}.items())}
+)  # fmt: skip
 
 #: A rule is `None` (hand out the real attribute) or a factory wrapping it for one object.
 Rule = Callable[[Any], Any] | None

@@ -31,7 +31,11 @@ MAX_ROUND_DIGITS = 1000
 _SIZED = (list, tuple, dict, set, frozenset, str, range)
 _VIEWS = frozenset({type({}.keys()), type({}.values()), type({}.items())})
 _NUMERIC_START = frozenset({int, float, bool, decimal.Decimal})
-_CONTAINERS = frozenset({list, tuple, dict, set, frozenset, EntityProxy})
+#: What C compares element by element (dict views compare their keys, values or items).
+_CONTAINERS = frozenset(
+    {list, tuple, dict, set, frozenset, EntityProxy, type({}.keys()), type({}.values()),
+     type({}.items())}
+)  # fmt: skip
 
 
 def _has_containers(items: Any) -> bool:
@@ -405,26 +409,36 @@ def make_builtins(guards: Guards) -> dict[str, Any]:
     }
 
 
+#: Types one `isinstance` call may name (tuples of type-like globals, flattened).
+MAX_ISINSTANCE_TYPES = 64
+
+
 def make_isinstance(aliases: dict[Any, type]) -> Callable[[Any, Any], bool]:
     """`isinstance` for scripts: the second argument must be one of the type-like globals
     (`int`, `list`, `dict`, `Decimal`, `datetime`, `ValueError`, ...) or a tuple of them."""
 
-    def resolve(spec: Any) -> tuple[type, ...]:
+    def resolve(spec: Any, into: list[type], depth: int) -> None:
         if type(spec) is tuple:
-            resolved: tuple[type, ...] = ()
+            if depth > 4 or len(into) + len(spec) > MAX_ISINSTANCE_TYPES:
+                raise TypeError(
+                    f"isinstance() arg 2: at most {MAX_ISINSTANCE_TYPES} types, nested "
+                    "at most 4 deep"
+                )
             for item in spec:
-                resolved += resolve(item)
-            return resolved
+                resolve(item, into, depth + 1)
+            return
         key = getattr(spec, "__func__", spec)
         try:
-            return (aliases[key],)
+            into.append(aliases[key])
         except (KeyError, TypeError):
             raise TypeError(
                 "isinstance() arg 2 must be a type-like global or a tuple of them"
             ) from None
 
     def isinstance_(value: Any, spec: Any) -> bool:
-        types = resolve(spec)
+        found: list[type] = []
+        resolve(spec, found, 0)
+        types = tuple(found)
         if type(value) is ScriptException:
             return any(value.is_a(cls) for cls in types)
         return isinstance(value, types)

@@ -14,6 +14,7 @@ Limits they detect raise `LimitExceeded`, which scripts cannot catch; the per-ru
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NoReturn
@@ -48,6 +49,8 @@ _CONTAINERS = frozenset({list, tuple, dict, set, frozenset, EntityProxy})
 _SETS = (set, frozenset)
 _MEMBERSHIP = frozenset({"in", "not in"})
 _IDENTITY = frozenset({"is", "is not"})
+_HASHED = frozenset({set, frozenset, dict, EntityProxy})
+_SEQUENCE_HAYSTACKS = frozenset({list, tuple})
 _COMPARE: dict[str, Any] = {
     "==": operator.eq,
     "!=": operator.ne,
@@ -97,8 +100,13 @@ def virtual_size(value: Any, budget: int) -> int:
         scanned += total
         items = node.values() if isinstance(node, dict) else node
         for item in items:
-            if type(item) in _CONTAINERS:
+            kind = type(item)
+            if kind in _CONTAINERS:
                 total += walk(item, depth + 1)
+                if total > budget:
+                    break
+            elif kind in _VIEW_TYPES:  # a dict view compares its items (keys, values) in C
+                total += walk(list(item), depth + 1)
                 if total > budget:
                     break
         memo[key] = total
@@ -395,6 +403,17 @@ class Guards:
                 elif type(side) in _CONTAINERS:
                     self.check_virtual(side, "comparison")
             return _COMPARE[op](left, right)
+        if op in _MEMBERSHIP and type(right) in _HASHED:
+            # A hash lookup compares the needle with colliding entries only.
+            if type(left) in _CONTAINERS:
+                self.check_virtual(left, "comparison")
+            return _COMPARE[op](left, right)
+        if op in _MEMBERSHIP and type(right) in _SEQUENCE_HAYSTACKS:
+            # Comparing the needle with one element walks no more than the needle itself:
+            # a small needle in a long list needs no walk of the list.
+            needle = virtual_size(left, self.max_virtual) if type(left) in _CONTAINERS else 1
+            if needle * (len(right) + 1) <= self.max_virtual:
+                return _COMPARE[op](left, right)
         if type(left) in _CONTAINERS and (type(right) in _CONTAINERS or op in _MEMBERSHIP):
             self.check_virtual(left, "comparison")
             if type(right) in _CONTAINERS:
@@ -432,8 +451,11 @@ class Guards:
                     self.breach("int_size", "pow() operand exceeds the integer size limit")
             return pow(base, exponent, modulo)
         if isinstance(base, int) and isinstance(exponent, int) and exponent > 0:
-            bits = abs(int(base)).bit_length()
-            if bits > 1 and (exponent > self.max_bits or (bits - 1) * exponent > self.max_bits):
+            magnitude = abs(int(base))
+            if magnitude > 1 and (
+                exponent > self.max_bits
+                or math.log2(magnitude) * exponent > self.max_bits + 1  # the result's bits
+            ):
                 self.breach("int_size", "integer power exceeds the integer size limit")
         return base**exponent
 

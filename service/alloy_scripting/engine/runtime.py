@@ -197,7 +197,9 @@ class Run(IterationBuiltins):
         self.ops = ops
         if ops > self.budget:
             self._over()
-        if not ops & 3:
+        # The deadline every step (one loop step may hold up to 64 unticked heavy calls);
+        # the rest of the checks every 4 steps.
+        if not ops & 3 or perf_counter() > self.deadline:
             self._check()
         return True
 
@@ -432,6 +434,9 @@ class ScriptEngine:
         compiled = self._lookup(source)
         if compiled is None:
             compiled = self.cache.get_or_compile(source, self._compile)
+            # Compiling is bounded on its own (`MAX_NODES`): the run's time starts now, so
+            # that a long script does not time out on its first run only.
+            started = perf_counter()
         else:
             compiled.referenced = True
             self.cache.hits += 1
@@ -756,8 +761,14 @@ class ScriptEngine:
         used = 0
         for key, value in list(data.items()):
             old = original.get(key, _MISSING)
-            if old is value or (old is not _MISSING and type(old) is type(value) and old == value):
-                continue  # (`is` first: a NaN read but never written is not a change)
+            if old is value or (
+                old is not _MISSING
+                and type(old) is type(value)
+                and old == value
+                and (type(value) not in _NESTED or _same_json(old, value))
+            ):
+                continue  # (`is` first: a NaN read but never written is not a change;
+                # nested values must match in type too: `[True]` is not `[1]`)
             if type(key) is not str:
                 raise TypeError(f"entity field names must be strings, not '{type(key).__name__}'")
             check_text(key, "entity field name")
@@ -779,9 +790,7 @@ class ScriptEngine:
                 dict.__setitem__(data, key, plain)
             if used > limit:
                 raise LimitExceeded("changes_size", f"entity changes exceed {limit} bytes")
-            if old is not plain and (
-                old is _MISSING or type(old) is not type(plain) or old != plain
-            ):
+            if old is not plain and (old is _MISSING or not _same_json(old, plain)):
                 changes[key] = plain
         if original.keys() <= data.keys():
             return changes, []
@@ -969,6 +978,22 @@ def _written_changes(
     if used > limit:
         return None
     return changes, removed
+
+
+_NESTED = (dict, list)
+
+
+def _same_json(left: Any, right: Any) -> bool:
+    """Equal as JSON: like `==`, but `1`, `1.0`, `True` and `Decimal(1)` differ at any
+    depth (plain data of bounded size and nesting)."""
+    kind = type(left)
+    if kind is not type(right):
+        return False
+    if kind is dict:
+        return left.keys() == right.keys() and all(_same_json(left[k], right[k]) for k in left)
+    if kind is list:
+        return len(left) == len(right) and all(map(_same_json, left, right))
+    return bool(left == right)
 
 
 def _script_name(ctx: Mapping[str, Any] | None) -> str | None:

@@ -405,9 +405,15 @@ class ReNamespace(Namespace):
 
     def _run(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
-            return call(*args, timeout=self._timeout, **kwargs)
+            result = call(*args, timeout=self._timeout, **kwargs)
         except TimeoutError:
             raise LimitExceeded("regex_timeout", "regular expression timed out") from None
+        # One match may use most of its own timeout: the run's deadline is checked after
+        # each, so that many of them in a row cannot add up unchecked.
+        run = active_run()
+        if run is not None:
+            run.charge(1)
+        return result
 
     @staticmethod
     def _pattern(pattern: Any, flags: Any) -> Any:

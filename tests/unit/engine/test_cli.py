@@ -110,6 +110,7 @@ def test_run_phase_from_event(tmp_path: Path) -> None:
         ["--params", "3"],
         ["--phase", "sometimes"],
         ["--event", "never"],
+        ["--entity", '{"a":' + "[" * 5000 + "]" * 5000 + "}"],  # deeper than the parser goes
     ],
 )
 def test_run_usage_errors(seed: Path, args: list[str]) -> None:

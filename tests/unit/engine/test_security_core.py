@@ -439,3 +439,72 @@ def test_round_three_findings_are_bounded(
     result = engine.execute(source, entity={"a": 1})
     assert result.status.value in statuses, result.to_dict()
     assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    ("value", "change"),
+    [
+        ('{"k": [True]}', {"n": {"k": [True]}}),
+        ('{"k": [1.0]}', {"n": {"k": [1.0]}}),
+        ('{"k": [Decimal(1)]}', {"n": {"k": ["1"]}}),
+        ('{"k": [1]}', {}),
+    ],
+)
+def test_nested_values_equal_in_python_but_not_in_json_are_changes(
+    engine: ScriptEngine, value: str, change: dict[str, object]
+) -> None:
+    from alloy_scripting.model.proxy import EntityProxy
+
+    entity = EntityProxy("d1", "deal", {"n": {"k": [1]}, "a": 1})
+    result = engine.execute(f'entity["n"] = {value}\n', entity=entity)
+    assert result.status is ExecutionStatus.SUCCESS
+    assert result.changes == change
+    # What the next script of a hook chain is given is what the changes say.
+    assert dict(result.entity)["n"] == (change["n"] if change else {"k": [1]})
+
+
+def test_many_small_membership_tests_on_a_long_list_are_ordinary_code(
+    engine: ScriptEngine,
+) -> None:
+    source = (
+        "pts = [(i, i * 2) for i in range(2000)]\nn = 0\n"
+        "for j in range(200):\n    if (j, j * 2) in pts:\n        n += 1\nentity['n'] = n\n"
+    )
+    result = engine.execute(source, entity={"a": 1})
+    assert result.status is ExecutionStatus.SUCCESS and result.changes == {"n": 200}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # Short loops still check the deadline at every step; regex calls count.
+        "p = '(a|aa)+b'\ns = 'a' * 24\nfor i in range(3):\n" + "    m = re.search(p, s)\n" * 55,
+        # Dict views nested in containers are walked like containers.
+        "a = [0]\nb = [0]\nfor i in range(40):\n    a = [a, a]\n    b = [b, b]\n"
+        "x = {1: a}\ny = {1: b}\nentity['r'] = [x.items()] == [y.items()]\n",
+        "a = [0]\nb = [0]\nfor i in range(40):\n    a = [a, a]\n    b = [b, b]\n"
+        "x = {1: a}\ny = {1: b}\nentity['r'] = [y.items()].count(x.items())\n",
+        "a = [0]\nb = [0]\nfor i in range(40):\n    a = [a, a]\n    b = [b, b]\n"
+        "y = {1: b}\nz = {1: a, 2: 0}\nentity['r'] = len(sorted([z.items(), y.items()]))\n",
+        # isinstance with a huge type tuple.
+        "t1 = (str,) * 100\nt2 = (t1,) * 100\nt3 = (t2,) * 99\nr = isinstance(1, t3)\n",
+    ],
+)
+def test_round_three_hangs_end_quickly(engine: ScriptEngine, source: str) -> None:
+    import time
+
+    started = time.perf_counter()
+    result = engine.execute(source, entity={"a": 1})
+    assert result.status is not ExecutionStatus.SUCCESS, result.to_dict()
+    assert time.perf_counter() - started < 1.0
+
+
+def test_compiling_does_not_count_against_the_run(engine: ScriptEngine) -> None:
+    lines = [f"v{i} = {i} * 2 + entity['a']" for i in range(550)]
+    result = engine.execute("\n".join(lines) + "\nentity['done'] = v549\n", entity={"a": 1})
+    assert result.status is ExecutionStatus.SUCCESS and result.changes == {"done": 1099}
+
+
+def test_powers_are_bounded_by_the_size_of_their_result(engine: ScriptEngine) -> None:
+    assert engine.execute("x = 3 ** 4096\n").limit == "int_size"
+    assert engine.execute("x = 2 ** 4096\n").status is ExecutionStatus.SUCCESS
