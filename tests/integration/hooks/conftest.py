@@ -131,3 +131,27 @@ def service_env(
         "ALLOY_CONSUMER_GROUP": f"alloy-{unique_name}",
         **extra,
     }
+
+
+def serve_env(
+    kafka_bootstrap: str,
+    mongodb_url: str,
+    mongo_db: Any,
+    unique_name: str,
+    port: int,
+    **extra: str,
+) -> dict[str, str]:
+    """`service_env` for an `alloy-scripting serve` process on 127.0.0.1:`port`, without
+    the scheduler (unless `extra` says otherwise)."""
+    return service_env(
+        kafka_bootstrap,
+        mongodb_url,
+        mongo_db,
+        unique_name,
+        **{
+            "ALLOY_HTTP_HOST": "127.0.0.1",
+            "ALLOY_HTTP_PORT": str(port),
+            "ALLOY_SCHEDULER_ENABLED": "false",
+            **extra,
+        },
+    )

@@ -11,7 +11,7 @@ import pytest
 
 from alloy_scripting.demo import run_demo
 
-from .conftest import service_env
+from .conftest import serve_env
 from .test_restart import free_port, start_serve, wait_ready
 
 pytestmark = pytest.mark.integration
@@ -26,15 +26,8 @@ async def test_the_demo_prints_the_seed_outcomes_with_global_and_tenant_keys(
     kafka_bootstrap: str, mongodb_url: str, mongo_db: Any, unique_name: str, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = service_env(
-        kafka_bootstrap,
-        mongodb_url,
-        mongo_db,
-        unique_name,
-        ALLOY_HTTP_HOST="127.0.0.1",
-        ALLOY_HTTP_PORT=str(port),
-        ALLOY_API_KEYS="k1,k2:acme",
-        ALLOY_SCHEDULER_ENABLED="false",
+    env = serve_env(
+        kafka_bootstrap, mongodb_url, mongo_db, unique_name, port, ALLOY_API_KEYS="k1,k2:acme"
     )
     proc = start_serve(env, str(tmp_path / "serve.log"))
     try:

@@ -17,7 +17,7 @@ import pytest
 from alloy_scripting.client.hooks import HookClient
 from alloy_scripting.model.hooks import Continue, Rejected
 
-from .conftest import read_topic, seed_database, service_env
+from .conftest import read_topic, seed_database, serve_env
 from .test_hooks_kafka import SEED_SCRIPT
 
 pytestmark = pytest.mark.integration
@@ -62,15 +62,13 @@ async def test_restart_with_500_requests_in_flight(
     await seed_database(mongo_db, SEED_SCRIPT)
     port = free_port()
     prefix = f"t{unique_name}."
-    env = service_env(
+    env = serve_env(
         kafka_bootstrap,
         mongodb_url,
         mongo_db,
         unique_name,
-        ALLOY_HTTP_HOST="127.0.0.1",
-        ALLOY_HTTP_PORT=str(port),
+        port,
         ALLOY_AUTH_DISABLED="true",
-        ALLOY_SCHEDULER_ENABLED="false",
         ALLOY_HOOK_BATCH_SIZE="32",
     )
     log_path = str(tmp_path / "serve.log")

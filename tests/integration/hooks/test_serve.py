@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import service_env
+from .conftest import serve_env
 from .test_restart import start_serve
 
 pytestmark = pytest.mark.integration
@@ -22,14 +22,8 @@ async def test_a_busy_port_stops_serve_before_it_joins_the_consumer_groups(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = service_env(
-            kafka_bootstrap,
-            mongodb_url,
-            mongo_db,
-            unique_name,
-            ALLOY_HTTP_HOST="127.0.0.1",
-            ALLOY_HTTP_PORT=str(port),
-            ALLOY_AUTH_DISABLED="true",
+        env = serve_env(
+            kafka_bootstrap, mongodb_url, mongo_db, unique_name, port, ALLOY_AUTH_DISABLED="true"
         )
         log = tmp_path / "serve.log"
         proc = start_serve(env, str(log))
