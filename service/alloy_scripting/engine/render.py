@@ -191,6 +191,9 @@ class Renderer:
                 raise LimitExceeded("string_size", "% formatting result exceeds the string limit")
         safe: Any
         if isinstance(args, tuple):
+            if not mapping and len(args) > index:
+                # Python refuses it anyway; say so before rendering arguments never used.
+                raise TypeError("not all arguments converted during string formatting")
             safe = tuple(self._percent_arg(arg) for arg in args)
         elif mapping and isinstance(args, dict):
             safe = {key: self._percent_arg(value) for key, value in args.items()}

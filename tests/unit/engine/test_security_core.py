@@ -508,3 +508,18 @@ def test_compiling_does_not_count_against_the_run(engine: ScriptEngine) -> None:
 def test_powers_are_bounded_by_the_size_of_their_result(engine: ScriptEngine) -> None:
     assert engine.execute("x = 3 ** 4096\n").limit == "int_size"
     assert engine.execute("x = 2 ** 4096\n").status is ExecutionStatus.SUCCESS
+
+
+def test_percent_format_refuses_extra_arguments_before_rendering_them(
+    engine: ScriptEngine,
+) -> None:
+    import time
+
+    source = "x = [0] * 100\ntry:\n    s = '%s' % ((x,) * 9900)\nexcept TypeError:\n"
+    source += "    entity['refused'] = True\n"
+    started = time.perf_counter()
+    result = engine.execute(source, entity={"a": 1})
+    assert result.changes == {"refused": True}
+    assert time.perf_counter() - started < 0.1
+    ok = engine.execute("entity['s'] = '%s-%d %%' % ('a', 3)\n", entity={"a": 1})
+    assert ok.changes == {"s": "a-3 %"}
