@@ -17,16 +17,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from alloy_scripting.engine.errors import active_run
-from alloy_scripting.engine.guards import Guards, ScriptException
+from alloy_scripting.engine.guards import COMPARED, Guards, ScriptException
 from alloy_scripting.engine.hashing import set_operation
 from alloy_scripting.engine.render import MAX_DATE_FORMAT
 from alloy_scripting.model.proxy import EntityProxy, EntityView
-
-#: What C compares element by element (dict views compare their keys, values or items).
-_CONTAINERS = frozenset(
-    {list, tuple, dict, set, frozenset, EntityProxy, type({}.keys()), type({}.values()),
-     type({}.items())}
-)  # fmt: skip
 
 #: A rule is `None` (hand out the real attribute) or a factory wrapping it for one object.
 Rule = Callable[[Any], Any] | None
@@ -415,7 +409,7 @@ def _list_rules(g: Guards) -> dict[str, Rule]:
             if run is not None:
                 run.sort_in_place(target, key, reverse)
                 return
-            if not _CONTAINERS.isdisjoint(map(type, target)):
+            if not COMPARED.isdisjoint(map(type, target)):
                 g.check_virtual(target, "sorting")
             target.sort(key=key, reverse=reverse)
 
@@ -429,7 +423,7 @@ def _search_rules(g: Guards, kind: type) -> dict[str, Rule]:
     every path of nested containers, so those are size-checked first."""
 
     def checked(target: Any, value: Any) -> None:
-        if type(value) in _CONTAINERS and not _CONTAINERS.isdisjoint(map(type, target)):
+        if type(value) in COMPARED and not COMPARED.isdisjoint(map(type, target)):
             g.check_virtual(value, "comparison")
             g.check_virtual(target, "comparison")
 

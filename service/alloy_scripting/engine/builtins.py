@@ -23,26 +23,25 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from alloy_scripting.engine.errors import LimitExceeded
-from alloy_scripting.engine.guards import SCRIPT_EXCEPTIONS, Guards, ScriptException
+from alloy_scripting.engine.guards import (
+    COMPARED,
+    SCRIPT_EXCEPTIONS,
+    VIEW_TYPES,
+    Guards,
+    ScriptException,
+)
 from alloy_scripting.engine.hashing import build_set
-from alloy_scripting.model.proxy import EntityProxy
 
 MAX_ROUND_DIGITS = 1000
 _SIZED = (list, tuple, dict, set, frozenset, str, range)
-_VIEWS = frozenset({type({}.keys()), type({}.values()), type({}.items())})
 _NUMERIC_START = frozenset({int, float, bool, decimal.Decimal})
-#: What C compares element by element (dict views compare their keys, values or items).
-_CONTAINERS = frozenset(
-    {list, tuple, dict, set, frozenset, EntityProxy, type({}.keys()), type({}.values()),
-     type({}.items())}
-)  # fmt: skip
 
 
 def _has_containers(items: Any) -> bool:
     """Whether a sized collection holds a nested container (C-speed scan)."""
     if isinstance(items, dict):
         items = items.values()
-    return not _CONTAINERS.isdisjoint(map(type, items))
+    return not COMPARED.isdisjoint(map(type, items))
 
 
 _MISSING: Any = object()
@@ -66,7 +65,7 @@ class IterationBuiltins:
 
     def stream(self, iterable: Any) -> Iterator[Any]:
         """Iterate `iterable`: sized containers are charged up front, anything else ticks."""
-        if isinstance(iterable, _SIZED) or type(iterable) in _VIEWS:
+        if isinstance(iterable, _SIZED) or type(iterable) in VIEW_TYPES:
             self.charge(len(iterable))
             return iter(iterable)
         return self.ticking(iterable)
@@ -80,7 +79,7 @@ class IterationBuiltins:
     def collect(self, iterable: Any) -> list[Any]:
         """A new list of the items, bounded by the array limit."""
         limit = self.max_array
-        if isinstance(iterable, _SIZED) or type(iterable) in _VIEWS:
+        if isinstance(iterable, _SIZED) or type(iterable) in VIEW_TYPES:
             size = len(iterable)
             if size > limit:
                 raise LimitExceeded(
@@ -155,7 +154,7 @@ class IterationBuiltins:
         return counted
 
     def reversed_(self, sequence: Any) -> Iterator[Any]:
-        if isinstance(sequence, _SIZED) or type(sequence) in _VIEWS:
+        if isinstance(sequence, _SIZED) or type(sequence) in VIEW_TYPES:
             self.charge(len(sequence))
             backwards: Iterator[Any] = reversed(sequence)
             return backwards
@@ -248,7 +247,7 @@ class IterationBuiltins:
 
     def checked_stream(self, iterable: Any) -> Iterator[Any]:
         """`stream`, with nested containers size-checked before C compares them."""
-        if (isinstance(iterable, _SIZED) or type(iterable) in _VIEWS) and not _has_containers(
+        if (isinstance(iterable, _SIZED) or type(iterable) in VIEW_TYPES) and not _has_containers(
             iterable
         ):
             self.charge(len(iterable))
@@ -260,7 +259,7 @@ class IterationBuiltins:
         check = self.guards.check_virtual
         for item in iterable:
             tick()
-            if type(item) in _CONTAINERS:
+            if type(item) in COMPARED:
                 check(item, "comparison")
             yield item
 
@@ -274,7 +273,7 @@ class IterationBuiltins:
         def counted(item: Any) -> Any:
             tick()
             value = key(item)
-            if type(value) in _CONTAINERS:
+            if type(value) in COMPARED:
                 check(value, "comparison")
             return value
 

@@ -44,8 +44,12 @@ SCRIPT_EXCEPTIONS: dict[str, type[Exception]] = {
 _CATCHABLE = frozenset(SCRIPT_EXCEPTIONS.values())
 _SEQUENCES = (str, list, tuple)
 _SIZED = (list, tuple, dict, set, frozenset, str, range)
-_VIEW_TYPES = frozenset({type({}.keys()), type({}.values()), type({}.items())})
-_CONTAINERS = frozenset({list, tuple, dict, set, frozenset, EntityProxy})
+VIEW_TYPES = frozenset({type({}.keys()), type({}.values()), type({}.items())})
+#: Containers C walks element by element when it compares, hashes or copies them.
+CONTAINERS = frozenset({list, tuple, dict, set, frozenset, EntityProxy})
+#: What C compares element by element: the containers, and dict views (their keys, values
+#: or items). `Guards.check_virtual` takes either.
+COMPARED = CONTAINERS | VIEW_TYPES
 _SETS = (set, frozenset)
 _MEMBERSHIP = frozenset({"in", "not in"})
 _IDENTITY = frozenset({"is", "is not"})
@@ -87,6 +91,7 @@ def virtual_size(value: Any, budget: int) -> int:
     C-level comparison, hashing or copying would visit them; memoised per object, so the
     walk itself only visits distinct objects. Stops early once past `budget`."""
     memo: dict[int, int] = {}
+    alive: list[Any] = []
     scanned = 0
 
     def walk(node: Any, depth: int) -> int:
@@ -101,12 +106,14 @@ def virtual_size(value: Any, budget: int) -> int:
         items = node.values() if isinstance(node, dict) else node
         for item in items:
             kind = type(item)
-            if kind in _CONTAINERS:
+            if kind in CONTAINERS:
                 total += walk(item, depth + 1)
                 if total > budget:
                     break
-            elif kind in _VIEW_TYPES:  # a dict view compares its items (keys, values) in C
-                total += walk(list(item), depth + 1)
+            elif kind in VIEW_TYPES:  # a dict view compares its items (keys, values) in C
+                listed = list(item)
+                alive.append(listed)  # its pairs' ids are memo keys: none may be reused
+                total += walk(listed, depth + 1)
                 if total > budget:
                     break
         memo[key] = total
@@ -279,7 +286,7 @@ class Guards:
         Sized containers are copied at C speed; anything else is pulled item by item here,
         so a lazy producer (generator expressions tick per item) is stopped at the limit.
         """
-        if isinstance(iterable, _SIZED) or type(iterable) in _VIEW_TYPES:
+        if isinstance(iterable, _SIZED) or type(iterable) in VIEW_TYPES:
             try:
                 size = len(iterable)
             except OverflowError:
@@ -324,7 +331,7 @@ class Guards:
             return
         if size > self.max_array:
             self.breach("array_size", f"sequence repetition of {size} items exceeds the limit")
-        if times > 1 and any(type(item) in _CONTAINERS for item in seq):
+        if times > 1 and any(type(item) in CONTAINERS for item in seq):
             limit = self.max_virtual
             if virtual_size(seq, limit // times + 1) * times > limit:
                 self.breach(
@@ -377,17 +384,26 @@ class Guards:
                 break
         return value
 
-    def check_virtual(self, value: Any, what: str) -> Any:
-        """Refuse a container whose every-path element count is too large (see
-        `virtual_size`): C-level comparison and hashing would walk all those paths."""
-        if virtual_size(value, self.max_virtual) > self.max_virtual:
+    def virtual(self, value: Any, what: str) -> int:
+        """The every-path element count of a container or dict view (see `virtual_size`),
+        refused past `max_virtual`: C-level comparison and hashing would walk all those
+        paths."""
+        if type(value) in VIEW_TYPES:
+            value = list(value)  # its pairs stay alive while walked (their ids are memo keys)
+        size = virtual_size(value, self.max_virtual)
+        if size > self.max_virtual:
             self.breach("operations", f"{what} of nested structures aliasing too many elements")
+        return size
+
+    def check_virtual(self, value: Any, what: str) -> Any:
+        """`value`, once `virtual` accepted it."""
+        self.virtual(value, what)
         return value
 
     def tup(self, value: tuple[Any, ...]) -> tuple[Any, ...]:
         """A tuple display: nested tuples must not double their way into hash bombs."""
         for item in value:
-            if type(item) in _CONTAINERS:
+            if type(item) in CONTAINERS:
                 return self.check_virtual(value, "tuple")  # type: ignore[no-any-return]
         return value
 
@@ -395,37 +411,27 @@ class Guards:
         """A comparison without constant operands (`a == b`, `x in items`, ...)."""
         if op in _IDENTITY:
             return left is right if op == "is" else left is not right
-        if type(left) in _VIEW_TYPES or type(right) in _VIEW_TYPES:
-            # Dict views compare their items (or keys, or values) in C, like containers.
-            for side in (left, right):
-                if type(side) in _VIEW_TYPES:
-                    self.check_virtual(list(side), "comparison")
-                elif type(side) in _CONTAINERS:
-                    self.check_virtual(side, "comparison")
-            return _COMPARE[op](left, right)
         if op in _MEMBERSHIP and type(right) in _HASHED:
             # A hash lookup compares the needle with colliding entries only.
-            if type(left) in _CONTAINERS:
+            if type(left) in COMPARED:
                 self.check_virtual(left, "comparison")
             return _COMPARE[op](left, right)
         if op in _MEMBERSHIP and type(right) in _SEQUENCE_HAYSTACKS:
             # Comparing the needle with one element walks no more than the needle itself:
             # a small needle in a long list needs no walk of the list.
-            needle = virtual_size(left, self.max_virtual) if type(left) in _CONTAINERS else 1
+            needle = self.virtual(left, "comparison") if type(left) in COMPARED else 1
             if needle * (len(right) + 1) <= self.max_virtual:
                 return _COMPARE[op](left, right)
-        if type(left) in _CONTAINERS and (type(right) in _CONTAINERS or op in _MEMBERSHIP):
+        if type(left) in COMPARED and (type(right) in COMPARED or op in _MEMBERSHIP):
             self.check_virtual(left, "comparison")
-            if type(right) in _CONTAINERS:
+            if type(right) in COMPARED:
                 self.check_virtual(right, "comparison")
         return _COMPARE[op](left, right)
 
     def cv(self, value: Any) -> Any:
         """An operand of a chained comparison."""
-        if type(value) in _CONTAINERS:
+        if type(value) in COMPARED:
             self.check_virtual(value, "comparison")
-        elif type(value) in _VIEW_TYPES:
-            self.check_virtual(list(value), "comparison")
         return value
 
     def iadd(self, left: Any, right: Any) -> Any:
@@ -493,11 +499,11 @@ class Guards:
         """`a | b`, `a & b`, `a ^ b`: sizes checked first for sets, dicts and dict views."""
 
         def apply(left: Any, right: Any) -> Any:
-            if type(left) in _VIEW_TYPES:
+            if type(left) in VIEW_TYPES:
                 left = set(self.materialize(left))
                 if not isinstance(right, _SETS):
                     right = build_set(self.materialize(right))
-            elif type(right) in _VIEW_TYPES:
+            elif type(right) in VIEW_TYPES:
                 right = set(self.materialize(right))
             if op is not operator.and_:
                 self._check_union(left, right)
@@ -571,7 +577,7 @@ class Guards:
         for item, star in zip(items, starred, strict=True):
             if not star:
                 total += 1
-            elif isinstance(item, _SIZED) or type(item) in _VIEW_TYPES:
+            elif isinstance(item, _SIZED) or type(item) in VIEW_TYPES:
                 try:
                     total += len(item)
                 except OverflowError:
