@@ -24,6 +24,7 @@ from typing import Any
 from alloy_scripting.engine.names import NameUse, check_names
 from alloy_scripting.engine.policy import ScriptPolicy
 from alloy_scripting.engine.rewrite import (
+    HEAVY_NODES,
     ExpressionTicker,
     ScriptRewriter,
     needs_expression_ticks,
@@ -139,7 +140,6 @@ def _compile(
     )
 
 
-_HEAVY = (ast.Call, ast.BinOp, ast.Subscript, ast.List, ast.Set, ast.Dict, ast.JoinedStr)
 _LOOPS = (
     ast.For,
     ast.While,
@@ -174,7 +174,7 @@ def _trivially_bounded(tree: ast.AST) -> bool:
             return False
         if isinstance(node, ast.Dict) and None in node.keys:  # {**mapping}
             return False
-        if isinstance(node, _HEAVY):
+        if isinstance(node, HEAVY_NODES):
             heavy += 1
             if heavy > MAX_STRAIGHT_HEAVY:
                 return False

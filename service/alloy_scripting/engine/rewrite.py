@@ -368,7 +368,7 @@ def _as_tuple(node: ast.List) -> ast.Tuple:
 
 #: Nodes that can each do a bounded but sizeable amount of work (a host call, an operator
 #: on big operands, a slice copy, a display with unpacking).
-_HEAVY = (ast.Call, ast.BinOp, ast.Subscript, ast.List, ast.Set, ast.Dict, ast.JoinedStr)
+HEAVY_NODES = (ast.Call, ast.BinOp, ast.Subscript, ast.List, ast.Set, ast.Dict, ast.JoinedStr)
 #: Above this many heavy nodes a script counts an operation after each of them.
 MAX_UNTICKED = 64
 
@@ -379,7 +379,7 @@ def needs_expression_ticks(tree: ast.AST) -> bool:
     Scripts with more than `MAX_UNTICKED` heavy expressions get `ExpressionTicker`."""
     count = 0
     for node in ast.walk(tree):
-        if isinstance(node, _HEAVY):
+        if isinstance(node, HEAVY_NODES):
             count += 1
             if count > MAX_UNTICKED:
                 return True

@@ -123,6 +123,14 @@ def bound_error(error: str | dict[str, Any] | None) -> str | dict[str, Any] | No
     return {TRUNCATED_MARKER: True, "message": truncate(json.dumps(error, default=str), 1024)}
 
 
+def bound_reason(reason: str | None) -> str | None:
+    return None if reason is None else truncate(reason, MAX_REASON_LENGTH)
+
+
+def bound_removed(removed: list[str]) -> list[str]:
+    return [truncate(field, 256) for field in removed[:1000]]
+
+
 class ExecutionRecord(BaseModel):
     """How one run of one script went. Bounded in size: safe to store and to publish."""
 
@@ -166,9 +174,8 @@ class ExecutionRecord(BaseModel):
         fields["changes"] = bound_changes(fields.get("changes"))
         fields["logs"] = bound_logs(fields.get("logs") or [])
         fields["error"] = bound_error(fields.get("error"))
-        reason = fields.get("reason")
-        fields["reason"] = None if reason is None else truncate(reason, MAX_REASON_LENGTH)
-        fields["removed"] = [truncate(v, 256) for v in (fields.get("removed") or [])[:1000]]
+        fields["reason"] = bound_reason(fields.get("reason"))
+        fields["removed"] = bound_removed(fields.get("removed") or [])
         return cls.model_construct(**fields)
 
     @field_validator("changes")
@@ -189,12 +196,12 @@ class ExecutionRecord(BaseModel):
     @field_validator("reason")
     @classmethod
     def _bound_reason(cls, value: str | None) -> str | None:
-        return None if value is None else truncate(value, MAX_REASON_LENGTH)
+        return bound_reason(value)
 
     @field_validator("removed")
     @classmethod
     def _bound_removed(cls, value: list[str]) -> list[str]:
-        return [truncate(v, 256) for v in value[:1000]]
+        return bound_removed(value)
 
     @property
     def is_failure(self) -> bool:
