@@ -346,8 +346,8 @@ class KafkaEdge:
             # A reply topic that never appears must not hold a batch for aiokafka's 40 s.
             request_timeout_ms=10_000,
             # aiokafka keeps one open batch per partition and makes further sends wait for it
-            # to drain: with its 16 KiB default a burst of execution records on one partition
-            # queues for many round trips (and past the timeout above).
+            # to drain: with its 16 KiB default a burst of answers or effects on one
+            # partition queues for many round trips (and past the timeout above).
             max_batch_size=512 * 1024,
         )
         self.bulk_producer = AIOKafkaProducer(
