@@ -26,7 +26,7 @@ from alloy_scripting.model.script import (
     ManualTrigger,
     Script,
 )
-from alloy_scripting.runner.runtime import Runtime
+from alloy_scripting.runner.service import Runtime
 from alloy_scripting.storage.errors import ScriptNotFound, VersionConflict
 from alloy_scripting.storage.registry import ExecutionLog, ScriptRegistry
 
