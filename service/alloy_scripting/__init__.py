@@ -53,8 +53,8 @@ _EXPORTS: dict[str, str] = {
     "EngineConfig": "alloy_scripting.engine",
     "create_default_engine": "alloy_scripting.engine",
     # storage
-    "ScriptRegistry": "alloy_scripting.storage.registry",
-    "ExecutionLog": "alloy_scripting.storage.registry",
+    "ScriptRegistry": "alloy_scripting.storage.protocols",
+    "ExecutionLog": "alloy_scripting.storage.protocols",
     "InMemoryStorage": "alloy_scripting.storage.memory",
     "InMemoryExecutionLog": "alloy_scripting.storage.memory",
     "MongoStorage": "alloy_scripting.storage.mongo",
@@ -185,4 +185,4 @@ if TYPE_CHECKING:
     )
     from alloy_scripting.storage.memory import InMemoryExecutionLog, InMemoryStorage
     from alloy_scripting.storage.mongo import MongoExecutionLog, MongoStorage, MongoStores
-    from alloy_scripting.storage.registry import ExecutionLog, ScriptRegistry
+    from alloy_scripting.storage.protocols import ExecutionLog, ScriptRegistry

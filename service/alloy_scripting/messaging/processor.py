@@ -50,7 +50,7 @@ from alloy_scripting.model.outcomes import (
     hook_outcome_adapter,
 )
 from alloy_scripting.runner.orchestrator import ScriptOrchestrator
-from alloy_scripting.storage.registry import ProcessedEvents
+from alloy_scripting.storage.protocols import ProcessedEvents
 
 logger = logging.getLogger("alloy.messaging")
 

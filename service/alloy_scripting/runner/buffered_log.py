@@ -17,7 +17,7 @@ from datetime import datetime
 
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.page import ExecutionPage
-from alloy_scripting.storage.registry import ExecutionLog
+from alloy_scripting.storage.protocols import ExecutionLog
 
 logger = logging.getLogger("alloy.runner")
 

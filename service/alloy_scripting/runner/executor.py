@@ -13,7 +13,7 @@ from alloy_scripting.model import EventType, ExecutionPhase, ExecutionStatus
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import Script, utc_now
-from alloy_scripting.storage.registry import ExecutionLog, ScriptRegistry
+from alloy_scripting.storage.protocols import ExecutionLog, ScriptRegistry
 
 script_logger = logging.getLogger("alloy.script")
 

@@ -26,7 +26,7 @@ from alloy_scripting.model.script import OnErrorPolicy, Script
 from alloy_scripting.runner.executor import ScriptExecutor, describe_failure
 from alloy_scripting.runner.trigger_cache import TriggerCache
 from alloy_scripting.storage.errors import ScriptNotFound
-from alloy_scripting.storage.registry import ExecutionLog, ScriptRegistry
+from alloy_scripting.storage.protocols import ExecutionLog, ScriptRegistry
 
 logger = logging.getLogger("alloy.runner")
 

@@ -56,7 +56,7 @@ from alloy_scripting import telemetry
 from alloy_scripting.model.script import CronTrigger, Script
 from alloy_scripting.runner.cron import last_tick, next_tick, ticks_between
 from alloy_scripting.settings import Settings
-from alloy_scripting.storage.registry import ScriptRegistry, TickLedger
+from alloy_scripting.storage.protocols import ScriptRegistry, TickLedger
 
 if TYPE_CHECKING:
     from alloy_scripting.runner.service import Runtime

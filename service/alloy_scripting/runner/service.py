@@ -15,7 +15,7 @@ from alloy_scripting.engine import ScriptEngine, create_default_engine
 from alloy_scripting.runner.buffered_log import BufferedExecutionLog, FlushListener
 from alloy_scripting.runner.orchestrator import ChangeListener, EffectsSink, ScriptOrchestrator
 from alloy_scripting.settings import Settings
-from alloy_scripting.storage.registry import Stores
+from alloy_scripting.storage.protocols import Stores
 
 logger = logging.getLogger("alloy.runner")
 

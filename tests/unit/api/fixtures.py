@@ -17,7 +17,7 @@ from alloy_scripting.runner.orchestrator import ScriptOrchestrator
 from alloy_scripting.runner.service import Runtime
 from alloy_scripting.settings import Settings
 from alloy_scripting.storage import InMemoryStores
-from alloy_scripting.storage.registry import Stores
+from alloy_scripting.storage.protocols import Stores
 
 KEY = "test-key-unbound-0123456789"
 ACME_KEY = "test-key-acme-0123456789"
