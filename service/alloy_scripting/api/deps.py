@@ -6,10 +6,8 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from croniter import croniter
 from fastapi import Depends, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -25,6 +23,9 @@ from alloy_scripting.model.script import (
     EventTrigger,
     ManualTrigger,
     Script,
+)
+from alloy_scripting.runner.scheduler import (  # served as the scheduler fires them
+    next_run_at as next_run_at,
 )
 from alloy_scripting.runner.service import Runtime
 from alloy_scripting.storage.errors import ScriptNotFound, VersionConflict
@@ -90,18 +91,6 @@ IfMatch = Annotated[
 # -- responses -----------------------------------------------------------------------------
 
 
-def next_run_at(script: Script, now: datetime | None = None) -> datetime | None:
-    trigger = script.trigger
-    if not script.is_active or not isinstance(trigger, CronTrigger):
-        return None
-    base = (now or datetime.now(UTC)).astimezone(trigger.zone)
-    try:
-        following: datetime = croniter(trigger.expression, base).get_next(datetime)
-    except (ValueError, KeyError, OverflowError):
-        return None
-    return following.astimezone(UTC)
-
-
 def script_out(script: Script, response: Response | None = None) -> ScriptOut:
     if response is not None:
         response.headers["ETag"] = script.etag
@@ -146,13 +135,8 @@ def conflicts_as(if_match: str | None) -> Iterator[None]:
 
 
 def phase_for(trigger: AnyTrigger) -> ExecutionPhase:
-    if isinstance(trigger, EventTrigger):
-        return trigger.event.phase
-    if isinstance(trigger, CronTrigger):
-        return ExecutionPhase.SCHEDULED
-    if isinstance(trigger, ApiTrigger):
-        return ExecutionPhase.API
-    return ExecutionPhase.MANUAL
+    """The phase a script with `trigger` runs in (its helpers are checked for it)."""
+    return trigger.phase
 
 
 def _diagnostic(found: Any) -> Diagnostic:
