@@ -26,11 +26,26 @@ Expectations
 
 from __future__ import annotations
 
+import re
+import sys
+import sysconfig
 import textwrap
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 SECRET_ENV = "ALLOY_ATTACK_SECRET"
+
+# Where this checkout, the interpreter and its libraries live: a result that names one
+# of them leaks the host's file layout.
+CHECKOUT = Path(__file__).resolve().parents[3]
+HOST_PATHS = tuple(
+    sorted(
+        {str(CHECKOUT), sys.prefix, sys.base_prefix, sysconfig.get_paths()["stdlib"]},
+        key=len,
+        reverse=True,
+    )
+)
 
 # Host-object reprs / paths / addresses that must never appear in a result (to_dict() JSON).
 # A neutral rendering such as "<function abort>" or "<class 'int'>" is fine; a CPython repr
@@ -47,7 +62,7 @@ LEAK_PATTERNS = (
     r"<cell at",
     r"<traceback",
     r" at 0x[0-9a-f]{6,}",
-    r"/work/",
+    *(re.escape(path) for path in HOST_PATHS),
     r"site-packages",
     r"/lib/python3",
     r"Traceback \(most recent call last\)",
