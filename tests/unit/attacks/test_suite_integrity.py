@@ -11,9 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .broken_engine import FACTORY
 from .controls import leaks
-from .corpus import CHECKOUT
+from .corpus import CHECKOUT, Attack, IsolationCase
 from .corpus_escapes import ESCAPES, REMOVED
 from .corpus_isolation import SHARED_WRITES
 
@@ -77,3 +79,24 @@ def test_leak_patterns_name_this_checkout() -> None:
 def test_removed_cases_are_gone() -> None:
     assert not {a.id for a in ESCAPES} & set(REMOVED)
     assert all(reason.strip() for reason in REMOVED.values())
+
+
+def test_an_exhaustion_case_refused_for_an_incidental_reason_fails() -> None:
+    from .test_attacks import _limit_problems
+
+    attack = Attack("x", "exhaustion", "b = bytes(10)\n", "limit", limit="string_size")
+    refused = {"validate_errors": 1, "validate_first": "undefined name 'bytes'"}
+    assert _limit_problems(attack, {**refused, "status": "error"})
+    reached = {"validate_errors": 0, "status": "limit_exceeded", "limit": "string_size"}
+    assert _limit_problems(attack, reached) == []
+    assert _limit_problems(attack, {**reached, "limit": "array_size"})
+
+
+def test_an_isolation_case_whose_setup_plants_nothing_fails() -> None:
+    from alloy_scripting.engine import create_default_engine
+
+    from .test_attacks import test_state_isolation
+
+    case = IsolationCase("x", "json.leak = 1\n", 'entity["x"] = 1\n')  # refused: plants nothing
+    with pytest.raises(AssertionError, match="did not plant"):
+        test_state_isolation(create_default_engine, case)
