@@ -31,6 +31,18 @@ class Settings(BaseSettings):
     auth_disabled: bool = Field(default=False, description="Development only: no API key needed.")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
+    graphql_introspection: bool = Field(
+        default=True, description="Answer GraphQL introspection (`__schema`, `__type`)."
+    )
+    graphql_max_depth: int = Field(default=8, ge=1, description="Deepest GraphQL selection.")
+    graphql_max_complexity: int = Field(
+        default=10_000,
+        ge=1,
+        description="GraphQL query cost: one per field, times `limit` inside paginated lists.",
+    )
+    graphql_max_tokens: int = Field(default=2_000, ge=100, description="GraphQL document size.")
+    graphql_max_aliases: int = Field(default=15, ge=1, description="Aliases per GraphQL document.")
+
     hook_batch_size: int = Field(default=256, ge=1, description="Records per consumer batch.")
     hook_concurrency: int = Field(default=64, ge=1, description="Entity keys processed at once.")
     hook_max_uncommitted: int = Field(

@@ -203,6 +203,11 @@ REGISTRY: Mapping[str, HelperSpec] = {
 }
 
 
+def is_reserved(spec: HelperSpec) -> bool:
+    """A helper with no backing service yet: calling it fails with `HelperNotConfiguredError`."""
+    return spec.function is _not_configured
+
+
 def helpers_for(phase: ExecutionPhase) -> list[str]:
     """Names of the helpers available in `phase`."""
     return [name for name, spec in REGISTRY.items() if phase in spec.phases]

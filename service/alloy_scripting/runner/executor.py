@@ -66,6 +66,7 @@ class ScriptExecutor:
         user_id: str | None = None,
         correlation_id: str | None = None,
         dry_run: bool = False,
+        record_id: str | None = None,
     ) -> ExecutionResult:
         started_at = utc_now()
         ctx = {
@@ -101,9 +102,10 @@ class ScriptExecutor:
         if dry_run:
             return result
 
-        await self.execution_log.append(
-            self._record(script, result, started_at, event, entity, user_id, correlation_id)
-        )
+        record = self._record(script, result, started_at, event, entity, user_id, correlation_id)
+        if record_id is not None:
+            record.id = record_id
+        await self.execution_log.append(record)
         registry = self.registry.for_tenant(script.tenant_id)
         if result.status.is_failure:
             outcome = await registry.record_failure(script.id, describe_failure(result))

@@ -48,7 +48,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from alloy_scripting.model.enums import EventType, ScriptStatus
 from alloy_scripting.model.execution import ExecutionRecord
-from alloy_scripting.model.page import ExecutionPage, ScriptPage, ScriptQuery
+from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptPage, ScriptQuery
 from alloy_scripting.model.script import (
     FailureOutcome,
     LastError,
@@ -783,10 +783,24 @@ class MongoExecutionLog:
             log.debug("%d execution records already logged", len(errors))
 
     async def find_by_script(
-        self, script_id: str, offset: int = 0, limit: int = 50
+        self,
+        script_id: str,
+        offset: int = 0,
+        limit: int = 50,
+        query: ExecutionQuery | None = None,
     ) -> ExecutionPage:
         check_page(offset, limit)
         flt = _tenant_filter(self._tenant_id, script_id=script_id)
+        if query is not None:
+            if query.status is not None:
+                flt["status"] = query.status.value
+            started: Document = {}
+            if query.since is not None:
+                started["$gte"] = query.since
+            if query.until is not None:
+                started["$lt"] = query.until
+            if started:
+                flt["started_at"] = started
         total = await self._records.count_documents(flt)
         items: list[ExecutionRecord] = []
         if limit > 0 and offset < total:
