@@ -1,8 +1,9 @@
 """`create_api(runtime)`: the FastAPI application of the management REST API.
 
 Open endpoints (no API key): ``/health/live``, ``/health/ready``, ``/metrics``, ``/asyncapi``,
-``/openapi.json`` and ``/docs``. Everything under ``/scripts`` needs ``Authorization: Bearer``
-unless ``settings.auth_disabled``. Every error is ``application/problem+json``.
+``/openapi.json`` and ``/docs``. Everything under ``/scripts`` and ``/graphql`` needs
+``Authorization: Bearer`` unless ``settings.auth_disabled``. Every REST error is
+``application/problem+json``; GraphQL errors carry the same problem in ``extensions``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 
 from alloy_scripting.api import routes_health, routes_lifecycle, routes_runs, routes_scripts
 from alloy_scripting.api.auth import KeyRing
+from alloy_scripting.api.graphql import mount_graphql
 from alloy_scripting.api.limits import BodyLimitMiddleware
 from alloy_scripting.api.metrics import HttpMetricsMiddleware
 from alloy_scripting.api.problems import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers
@@ -46,6 +48,7 @@ def create_api(runtime: Runtime) -> FastAPI:
     app.include_router(routes_runs.router)
     app.include_router(routes_lifecycle.router)
     app.include_router(routes_health.router)
+    mount_graphql(app, runtime.settings)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
