@@ -16,6 +16,9 @@ from cross_web import HTTPException
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
+from starlette import status
+from starlette.exceptions import WebSocketException
+from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from strawberry.fastapi import GraphQLRouter
 
@@ -50,17 +53,22 @@ def refusal_response(problem: ProblemError) -> JSONResponse:
     )
 
 
-async def graphql_context(request: Request) -> GraphQLContext:
+async def graphql_context(connection: HTTPConnection) -> GraphQLContext:
+    """The caller, authenticated as REST does; WebSockets (subscriptions) are not served."""
+    if not isinstance(connection, Request):
+        raise WebSocketException(
+            status.WS_1008_POLICY_VIOLATION, "GraphQL over WebSocket is not served"
+        )
     try:
         caller = await current_caller(
-            request,
-            await _bearer(request),
-            request.headers.get("x-tenant-id"),
-            request.headers.get("x-user-id"),
+            connection,
+            await _bearer(connection),
+            connection.headers.get("x-tenant-id"),
+            connection.headers.get("x-user-id"),
         )
     except ProblemError as exc:
         raise GraphQLRefused(exc) from exc
-    return GraphQLContext(Ctx(get_runtime(request), caller))
+    return GraphQLContext(Ctx(get_runtime(connection), caller))
 
 
 class AlloyGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
