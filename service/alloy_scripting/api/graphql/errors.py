@@ -10,15 +10,11 @@ their text reaches the client.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any, TypeVar
 
-from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.error import GraphQLError
 from pydantic import BaseModel, ValidationError
 from pymongo.errors import ConnectionFailure
-from strawberry.extensions import SchemaExtension
-from strawberry.types.execution import ExecutionResult
 
 from alloy_scripting.api.problems import (
     UNAVAILABLE_DETAIL,
@@ -32,6 +28,7 @@ from alloy_scripting.storage.errors import StorageError
 logger = logging.getLogger("alloy.api.graphql")
 
 Model = TypeVar("Model", bound=BaseModel)
+_UNREADABLE = (ValueError, TypeError, OverflowError, RecursionError)
 
 
 def validated(model: type[Model], data: dict[str, Any]) -> Model:
@@ -56,6 +53,10 @@ def problem_of(error: GraphQLError) -> ProblemError:
         return ProblemError("unavailable", UNAVAILABLE_DETAIL)
     if isinstance(original, ValidationError):
         return validation_problem(original.errors())
+    if error.path is None and isinstance(original, _UNREADABLE):
+        # Raised while graphql-core reads the document (no field ran): e.g. an Int literal
+        # of thousands of digits, which it converts without a bound.
+        return ProblemError("malformed-request", "the document has a value that cannot be read")
     return ProblemError("internal", "an unexpected error occurred")
 
 
@@ -82,13 +83,3 @@ def log_unexpected(errors: list[GraphQLError]) -> None:
                 ".".join(str(p) for p in error.path or ()),
                 exc_info=(type(original), original, original.__traceback__) if original else None,
             )
-
-
-class ProblemErrors(SchemaExtension):
-    """Rewrites every error of the result as its problem (see the module docstring)."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if isinstance(result, GraphQLExecutionResult | ExecutionResult) and result.errors:
-            result.errors = [as_graphql_error(e) for e in result.errors]

@@ -49,6 +49,7 @@ LIST_FACTOR = 10
 INTROSPECTION_COST = 2_500
 _INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
 _PAGE_ITEMS = "items"
+_MAX_DIGITS = 12
 
 
 class _Cost:
@@ -119,6 +120,9 @@ class _Cost:
                 continue
             value = argument.value
             if isinstance(value, IntValueNode):
+                digits = value.value.lstrip("-")
+                if len(digits) > _MAX_DIGITS:  # far above any ceiling (and any Int)
+                    return self.ceiling + 1
                 return max(int(value.value), 1)
             if isinstance(value, VariableNode):
                 given = self.variables.get(value.name.value)

@@ -21,10 +21,13 @@ from starlette.exceptions import WebSocketException
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from alloy_scripting.api.auth import current_caller
 from alloy_scripting.api.deps import Ctx, get_runtime
 from alloy_scripting.api.graphql.context import GraphQLContext
+from alloy_scripting.api.graphql.errors import as_graphql_error
 from alloy_scripting.api.graphql.schema import build_schema
 from alloy_scripting.api.problems import ProblemError, problem_body
 from alloy_scripting.settings import Settings
@@ -82,6 +85,13 @@ class AlloyGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
                 exc.status_code, "malformed-request"
             )
             return refusal_response(ProblemError(kind, exc.reason))
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """Every error leaves as its REST problem (`errors.as_graphql_error`): the one place
+        all results pass, including those of failures inside Strawberry's own steps."""
+        if result.errors:
+            result.errors = [as_graphql_error(e) for e in result.errors]
+        return await super().process_result(request, result)
 
     def parse_json(self, data: str | bytes) -> Any:
         """A JSON object (no batches), refused cleanly however the body is broken."""

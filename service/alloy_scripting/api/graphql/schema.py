@@ -9,7 +9,7 @@ import strawberry
 from graphql.error import GraphQLError
 from strawberry.types import ExecutionContext
 
-from alloy_scripting.api.graphql.errors import ProblemErrors, log_unexpected
+from alloy_scripting.api.graphql.errors import log_unexpected
 from alloy_scripting.api.graphql.limits import ExtensionFactory, limit_extensions
 from alloy_scripting.api.graphql.mutations import Mutation
 from alloy_scripting.api.graphql.queries import Query
@@ -28,7 +28,7 @@ def build_schema(settings: Settings | None = None) -> AlloySchema:
     """The schema; with `settings`, guarded by their limits (without: for the SDL only)."""
     extensions: list[ExtensionFactory] = []
     if settings is not None:
-        extensions = [*limit_extensions(settings), ProblemErrors]
+        extensions = limit_extensions(settings)
     return AlloySchema(query=Query, mutation=Mutation, extensions=extensions)
 
 
