@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from alloy_scripting.model.enums import EventType, ExecutionStatus, ScriptStatus
 from alloy_scripting.model.execution import ExecutionRecord
@@ -30,8 +28,8 @@ class ExecutionQuery(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     status: ExecutionStatus | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
 
     def matches(self, record: ExecutionRecord) -> bool:
         return (

@@ -54,9 +54,9 @@ def problem_of(error: GraphQLError) -> ProblemError:
     if isinstance(original, ValidationError):
         return validation_problem(original.errors())
     if error.path is None and isinstance(original, _UNREADABLE):
-        # Raised while graphql-core reads the document (no field ran): e.g. an Int literal
-        # of thousands of digits, which it converts without a bound.
-        return ProblemError("malformed-request", "the document has a value that cannot be read")
+        # Raised while the document is read and checked (no field ran): e.g. graphql-core
+        # converting an Int literal of thousands of digits.
+        return ProblemError("malformed-request", "the document could not be read or checked")
     return ProblemError("internal", "an unexpected error occurred")
 
 
