@@ -529,6 +529,7 @@ async def test_introspection_can_be_turned_off(
         (b'{"query": "{ scripts(offset: ' + b"9" * 5000 + b') { total } }"}', "application/json"),
         (b'{"query": "{ scripts(limit: ' + b"9" * 5000 + b') { total } }"}', "application/json"),
         (b'{"query": "{ a }", "variables": {"n": ' + b"9" * 5000 + b"}}", "application/json"),
+        (b'{"query": "{ __typename }", "variables": {"x": NaN}}', "application/json"),
         (b'{"query": 42}', "application/json"),
         (b'{"query": "{ scripts { total } }", "operationName": "Other"}', "application/json"),
         (b'{"query": "mutation { helpers { name } }"}', "application/json"),

@@ -94,14 +94,19 @@ class AlloyGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
         return await super().process_result(request, result)
 
     def parse_json(self, data: str | bytes) -> Any:
-        """A JSON object (no batches), refused cleanly however the body is broken."""
+        """A JSON object (no batches), refused cleanly however the body is broken; `NaN`
+        and `Infinity` are not JSON (as in REST)."""
         try:
-            parsed = json.loads(data)
+            parsed = json.loads(data, parse_constant=_not_json)
         except (ValueError, RecursionError) as exc:
             raise HTTPException(400, "the body is not valid JSON") from exc
         if not isinstance(parsed, dict):
             raise HTTPException(400, "the body must be a JSON object with a `query`")
         return parsed
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
 
 
 async def _on_refused(request: Request, exc: Exception) -> Response:
