@@ -9,8 +9,10 @@ from fastapi import APIRouter, Query, Response
 from alloy_scripting.api import operations
 from alloy_scripting.api.deps import CtxDep, IfMatch, script_out
 from alloy_scripting.api.schemas import (
+    ENTITY_TYPE_FILTER_PATTERN,
     MAX_LIMIT,
     MAX_OFFSET,
+    NAME_PREFIX_PATTERN,
     Revision,
     ScriptCreate,
     ScriptList,
@@ -42,11 +44,11 @@ async def list_scripts(
     trigger_type: TriggerType | None = None,
     entity_type: Annotated[
         str | None,
-        Query(min_length=1, max_length=MAX_ENTITY_TYPE_LENGTH, pattern=r"^[^\x00-\x1f]+$"),
+        Query(min_length=1, max_length=MAX_ENTITY_TYPE_LENGTH, pattern=ENTITY_TYPE_FILTER_PATTERN),
     ] = None,
     event: EventType | None = None,
     name_prefix: Annotated[
-        str | None, Query(max_length=MAX_NAME_LENGTH, pattern=r"^[A-Za-z0-9_.-]*$")
+        str | None, Query(max_length=MAX_NAME_LENGTH, pattern=NAME_PREFIX_PATTERN)
     ] = None,
 ) -> ScriptList:
     """Scripts of the caller's tenant sorted by name, with the total number of matches."""

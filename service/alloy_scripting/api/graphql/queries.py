@@ -22,14 +22,19 @@ from alloy_scripting.api.graphql.types import (
     TriggerKind,
 )
 from alloy_scripting.api.problems import ProblemError
-from alloy_scripting.api.schemas import MAX_LIMIT, MAX_OFFSET
+from alloy_scripting.api.schemas import (
+    ENTITY_TYPE_FILTER_PATTERN,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    NAME_PREFIX_PATTERN,
+)
 from alloy_scripting.model.enums import EventType, ExecutionStatus, ScriptStatus
 from alloy_scripting.model.page import ExecutionQuery, ScriptQuery
 from alloy_scripting.model.script import MAX_ENTITY_TYPE_LENGTH, MAX_NAME_LENGTH
 
 DEFAULT_LIMIT = 50
-_NAME_PREFIX = re.compile(r"^[A-Za-z0-9_.-]*$")
-_PRINTABLE = re.compile(r"^[^\x00-\x1f]+$")
+_NAME_PREFIX = re.compile(NAME_PREFIX_PATTERN)
+_ENTITY_TYPE = re.compile(ENTITY_TYPE_FILTER_PATTERN)
 
 
 def _invalid(argument: str, message: str) -> ProblemError:
@@ -79,7 +84,7 @@ class Query:
         if name is not None and (len(name) > MAX_NAME_LENGTH or not _NAME_PREFIX.match(name)):
             raise _invalid("name", "letters, digits, '_', '.', '-' (at most 128)")
         if entity_type is not None and (
-            len(entity_type) > MAX_ENTITY_TYPE_LENGTH or not _PRINTABLE.match(entity_type)
+            len(entity_type) > MAX_ENTITY_TYPE_LENGTH or not _ENTITY_TYPE.match(entity_type)
         ):
             raise _invalid("entityType", "1 to 128 printable characters")
         query = ScriptQuery(
