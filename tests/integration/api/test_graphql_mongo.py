@@ -574,3 +574,24 @@ async def test_body_over_the_cap_is_refused_as_rest_does(http: httpx.AsyncClient
     response = await http.post("/graphql", json={"query": query}, headers=auth())
     assert response.status_code == 413
     assert response.json()["type"] == PROBLEMS + "payload-too-large"
+
+
+async def test_rest_and_graphql_share_the_scripts_and_the_log(
+    http: httpx.AsyncClient, gql: Callable[..., Gql]
+) -> None:
+    client = gql(**{"X-Tenant-Id": "shared", "X-User-Id": "dana"})
+    rest_headers = auth(**{"X-Tenant-Id": "shared", "X-User-Id": "erin"})
+    created = (await client.data(CREATE, input=manual_input(status="ACTIVE")))["createScript"]
+    via_rest = await http.get(f"/scripts/{created['id']}", headers=rest_headers)
+    assert via_rest.status_code == 200
+    assert via_rest.json()["name"] == "greeter" and via_rest.json()["created_by"] == "dana"
+    assert via_rest.headers["etag"] and via_rest.json()["revision"] == created["revision"]
+
+    run = await http.post(f"/scripts/{created['id']}/run", json={}, headers=rest_headers)
+    assert run.status_code == 200
+    graphql_run = (await client.data(RUN, id=created["id"]))["runScript"]
+    page = (await client.data(EXECUTIONS, id=created["id"]))["executions"]
+    assert [r["userId"] for r in page["items"]] == ["dana", "erin"]
+    rest_log = await http.get(f"/scripts/{created['id']}/executions", headers=rest_headers)
+    assert rest_log.json()["total"] == 2
+    assert rest_log.json()["items"][0]["id"] == graphql_run["executionId"]
