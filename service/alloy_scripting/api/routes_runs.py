@@ -4,38 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from alloy_scripting.api.deps import Ctx, CtxDep
-from alloy_scripting.api.problems import ProblemError
+from alloy_scripting.api import operations
+from alloy_scripting.api.deps import CtxDep
 from alloy_scripting.api.routes_scripts import Limit, Offset
 from alloy_scripting.api.schemas import RunIn, RunOut
-from alloy_scripting.model.enums import ScriptStatus
 from alloy_scripting.model.page import ExecutionPage
-from alloy_scripting.model.script import Script
 
 router = APIRouter(prefix="/scripts", tags=["runs"])
-
-_NOT_RUNNABLE = (ScriptStatus.DISABLED, ScriptStatus.ARCHIVED)
-
-
-async def _run(ctx: Ctx, script: Script, body: RunIn) -> RunOut:
-    if script.status in _NOT_RUNNABLE and not body.dry_run:
-        raise ProblemError(
-            "conflict",
-            f"script {script.name!r} is {script.status.value}: "
-            "activate or reset it, or run with dry_run",
-            status_of_script=script.status.value,
-        )
-    ran, result, effects = await ctx.runtime.orchestrator.run_manual(
-        script.id,
-        params=body.params,
-        entity=body.entity,
-        entity_type=body.entity_type,
-        tenant_id=ctx.tenant_id,
-        user_id=ctx.caller.actor,
-        dry_run=body.dry_run,
-    )
-    return RunOut(script_id=ran.id, version=ran.version, result=result.to_dict(), effects=effects)
-
 
 _RUN_DOC = """Runs the script once in the `manual` phase (`api` for API-triggered scripts) with
 `params` and an optional sample `entity`. `dry_run` emits no effects, keeps no execution
@@ -44,12 +19,12 @@ record and counts no failure. Disabled and archived scripts only run with `dry_r
 
 @router.post("/name/{name}/run", summary="Run a script by name", description=_RUN_DOC)
 async def run_script_by_name(name: str, ctx: CtxDep, body: RunIn | None = None) -> RunOut:
-    return await _run(ctx, await ctx.load_by_name(name), body or RunIn())
+    return await operations.run_script(ctx, await ctx.load_by_name(name), body or RunIn())
 
 
 @router.post("/{script_id}/run", summary="Run a script", description=_RUN_DOC)
 async def run_script(script_id: str, ctx: CtxDep, body: RunIn | None = None) -> RunOut:
-    return await _run(ctx, await ctx.load(script_id), body or RunIn())
+    return await operations.run_script(ctx, await ctx.load(script_id), body or RunIn())
 
 
 @router.get("/{script_id}/executions", summary="The script's execution log")
@@ -57,5 +32,4 @@ async def list_executions(
     script_id: str, ctx: CtxDep, offset: Offset = 0, limit: Limit = 50
 ) -> ExecutionPage:
     """Newest first, with the total number of records."""
-    script = await ctx.load(script_id)
-    return await ctx.executions.find_by_script(script.id, offset, limit)
+    return await operations.list_executions(ctx, script_id, offset, limit)
