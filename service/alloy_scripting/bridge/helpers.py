@@ -70,6 +70,8 @@ class HelperSpec:
     function: Callable[..., Any]
     phases: frozenset[ExecutionPhase]
     needs_host: bool = False
+    reserved: bool = False
+    """A name kept for a later release: every call fails (the catalogue marks it unavailable)."""
 
 
 def phase_error_message(name: str, phase: ExecutionPhase | str) -> str:
@@ -196,9 +198,9 @@ REGISTRY: Mapping[str, HelperSpec] = {
         HelperSpec("validate_pattern", validate_pattern, _VALIDATION_PHASES, needs_host=True),
         HelperSpec("validate_one_of", validate_one_of, _VALIDATION_PHASES, needs_host=True),
         HelperSpec("emit", emit, _EFFECT_PHASES, needs_host=True),
-        HelperSpec("http_get", _not_configured, _EFFECT_PHASES),
-        HelperSpec("http_post", _not_configured, _EFFECT_PHASES),
-        HelperSpec("http_request", _not_configured, _EFFECT_PHASES),
+        HelperSpec("http_get", _not_configured, _EFFECT_PHASES, reserved=True),
+        HelperSpec("http_post", _not_configured, _EFFECT_PHASES, reserved=True),
+        HelperSpec("http_request", _not_configured, _EFFECT_PHASES, reserved=True),
     )
 }
 
