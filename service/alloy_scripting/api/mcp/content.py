@@ -7,6 +7,8 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 from pydantic import Field
 
 from alloy_scripting.api.catalogue import HelperInfo, helper_catalogue
@@ -152,10 +154,14 @@ def register(server: MCPServer, backend_for: BackendFor, contract: Contract) -> 
     def write_before_hook(
         entity_type: Annotated[str, Field(description="The entity type, e.g. `deal`.")],
         event: Annotated[
-            EventType, Field(description="A before event, e.g. `before_create`.")
-        ] = EventType.BEFORE_CREATE,
+            str, Field(description="before_create (default), before_update or before_delete.")
+        ] = EventType.BEFORE_CREATE.value,
         requirement: Annotated[str, Field(description="What the hook must enforce.")] = "",
     ) -> str:
-        if event.phase is not ExecutionPhase.BEFORE:
-            raise ValueError(f"{event.value} is not a before event")
-        return before_hook_prompt(entity_type, event, requirement)
+        before = [e.value for e in EventType if e.phase is ExecutionPhase.BEFORE]
+        if event not in before or not entity_type.strip() or len(entity_type) > 128:
+            raise MCPError(
+                code=INVALID_PARAMS,
+                message=f"entity_type must be 1 to 128 characters and event one of {before}",
+            )
+        return before_hook_prompt(entity_type, EventType(event), requirement)
