@@ -201,6 +201,7 @@ async def check_invalid_input(client: Client) -> None:
     await problem(client, "alloy_get_script", "validation")  # neither id nor name
     await problem(client, "alloy_get_script", "validation", script_id="a", name="b")
     await problem(client, "alloy_list_scripts", "validation", limit=10_000)
+    await problem(client, "alloy_list_scripts", "validation", entity_type="de\x00al")
     await problem(client, "alloy_run_script", "validation", name="x", params={"n": 2**70})
     invalid = await problem(
         client,

@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from alloy_scripting.api.auth import Caller, KeyRing, resolve_caller
 from alloy_scripting.api.deps import Ctx
-from alloy_scripting.api.mcp.backend import LocalBackend, ScriptBackend
+from alloy_scripting.api.mcp.backend import BackendFor, LocalBackend, ScriptBackend
 from alloy_scripting.api.mcp.server import AlloyMCPServer, build_server
 from alloy_scripting.api.problems import ProblemError, problem_response
 from alloy_scripting.messaging.contract import asyncapi_document
@@ -51,14 +51,17 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
 
 def caller_of(ctx: Context) -> Caller | None:
     """The caller `McpEndpoint` authenticated for this request (None outside HTTP)."""
-    request: Any = ctx.request_context.request
+    try:
+        request: Any = ctx.request_context.request
+    except ValueError:  # called outside a request
+        return None
     if request is None:
         return None
     caller = request.scope.get("state", {}).get(CALLER)
     return caller if isinstance(caller, Caller) else None
 
 
-def local_backends(runtime: Runtime, default: Caller | None = None) -> Any:
+def local_backends(runtime: Runtime, default: Caller | None = None) -> BackendFor:
     """`backend_for` in this process: the authenticated caller of the request, else
     `default` (in-memory clients, tests); without either, unauthorized."""
 

@@ -91,7 +91,13 @@ def register(server: MCPServer, backend_for: BackendFor) -> None:
         status: Annotated[ScriptStatus | None, Field(description="Only this status.")] = None,
         trigger_type: Annotated[TriggerType | None, Field(description="Only this trigger.")] = None,
         entity_type: Annotated[
-            str | None, Field(min_length=1, max_length=MAX_ENTITY_TYPE_LENGTH)
+            str | None,
+            Field(
+                min_length=1,
+                max_length=MAX_ENTITY_TYPE_LENGTH,
+                pattern=r"^[^\x00-\x1f]+$",
+                description="Only scripts bound to this entity type.",
+            ),
         ] = None,
         event: Annotated[EventType | None, Field(description="Only scripts on this event.")] = None,
         name_prefix: Annotated[
