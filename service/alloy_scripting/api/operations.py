@@ -132,7 +132,13 @@ async def run_script(ctx: Ctx, script: Script, body: RunIn) -> RunOut:
         user_id=ctx.caller.actor,
         dry_run=body.dry_run,
     )
-    return RunOut(script_id=ran.id, version=ran.version, result=result.to_dict(), effects=effects)
+    return RunOut(
+        script_id=ran.id,
+        version=ran.version,
+        execution_id=result.execution_id,
+        result=result.to_dict(),
+        effects=effects,
+    )
 
 
 async def list_executions(ctx: Ctx, script_id: str, offset: int, limit: int) -> ExecutionPage:

@@ -106,12 +106,13 @@ async def check_lifecycle(client: Client) -> None:
     assert [entry["message"] for entry in ran["logs"]] == ["hello"]
     assert ran["duration_ms"] >= 0 and ran["error"] is None
     dry = await ok(client, "alloy_run_script", script_id=script_id)
-    assert dry["dry_run"] is True and dry["status"] == "success"
+    assert dry["dry_run"] is True and dry["status"] == "success" and dry["execution_id"] is None
 
     executions = await ok(client, "alloy_list_executions", script_id=script_id)
     assert executions["total"] == 1  # the dry run kept no record
     assert executions["items"][0]["status"] == "success"
     assert executions["items"][0]["script_id"] == script_id
+    assert executions["items"][0]["id"] == ran["execution_id"]
 
     stale = created["revision"] + 7
     conflict = await problem(

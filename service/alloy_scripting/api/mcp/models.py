@@ -16,6 +16,9 @@ class RunReport(BaseModel):
 
     script_id: str
     version: int = Field(description="The script version that ran.")
+    execution_id: str | None = Field(
+        description="Its record in `alloy_list_executions` (none for a dry run)."
+    )
     status: str = Field(
         description="`success`, `aborted` (the script called abort), `error`, "
         "`limit_exceeded` or `timeout`."
@@ -39,6 +42,7 @@ class RunReport(BaseModel):
         return cls(
             script_id=out.script_id,
             version=out.version,
+            execution_id=out.execution_id,
             status=str(result.get("status")),
             duration_ms=float(result.get("duration_ms") or 0.0),
             changes=result.get("changes") or {},
