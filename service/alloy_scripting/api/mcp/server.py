@@ -1,5 +1,6 @@
 """`build_server`: the MCP server of alloy-scripting, with its tools, resources and prompt."""
 
+import logging
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -9,6 +10,8 @@ from mcp_types import CallToolResult, InputRequiredResult
 from alloy_scripting.api.mcp import content, tools
 from alloy_scripting.api.mcp.backend import BackendFor, Contract
 from alloy_scripting.api.mcp.errors import problem_of, tool_error
+
+logger = logging.getLogger("alloy.mcp")
 
 INSTRUCTIONS = (
     "Manage sandboxed business scripts that react to entity events. Before writing a "
@@ -31,6 +34,8 @@ class AlloyMCPServer(MCPServer):
             problem = None if exc.__cause__ is None else problem_of(exc.__cause__)
             if problem is None:
                 raise
+            if int(problem.get("status") or 500) >= 500:
+                logger.error("MCP tool %s failed: %r", name, exc.__cause__)
             return tool_error(problem)
 
 
