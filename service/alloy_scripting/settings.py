@@ -30,6 +30,15 @@ class Settings(BaseSettings):
     )
     auth_disabled: bool = Field(default=False, description="Development only: no API key needed.")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    mcp_allowed_hosts: str = Field(
+        default="127.0.0.1:*,localhost:*,[::1]:*",
+        description="`Host` values the MCP endpoint (`/mcp`) answers, comma-separated "
+        "(`host:*` for any port): DNS-rebinding protection. `*` turns the check off.",
+    )
+    mcp_allowed_origins: str = Field(
+        default="http://127.0.0.1:*,http://localhost:*,http://[::1]:*",
+        description="`Origin` values the MCP endpoint accepts from browsers, comma-separated.",
+    )
 
     graphql_introspection: bool = Field(
         default=True, description="Answer GraphQL introspection (`__schema`, `__type`)."

@@ -1,9 +1,9 @@
 """`create_api(runtime)`: the FastAPI application of the management REST API.
 
 Open endpoints (no API key): ``/health/live``, ``/health/ready``, ``/metrics``, ``/asyncapi``,
-``/openapi.json`` and ``/docs``. Everything under ``/scripts`` and ``/graphql`` needs
-``Authorization: Bearer`` unless ``settings.auth_disabled``. Every REST error is
-``application/problem+json``; GraphQL errors carry the same problem in ``extensions``.
+``/openapi.json`` and ``/docs``. Everything under ``/scripts``, ``/graphql`` and the MCP
+endpoint ``/mcp`` needs ``Authorization: Bearer`` unless ``settings.auth_disabled``. Every REST
+error is ``application/problem+json``; GraphQL errors carry the same problem in ``extensions``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from alloy_scripting.api import routes_health, routes_lifecycle, routes_runs, ro
 from alloy_scripting.api.auth import KeyRing
 from alloy_scripting.api.graphql import mount_graphql
 from alloy_scripting.api.limits import BodyLimitMiddleware
+from alloy_scripting.api.mcp.http import McpHttp
 from alloy_scripting.api.metrics import HttpMetricsMiddleware
 from alloy_scripting.api.problems import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers
 from alloy_scripting.runner.runtime import Runtime
@@ -34,13 +35,16 @@ _ERRORS = {
 
 
 def create_api(runtime: Runtime) -> FastAPI:
+    key_ring = KeyRing(runtime.settings)
+    mcp = McpHttp(runtime, key_ring)
     app = FastAPI(
         title="alloy-scripting",
         summary="Manage and run sandboxed business scripts.",
         version="0.1.0",
+        lifespan=mcp.lifespan,
     )
     app.state.runtime = runtime
-    app.state.key_ring = KeyRing(runtime.settings)
+    app.state.key_ring = key_ring
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(HttpMetricsMiddleware)
@@ -49,6 +53,7 @@ def create_api(runtime: Runtime) -> FastAPI:
     app.include_router(routes_lifecycle.router)
     app.include_router(routes_health.router)
     mount_graphql(app, runtime.settings)
+    app.router.routes.append(mcp.route())
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -1,4 +1,4 @@
-"""Script operations shared by every API surface (REST routes, GraphQL resolvers).
+"""Script operations shared by every API surface (REST routes, GraphQL resolvers, MCP tools).
 
 Each takes the request's `Ctx` and validated input (the REST request models), does the one
 thing, tells the trigger caches, and returns the stored script (or result). Errors are
@@ -21,12 +21,25 @@ from alloy_scripting.api.deps import (
 from alloy_scripting.api.problems import ProblemError
 from alloy_scripting.api.schemas import RunIn, ScriptCreate, ScriptUpdate, ValidateOut
 from alloy_scripting.model.enums import ExecutionPhase, ScriptStatus
-from alloy_scripting.model.execution import new_record_id
 from alloy_scripting.model.hooks import SideEffect
+from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptPage, ScriptQuery
 from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import Script
 
 _NOT_RUNNABLE = (ScriptStatus.DISABLED, ScriptStatus.ARCHIVED)
+
+
+async def list_scripts(ctx: Ctx, query: ScriptQuery, offset: int, limit: int) -> ScriptPage:
+    """The caller's scripts matching `query`, sorted by name, with the total of matches."""
+    return await ctx.scripts.find_paginated(query, offset, limit)
+
+
+async def list_executions(
+    ctx: Ctx, script_id: str, offset: int, limit: int, query: ExecutionQuery | None = None
+) -> ExecutionPage:
+    """The script's execution records matching `query`, newest first, with the total."""
+    script = await ctx.load(script_id)
+    return await ctx.executions.find_by_script(script.id, offset, limit, query)
 
 
 async def create_script(ctx: Ctx, body: ScriptCreate) -> Script:
@@ -155,13 +168,16 @@ async def validate_source(ctx: Ctx, source: str, phase: ExecutionPhase | None) -
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """One manual run: the script as it ran, the engine's result, its effects, and the id
-    of its execution record (None for a dry run, which keeps no record)."""
+    """One manual run: the script as it ran, the engine's result and its effects."""
 
     script: Script
     result: ExecutionResult
     effects: list[SideEffect]
-    execution_id: str | None
+
+    @property
+    def execution_id(self) -> str | None:
+        """The run's execution record (set by the executor; None for a dry run)."""
+        return self.result.execution_id
 
 
 async def run_script(ctx: Ctx, script: Script, body: RunIn) -> RunOutcome:
@@ -175,7 +191,6 @@ async def run_script(ctx: Ctx, script: Script, body: RunIn) -> RunOutcome:
             "activate or reset it, or run with dry_run",
             status_of_script=script.status.value,
         )
-    execution_id = None if body.dry_run else new_record_id()
     ran, result, effects = await ctx.runtime.orchestrator.run_manual(
         script.id,
         params=body.params,
@@ -184,6 +199,5 @@ async def run_script(ctx: Ctx, script: Script, body: RunIn) -> RunOutcome:
         tenant_id=ctx.tenant_id,
         user_id=ctx.caller.actor,
         dry_run=body.dry_run,
-        record_id=execution_id,
     )
-    return RunOutcome(ran, result, effects, execution_id)
+    return RunOutcome(ran, result, effects)

@@ -146,13 +146,15 @@ def _describe(errors: list[dict[str, Any]]) -> str:
 
 
 def validation_problem(errors: Sequence[Any]) -> ProblemError:
-    """422 ``validation`` naming each field (pydantic errors, without their input values)."""
-    listed = field_errors(errors)
-    return ProblemError("validation", _describe(listed), errors=listed)
+    """Field errors (pydantic's) as a problem: `validation`, or `malformed-request` for bad JSON."""
+    found = field_errors(errors)
+    if any(e["type"] == "json_invalid" for e in found):
+        return ProblemError("malformed-request", "the body is not valid JSON", errors=found)
+    return ProblemError("validation", _describe(found), errors=found)
 
 
 def storage_problem(exc: StorageError) -> ProblemError:
-    """The problem a storage error answers with, on every API surface."""
+    """The problem a storage error answers with on every API surface."""
     if isinstance(exc, ScriptNotFound | VersionNotFound):
         return ProblemError("not-found", str(exc))
     if isinstance(exc, DuplicateScriptName):
@@ -181,16 +183,9 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = field_errors(exc.errors())
-    if any(e["type"] == "json_invalid" for e in errors):
-        return problem_response(
-            "malformed-request",
-            "the body is not valid JSON",
-            instance=request.url.path,
-            errors=errors,
-        )
+    problem = validation_problem(exc.errors())
     return problem_response(
-        "validation", _describe(errors), instance=request.url.path, errors=errors
+        problem.kind, problem.detail, instance=request.url.path, **problem.extensions
     )
 
 

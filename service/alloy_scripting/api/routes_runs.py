@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from alloy_scripting.api import operations
-from alloy_scripting.api.deps import Ctx, CtxDep
+from alloy_scripting.api.deps import Ctx, CtxDep, run_out
 from alloy_scripting.api.routes_scripts import Limit, Offset
 from alloy_scripting.api.schemas import RunIn, RunOut
 from alloy_scripting.model.page import ExecutionPage
@@ -16,12 +16,7 @@ router = APIRouter(prefix="/scripts", tags=["runs"])
 
 async def _run(ctx: Ctx, script: Script, body: RunIn) -> RunOut:
     ran = await operations.run_script(ctx, script, body)
-    return RunOut(
-        script_id=ran.script.id,
-        version=ran.script.version,
-        result=ran.result.to_dict(),
-        effects=ran.effects,
-    )
+    return run_out(ran.script, ran.result, ran.effects)
 
 
 _RUN_DOC = """Runs the script once in the `manual` phase (`api` for API-triggered scripts) with
@@ -44,5 +39,4 @@ async def list_executions(
     script_id: str, ctx: CtxDep, offset: Offset = 0, limit: Limit = 50
 ) -> ExecutionPage:
     """Newest first, with the total number of records."""
-    script = await ctx.load(script_id)
-    return await ctx.executions.find_by_script(script.id, offset, limit)
+    return await operations.list_executions(ctx, script_id, offset, limit)

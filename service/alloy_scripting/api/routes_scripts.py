@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from alloy_scripting.api import operations
-from alloy_scripting.api.deps import CtxDep, IfMatch, script_out
+from alloy_scripting.api.deps import CtxDep, IfMatch, script_list, script_out
 from alloy_scripting.api.schemas import (
     ENTITY_TYPE_FILTER_PATTERN,
     MAX_LIMIT,
@@ -59,10 +59,7 @@ async def list_scripts(
         event=event,
         name_prefix=name_prefix or None,
     )
-    page = await ctx.scripts.find_paginated(query, offset, limit)
-    return ScriptList(
-        items=[script_out(s) for s in page.items], total=page.total, offset=offset, limit=limit
-    )
+    return script_list(await operations.list_scripts(ctx, query, offset, limit), offset, limit)
 
 
 @router.post("", status_code=201, summary="Create a script")

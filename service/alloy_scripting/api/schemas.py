@@ -202,6 +202,9 @@ class RunIn(_Request):
 class RunOut(BaseModel):
     script_id: str
     version: int
+    execution_id: str | None = Field(
+        default=None, description="The run's execution record (none for a dry run)."
+    )
     result: dict[str, Any] = Field(description="The engine's `ExecutionResult`.")
     effects: list[SideEffect]
 

@@ -70,6 +70,8 @@ class HelperSpec:
     function: Callable[..., Any]
     phases: frozenset[ExecutionPhase]
     needs_host: bool = False
+    reserved: bool = False
+    """A name kept for a later release: every call fails (the catalogue marks it unavailable)."""
 
 
 def phase_error_message(name: str, phase: ExecutionPhase | str) -> str:
@@ -196,16 +198,11 @@ REGISTRY: Mapping[str, HelperSpec] = {
         HelperSpec("validate_pattern", validate_pattern, _VALIDATION_PHASES, needs_host=True),
         HelperSpec("validate_one_of", validate_one_of, _VALIDATION_PHASES, needs_host=True),
         HelperSpec("emit", emit, _EFFECT_PHASES, needs_host=True),
-        HelperSpec("http_get", _not_configured, _EFFECT_PHASES),
-        HelperSpec("http_post", _not_configured, _EFFECT_PHASES),
-        HelperSpec("http_request", _not_configured, _EFFECT_PHASES),
+        HelperSpec("http_get", _not_configured, _EFFECT_PHASES, reserved=True),
+        HelperSpec("http_post", _not_configured, _EFFECT_PHASES, reserved=True),
+        HelperSpec("http_request", _not_configured, _EFFECT_PHASES, reserved=True),
     )
 }
-
-
-def is_reserved(spec: HelperSpec) -> bool:
-    """A helper with no backing service yet: calling it fails with `HelperNotConfiguredError`."""
-    return spec.function is _not_configured
 
 
 def helpers_for(phase: ExecutionPhase) -> list[str]:

@@ -66,7 +66,6 @@ class ScriptExecutor:
         user_id: str | None = None,
         correlation_id: str | None = None,
         dry_run: bool = False,
-        record_id: str | None = None,
     ) -> ExecutionResult:
         started_at = utc_now()
         ctx = {
@@ -103,8 +102,7 @@ class ScriptExecutor:
             return result
 
         record = self._record(script, result, started_at, event, entity, user_id, correlation_id)
-        if record_id is not None:
-            record.id = record_id
+        result.execution_id = record.id
         await self.execution_log.append(record)
         registry = self.registry.for_tenant(script.tenant_id)
         if result.status.is_failure:

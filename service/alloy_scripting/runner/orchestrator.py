@@ -325,13 +325,11 @@ class ScriptOrchestrator:
         correlation_id: str | None = None,
         dry_run: bool = False,
         phase: ExecutionPhase | None = None,
-        record_id: str | None = None,
     ) -> tuple[Script, ExecutionResult, list[SideEffect]]:
         """Run one script by id or by name with `params` (and an optional sample entity).
 
         The phase is `api` for API-triggered scripts and `manual` otherwise. Effects go to the
         effects sink unless `dry_run`, which also keeps no execution record and counts no failure.
-        `record_id` names the execution record (so a caller can answer with it).
         """
         script = await self.find_script(script_id, name=name, tenant_id=tenant_id)
         if phase is None:
@@ -345,7 +343,6 @@ class ScriptOrchestrator:
             user_id=user_id,
             correlation_id=correlation_id,
             dry_run=dry_run,
-            record_id=record_id,
         )
 
     async def run_scheduled(
@@ -370,7 +367,6 @@ class ScriptOrchestrator:
         user_id: str | None = None,
         correlation_id: str | None = None,
         dry_run: bool = False,
-        record_id: str | None = None,
     ) -> tuple[Script, ExecutionResult, list[SideEffect]]:
         proxy = None if entity is None else _as_proxy(entity, entity_type or "entity", None)
         result = await self.executor.execute(
@@ -381,7 +377,6 @@ class ScriptOrchestrator:
             user_id=user_id,
             correlation_id=correlation_id,
             dry_run=dry_run,
-            record_id=record_id,
         )
         effects: list[SideEffect] = []
         if result.status is ExecutionStatus.SUCCESS and result.emitted:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 
 from alloy_scripting.api.catalogue import entity_types, helper_catalogue
-from alloy_scripting.bridge.helpers import REGISTRY, is_reserved
+from alloy_scripting.bridge.helpers import REGISTRY
 from alloy_scripting.model import Event, EventType, Manual, Script
 from alloy_scripting.storage import InMemoryStores
 
@@ -18,7 +18,7 @@ def test_every_registry_helper_is_listed_with_its_phases() -> None:
     for info in catalogue:
         spec = REGISTRY[info.name]
         assert set(info.phases) == set(spec.phases)
-        assert info.available is not is_reserved(spec)
+        assert info.available is not spec.reserved
         assert info.signature.startswith(info.name + "(") and info.description
 
 
@@ -52,7 +52,7 @@ async def test_entity_types_of_the_tenant() -> None:
         Script.new("e", SRC, Event("invoice", EventType.AFTER_UPDATE), tenant_id="other")
     )
 
-    listing = await entity_types(scripts)
+    listing = await entity_types(scripts.find_paginated)
     assert [(e.name, e.events, e.scripts, e.active_scripts) for e in listing.entity_types] == [
         ("contact", [EventType.ON_COMMIT_DELETE], 1, 0),
         ("deal", [EventType.BEFORE_CREATE, EventType.AFTER_CREATE], 2, 1),

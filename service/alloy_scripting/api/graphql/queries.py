@@ -11,7 +11,7 @@ from typing import Annotated
 
 import strawberry
 
-from alloy_scripting.api import catalogue
+from alloy_scripting.api import catalogue, operations
 from alloy_scripting.api.graphql.context import Info, ctx_of
 from alloy_scripting.api.graphql.types import (
     EntityTypeListingNode,
@@ -94,8 +94,7 @@ class Query:
             event=event,
             name_prefix=name or None,
         )
-        page = await ctx_of(info).scripts.find_paginated(query, offset, limit)
-        return ScriptPageNode.of(page)
+        return ScriptPageNode.of(await operations.list_scripts(ctx_of(info), query, offset, limit))
 
     @strawberry.field(description="One script, by `id` or by `name` (exactly one).")
     async def script(
@@ -128,9 +127,7 @@ class Query:
         query = ExecutionQuery(
             status=status, since=_aware("since", since), until=_aware("until", until)
         )
-        ctx = ctx_of(info)
-        script = await ctx.load(str(script_id))
-        page = await ctx.executions.find_by_script(script.id, offset, limit, query)
+        page = await operations.list_executions(ctx_of(info), str(script_id), offset, limit, query)
         return ExecutionPageNode.of(page)
 
     @strawberry.field(description="Every helper scripts may call, with its phases.")
@@ -141,4 +138,6 @@ class Query:
         description="The entity types the caller's scripts are bound to, and every event."
     )
     async def entity_types(self, info: Info) -> EntityTypeListingNode:
-        return EntityTypeListingNode.of(await catalogue.entity_types(ctx_of(info).scripts))
+        return EntityTypeListingNode.of(
+            await catalogue.entity_types(ctx_of(info).scripts.find_paginated)
+        )

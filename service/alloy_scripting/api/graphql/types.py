@@ -319,6 +319,7 @@ class ValidationResultNode:
 class HelperNode:
     name: str
     signature: str
+    returns: str | None = strawberry.field(description="What it returns, when declared.")
     description: str
     phases: list[ExecutionPhase]
     available: bool = strawberry.field(
