@@ -53,9 +53,10 @@ run: venv services
 	$(SERVICES) env > $(SERVICES_ENV)
 	source $(SERVICES_ENV) && ALLOY_AUTH_DISABLED=true $(BIN)/alloy-scripting serve
 
-## Regenerate contracts/ (AsyncAPI document, JSON Schemas) from the code.
+## Regenerate contracts/ (AsyncAPI document, JSON Schemas, GraphQL schema) from the code.
 contracts: venv
 	$(BIN)/python -m alloy_scripting.messaging.contract contracts
+	$(BIN)/python -m alloy_scripting.api.graphql.contract contracts
 
 clean:
 	rm -rf $(VENV) .run .mypy_cache .ruff_cache .pytest_cache

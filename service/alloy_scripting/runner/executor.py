@@ -101,9 +101,9 @@ class ScriptExecutor:
         if dry_run:
             return result
 
-        await self.execution_log.append(
-            self._record(script, result, started_at, event, entity, user_id, correlation_id)
-        )
+        record = self._record(script, result, started_at, event, entity, user_id, correlation_id)
+        result.execution_id = record.id
+        await self.execution_log.append(record)
         registry = self.registry.for_tenant(script.tenant_id)
         if result.status.is_failure:
             outcome = await registry.record_failure(script.id, describe_failure(result))
