@@ -46,7 +46,7 @@ class PoolConfig:
     recycle_after: int = 1000
     memory_limit: int = 512 * 1024 * 1024
     start_timeout: float = 30.0
-    kill_grace: float = 0.02
+    kill_grace: float = 0.03
     compile_allowance: float = 2.0
     host_call_budget: float = 2.0
     max_host_calls: int = 1000
@@ -179,7 +179,8 @@ class WorkerPool:
             )
         self._workers.add(worker)
         metrics.WORKERS.set(len(self._workers))
-        self._release_idle(worker)
+        self._idle.append(worker)
+        self._dispatch()
         return worker
 
     def _background(self, coroutine: Any) -> None:
@@ -227,16 +228,12 @@ class WorkerPool:
 
     # -- dispatch --------------------------------------------------------------------------
 
-    def _release_idle(self, worker: WorkerProcess) -> None:
-        """A worker is free: give it to the next waiting run, or keep it idle."""
-        waiter = self.queue.next_waiter()
-        while waiter is not None and waiter.future.done():  # gave up meanwhile
-            waiter = self.queue.next_waiter()
-        if waiter is None:
-            self._idle.append(worker)
-        else:
-            self.queue.started(waiter.tenant)
-            waiter.future.set_result(worker)
+    def _dispatch(self) -> None:
+        """Give free workers to waiting runs, tenants in turn, each within its cap."""
+        while self._idle and (waiter := self.queue.next_waiter()) is not None:
+            if not waiter.future.done():  # else it gave up meanwhile
+                self.queue.started(waiter.tenant)
+                waiter.future.set_result(self._idle.pop())
         metrics.WAITING.set(self.queue.waiting())
 
     async def _acquire(self, tenant: str, wait_limit: float | None) -> WorkerProcess:
@@ -264,21 +261,16 @@ class WorkerPool:
 
     def _release(self, worker: WorkerProcess, tenant: str) -> None:
         self.queue.finished(tenant)
-        if not worker.alive or worker not in self._workers:
-            return
-        if worker.retired:
-            self._retire(worker)
-            return
-        if worker.runs >= self.config.recycle_after and worker not in self._retiring:
-            self._retiring.add(worker)
-            self._background(self._recycle(worker))
-        self._release_idle(worker)
-        # The tenant just below its cap again may have runs waiting while workers sit idle.
-        while self._idle and (waiter := self.queue.next_waiter()) is not None:
-            if not waiter.future.done():
-                self.queue.started(waiter.tenant)
-                waiter.future.set_result(self._idle.pop())
-        metrics.WAITING.set(self.queue.waiting())
+        if worker.alive and worker in self._workers:
+            if worker.retired:
+                self._retire(worker)
+            else:
+                if worker.runs >= self.config.recycle_after and worker not in self._retiring:
+                    self._retiring.add(worker)
+                    self._background(self._recycle(worker))
+                self._idle.append(worker)
+        # The tenant, below its cap again, may have runs waiting while other workers idle.
+        self._dispatch()
 
     # -- runs ------------------------------------------------------------------------------
 
