@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -33,6 +34,23 @@ from alloy_scripting.runner.workers.results import to_result
 logger = logging.getLogger("alloy.workers")
 
 
+def available_cpus() -> int:
+    """CPUs this process may use: its affinity, capped by a cgroup v2 CPU quota (a
+    container's CPU limit, which `os.cpu_count()` does not see)."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        count = os.cpu_count() or 1
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as limits:
+            quota, period = limits.read().split()[:2]
+        if quota != "max":
+            count = min(count, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, count)
+
+
 def default_per_tenant(size: int) -> int:
     """A tenant may hold all workers but a quarter of them (at least one is left over
     for the others when there are two or more)."""
@@ -41,7 +59,7 @@ def default_per_tenant(size: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class PoolConfig:
-    size: int = field(default_factory=lambda: os.cpu_count() or 1)
+    size: int = field(default_factory=available_cpus)
     per_tenant: int | None = None
     recycle_after: int = 1000
     memory_limit: int = 512 * 1024 * 1024
@@ -108,6 +126,8 @@ class WorkerPool:
         self._starting = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        self._started = False
+        self._start_lock = asyncio.Lock()
         self._confinement_logged = False
         self.restarts: dict[str, int] = {}
 
@@ -123,16 +143,23 @@ class WorkerPool:
         }
 
     async def start(self) -> None:
-        """Start the workers; returns when all are ready (raises if none could start)."""
-        results = await asyncio.gather(
-            *(self._spawn() for _ in range(self.config.size)), return_exceptions=True
-        )
-        if not self._workers:
-            failure = next((r for r in results if isinstance(r, BaseException)), None)
-            raise RuntimeError(f"no worker process could start: {failure!r}")
+        """Start the workers; returns when all are ready (raises if none could start).
+        Does nothing when started already; a closed pool starts again."""
+        async with self._start_lock:
+            if self._started:
+                return
+            self._closed = False
+            results = await asyncio.gather(
+                *(self._spawn() for _ in range(self.config.size)), return_exceptions=True
+            )
+            if not self._workers:
+                failure = next((r for r in results if isinstance(r, BaseException)), None)
+                raise RuntimeError(f"no worker process could start: {failure!r}")
+            self._started = True
 
     async def close(self) -> None:
         self._closed = True
+        self._started = False
         for task in list(self._tasks):
             task.cancel()
         workers = list(self._workers)
@@ -275,12 +302,15 @@ class WorkerPool:
     # -- runs ------------------------------------------------------------------------------
 
     async def run(self, request: RunRequest) -> ExecutionResult:
-        """Run one script in a worker; never raises for anything the script or the worker
-        does (`RuntimeError` once the pool is closed)."""
-        if self._closed:
-            raise RuntimeError("the worker pool is closed")
-        tenant = request.tenant_id or ""
+        """Run one script in a worker (starting the pool on first use); never raises for
+        anything the script or the worker does."""
         queued = time.perf_counter()
+        if not self._started:
+            if self._closed:
+                return self._synthetic(request, ExecutionStatus.ERROR, None, "WorkerError",
+                                       "the service is stopping", queued)  # fmt: skip
+            await self.start()
+        tenant = request.tenant_id or ""
         try:
             frame = protocol.encode(request.frame())
         except (TypeError, ValueError) as error:
@@ -449,4 +479,11 @@ def _refusal(limit: str, message: str) -> dict[str, Any]:
     return {"t": "host_reply", "ok": False, "limit": limit, "error": message}
 
 
-__all__ = ["PoolConfig", "QueueTimeout", "RunRequest", "WorkerPool", "default_per_tenant"]
+__all__ = [
+    "PoolConfig",
+    "QueueTimeout",
+    "RunRequest",
+    "WorkerPool",
+    "available_cpus",
+    "default_per_tenant",
+]
