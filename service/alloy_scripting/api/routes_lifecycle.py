@@ -6,11 +6,27 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Response
 
-from alloy_scripting.api.deps import CtxDep, IfMatch, check_preconditions, conflicts_as, script_out
+from alloy_scripting.api.deps import (
+    Ctx,
+    CtxDep,
+    IfMatch,
+    check_preconditions,
+    conflicts_as,
+    script_out,
+)
 from alloy_scripting.api.schemas import DisableIn, RollbackIn, ScriptOut, VersionList, VersionNumber
-from alloy_scripting.model.script import ScriptVersion
+from alloy_scripting.model.script import Script, ScriptVersion
 
 router = APIRouter(prefix="/scripts", tags=["lifecycle"])
+
+
+async def _save(ctx: Ctx, script: Script, if_match: str | None, response: Response) -> ScriptOut:
+    """Save a status change made by the caller, and tell every instance."""
+    script.updated_by = ctx.caller.actor
+    with conflicts_as(if_match):
+        saved = await ctx.scripts.save(script)
+    await ctx.changed()
+    return script_out(saved, response)
 
 
 @router.post("/{script_id}/activate", summary="Activate a script")
@@ -21,11 +37,7 @@ async def activate_script(
     script = await ctx.load(script_id)
     check_preconditions(script, if_match)
     script.activate()
-    script.updated_by = ctx.caller.actor
-    with conflicts_as(if_match):
-        saved = await ctx.scripts.save(script)
-    await ctx.changed()
-    return script_out(saved, response)
+    return await _save(ctx, script, if_match, response)
 
 
 @router.post("/{script_id}/disable", summary="Disable a script")
@@ -40,11 +52,7 @@ async def disable_script(
     check_preconditions(script, if_match)
     reason = body.reason if body is not None and body.reason else None
     script.disable(reason or f"disabled by {ctx.caller.actor or 'the API'}")
-    script.updated_by = ctx.caller.actor
-    with conflicts_as(if_match):
-        saved = await ctx.scripts.save(script)
-    await ctx.changed()
-    return script_out(saved, response)
+    return await _save(ctx, script, if_match, response)
 
 
 @router.post("/{script_id}/reset", summary="Re-enable a (automatically) disabled script")
