@@ -108,16 +108,21 @@ async def delete_script(
     return stored
 
 
-async def activate_script(ctx: Ctx, script_id: str, if_match: str | None = None) -> Script:
-    """`status=active`; clears a disable and the failure count."""
-    script = await ctx.load(script_id)
-    check_preconditions(script, if_match)
-    script.activate()
+async def _save_status(ctx: Ctx, script: Script, if_match: str | None) -> Script:
+    """Save a status change made by the caller, and tell every instance."""
     script.updated_by = ctx.caller.actor
     with conflicts_as(if_match):
         saved = await ctx.scripts.save(script)
     await ctx.changed()
     return saved
+
+
+async def activate_script(ctx: Ctx, script_id: str, if_match: str | None = None) -> Script:
+    """`status=active`; clears a disable and the failure count."""
+    script = await ctx.load(script_id)
+    check_preconditions(script, if_match)
+    script.activate()
+    return await _save_status(ctx, script, if_match)
 
 
 async def disable_script(
@@ -126,11 +131,7 @@ async def disable_script(
     script = await ctx.load(script_id)
     check_preconditions(script, if_match)
     script.disable(reason or f"disabled by {ctx.caller.actor or 'the API'}")
-    script.updated_by = ctx.caller.actor
-    with conflicts_as(if_match):
-        saved = await ctx.scripts.save(script)
-    await ctx.changed()
-    return saved
+    return await _save_status(ctx, script, if_match)
 
 
 async def reset_script(ctx: Ctx, script_id: str, if_match: str | None = None) -> Script:
