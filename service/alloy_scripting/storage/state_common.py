@@ -67,9 +67,9 @@ def is_number(value: Any) -> bool:
 
 def added(value: Any, by: int | float, field: str) -> int | float:
     """``value + by`` as MongoDB's ``$inc`` computes it (64-bit integers do not overflow)."""
-    if not is_number(value):
+    if not isinstance(value, int | float) or isinstance(value, bool):
         raise StateTypeError(f"field {field!r} holds {type(value).__name__}, not a number")
-    result = value + by
+    result: int | float = value + by
     if isinstance(result, int) and not _INT64_MIN <= result <= _INT64_MAX:
         raise StateTypeError(f"field {field!r} would leave the 64-bit integer range")
     return result
