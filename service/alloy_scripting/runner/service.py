@@ -16,6 +16,8 @@ from alloy_scripting.runner.buffered_log import BufferedExecutionLog, FlushListe
 from alloy_scripting.runner.orchestrator import ChangeListener, EffectsSink, ScriptOrchestrator
 from alloy_scripting.settings import Settings
 from alloy_scripting.storage.protocols import Stores
+from alloy_scripting.storage.state_memory import InMemoryStateStore
+from alloy_scripting.storage.state_protocol import StateStore
 
 logger = logging.getLogger("alloy.runner")
 
@@ -37,6 +39,8 @@ class Runtime:
     """Named readiness checks (`kafka`, `mongodb`); `/health/ready` is ready when all pass."""
     records: BufferedExecutionLog | None = None
     """The write-behind execution log, when records are written behind (`build_runtime`)."""
+    state: StateStore = field(default_factory=InMemoryStateStore)
+    """The tenants' state documents (`store.*`, `/state`); `serve` puts MongoDB's here."""
     _flusher: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     async def readiness(self) -> dict[str, bool]:

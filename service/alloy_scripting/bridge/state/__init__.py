@@ -1,7 +1,13 @@
 """The state bridge: ``store.get/find/put/delete/incr`` for scripts, run by the parent
 against the tenant's `StateStore` (see `helpers` for phases and budgets)."""
 
-from alloy_scripting.bridge.state.context import StateBudget, StateCall, StateContext, StateLimits
+from alloy_scripting.bridge.state.context import (
+    StateBudget,
+    StateCall,
+    StateContext,
+    StateLimits,
+    quotas_from,
+)
 from alloy_scripting.bridge.state.helpers import (
     OPERATIONS,
     READ_PHASES,
@@ -28,4 +34,5 @@ __all__ = [
     "get",
     "incr",
     "put",
+    "quotas_from",
 ]

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from alloy_scripting.model.enums import ExecutionPhase
-from alloy_scripting.model.state import StateBudgetExceeded, write_id
+from alloy_scripting.model.state import StateBudgetExceeded, StateQuotas, write_id
+from alloy_scripting.settings import Settings
 from alloy_scripting.storage.state_protocol import StateStore
 
 
@@ -23,6 +24,15 @@ class StateLimits:
     before_ms: float = 50.0
     calls: int = 100
     ms: float = 1000.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StateLimits:
+        return cls(
+            settings.state_before_calls,
+            settings.state_before_ms,
+            settings.state_run_calls,
+            settings.state_run_ms,
+        )
 
     def budget(self, phase: ExecutionPhase) -> StateBudget:
         if phase is ExecutionPhase.BEFORE:
@@ -102,3 +112,11 @@ class StateContext:
         index = self.writes
         self.writes += 1
         return None if self.idempotency_base is None else write_id(self.idempotency_base, index)
+
+
+def quotas_from(settings: Settings) -> StateQuotas:
+    return StateQuotas(
+        max_documents=settings.state_max_documents,
+        max_document_bytes=settings.state_max_document_bytes,
+        max_total_bytes=settings.state_max_total_bytes,
+    )
