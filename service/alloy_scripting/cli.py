@@ -24,8 +24,10 @@ app.add_typer(asyncapi_app, name="asyncapi")
 
 def _mount_remote_commands() -> None:
     from alloy_scripting.cli_scripts import scripts_app
+    from alloy_scripting.cli_state import state_app
 
     app.add_typer(scripts_app, name="scripts")
+    app.add_typer(state_app, name="state")
 
 
 _mount_remote_commands()
