@@ -70,6 +70,8 @@ class HelperSpec:
     function: Callable[..., Any]
     phases: frozenset[ExecutionPhase]
     needs_host: bool = False
+    namespace: bool = False
+    """`function()` builds the value scripts see (e.g. ``store``), once per run."""
 
 
 def phase_error_message(name: str, phase: ExecutionPhase | str) -> str:
@@ -182,6 +184,15 @@ def emit(host: HelperHost, event_type: Any, payload: Any = None) -> None:
     host.emit_intent(event_type, payload)
 
 
+def _inline_store() -> Any:
+    """``store`` in-process: operations that say they need the worker tier (a worker binds
+    the real ones: `bridge.state.namespace`). Imported here, as `bridge.state` builds on
+    this module."""
+    from alloy_scripting.bridge.state.namespace import inline_store
+
+    return inline_store()
+
+
 def _not_configured(*args: Any, **kwargs: Any) -> Any:
     raise HelperNotConfiguredError("HTTP helpers are not configured on this service")
 
@@ -199,6 +210,7 @@ REGISTRY: Mapping[str, HelperSpec] = {
         HelperSpec("http_get", _not_configured, _EFFECT_PHASES),
         HelperSpec("http_post", _not_configured, _EFFECT_PHASES),
         HelperSpec("http_request", _not_configured, _EFFECT_PHASES),
+        HelperSpec("store", _inline_store, frozenset(ExecutionPhase), namespace=True),
     )
 }
 

@@ -90,6 +90,8 @@ class ExecutionResult:
     emitted: list[EmittedEvent] = field(default_factory=list)
     operations: int = 0
     duration_ms: float = 0.0
+    state_calls: list[dict[str, Any]] = field(default_factory=list)
+    """Each ``store.*`` call: operation, collection, key, outcome, ms (worker runs)."""
 
     @property
     def ok(self) -> bool:
@@ -109,6 +111,7 @@ class ExecutionResult:
             "operations": self.operations,
             "duration_ms": round(self.duration_ms, 3),
             "phase": self.phase.value,
+            **({"state_calls": list(self.state_calls)} if self.state_calls else {}),
         }
 
 
@@ -140,6 +143,7 @@ def success_result(
     result.emitted = []
     result.operations = 0
     result.duration_ms = duration_ms
+    result.state_calls = []
     return result
 
 

@@ -61,7 +61,11 @@ class QuotaExceeded(StateError):
 
     code = "quota_exceeded"
 
-    def __init__(self, quota: str, limit: int, requested: int) -> None:
+    def __init__(self, quota: str, limit: int | None = None, requested: int | None = None) -> None:
+        if limit is None or requested is None:  # relayed by message (worker, script)
+            self.quota, self.limit, self.requested = "", 0, 0
+            super().__init__(quota)
+            return
         self.quota = quota
         self.limit = limit
         self.requested = requested

@@ -8,11 +8,14 @@ that run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from alloy_scripting.model.enums import ExecutionPhase
 from alloy_scripting.model.state import StateBudgetExceeded, StateQuotas, write_id
-from alloy_scripting.settings import Settings
-from alloy_scripting.storage.state_protocol import StateStore
+
+if TYPE_CHECKING:  # the engine imports this package in workers: no settings, no storage
+    from alloy_scripting.settings import Settings
+    from alloy_scripting.storage.state_protocol import StateStore
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from alloy_scripting.bridge.helpers import PhaseError, phase_error_message
 from alloy_scripting.bridge.state.context import StateCall, StateContext
+from alloy_scripting.bridge.state.namespace import operation_phases
 from alloy_scripting.model.enums import ExecutionPhase
 from alloy_scripting.model.state import (
     DEFAULT_FIND_LIMIT,
@@ -39,8 +40,8 @@ from alloy_scripting.telemetry import span
 
 T = TypeVar("T")
 
-READ_PHASES = frozenset(ExecutionPhase)
-WRITE_PHASES = frozenset(ExecutionPhase) - {ExecutionPhase.BEFORE}
+READ_PHASES = operation_phases("get")
+WRITE_PHASES = operation_phases("put")
 
 
 async def get(ctx: StateContext, collection: Any, key: Any) -> JsonDoc | None:
