@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from alloy_scripting.bridge.helpers import PhaseError
+from alloy_scripting.bridge.host import PhaseError
 from alloy_scripting.bridge.state import (
     OPERATIONS,
     StateBudget,

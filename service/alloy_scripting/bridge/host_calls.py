@@ -21,7 +21,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from alloy_scripting.bridge.helpers import REGISTRY, HelperHost, emit
+from alloy_scripting.bridge.effects import emit
+from alloy_scripting.bridge.host import HelperHost
+from alloy_scripting.bridge.registry import REGISTRY
 from alloy_scripting.model.enums import ExecutionPhase
 from alloy_scripting.model.json_check import check_json
 from alloy_scripting.model.result import EmittedEvent

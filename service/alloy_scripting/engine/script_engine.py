@@ -57,7 +57,8 @@ from time import perf_counter
 from types import TracebackType
 from typing import Any, NoReturn
 
-from alloy_scripting.bridge.helpers import REGISTRY, HelperHost, phase_error_message, unavailable
+from alloy_scripting.bridge.host import HelperHost, phase_error_message, unavailable
+from alloy_scripting.bridge.registry import REGISTRY
 from alloy_scripting.bridge.state.namespace import StoreNamespace
 from alloy_scripting.bridge.state.usage import store_problems
 from alloy_scripting.engine.attrs import STR_METHODS, build_policies, make_getattr

@@ -176,7 +176,7 @@ class ScriptOrchestrator:
                         executed=executed,
                     )
                 steps.append((result.changes, result.removed))
-                current = dict(result.entity)
+                current = result.entity
             changes, removed = compose_changes(original, steps, current) if steps else ({}, [])
             return Continue(changes=changes, removed=removed, event_id=event_id, executed=executed)
         finally:

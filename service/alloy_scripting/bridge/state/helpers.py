@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from alloy_scripting.bridge.helpers import PhaseError, phase_error_message
+from alloy_scripting.bridge.host import PhaseError, phase_error_message
 from alloy_scripting.bridge.state.context import StateCall, StateContext
 from alloy_scripting.bridge.state.namespace import operation_phases
 from alloy_scripting.model.enums import ExecutionPhase

@@ -18,7 +18,7 @@ import math
 from collections.abc import Awaitable, Mapping
 from typing import Any
 
-from alloy_scripting.bridge.helpers import PhaseError
+from alloy_scripting.bridge.host import PhaseError
 from alloy_scripting.bridge.host_calls import HostCallFailed, HostFunction, HostRun
 from alloy_scripting.bridge.state.helpers import OPERATIONS
 from alloy_scripting.bridge.state.namespace import operation_phases

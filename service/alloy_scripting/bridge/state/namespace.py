@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+from alloy_scripting.bridge.host import HelperSpec
 from alloy_scripting.model.enums import ExecutionPhase
 
 STORE = "store"
@@ -76,3 +77,8 @@ def bound_store(
             for name in STORE_OPERATIONS
         }
     )
+
+
+#: The state family's one helper name: ``store``, offered in every phase (its writes are
+#: refused per operation, above).
+HELPERS = (HelperSpec(STORE, inline_store, frozenset(ExecutionPhase), namespace=True),)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 
-from alloy_scripting.bridge.helpers import phase_error_message
+from alloy_scripting.bridge.host import phase_error_message
 from alloy_scripting.bridge.state.namespace import STORE, STORE_OPERATIONS, operation_phases
 from alloy_scripting.model.enums import ExecutionPhase
 

@@ -50,7 +50,7 @@ def _take_channel() -> Channel:
 
 def _worker_engine(config: Any, channel: Channel) -> Any:
     """A `ScriptEngine` whose host functions (`bridge.host_calls`) call the service."""
-    from alloy_scripting.bridge.helpers import unavailable
+    from alloy_scripting.bridge.host import unavailable
     from alloy_scripting.bridge.host_calls import HOST_FUNCTIONS
     from alloy_scripting.bridge.state.namespace import STORE, bound_store
     from alloy_scripting.engine import ScriptEngine
