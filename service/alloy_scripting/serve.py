@@ -73,12 +73,10 @@ def bind_http(host: str, port: int) -> socket.socket:
 
 async def run_service(settings: Settings | None = None) -> None:
     from alloy_scripting.api.app import create_api
-    from alloy_scripting.bridge.state import quotas_from
     from alloy_scripting.messaging.contract import asyncapi_document
     from alloy_scripting.messaging.wiring import wire_service
     from alloy_scripting.runner.scheduler import Scheduler
     from alloy_scripting.storage.mongo import MongoStores
-    from alloy_scripting.storage.state_mongo import MongoStateStore
     from alloy_scripting.tracing import configure_tracing
 
     settings = settings or get_settings()
@@ -95,7 +93,6 @@ async def run_service(settings: Settings | None = None) -> None:
     )
     edge = wire_service(settings, stores)
     runtime = edge.runtime
-    runtime.state = MongoStateStore(stores.db, quotas_from(settings))
     await runtime.state.ensure_indexes()
     await edge.start()
     logger.info(

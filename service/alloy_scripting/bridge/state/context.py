@@ -96,6 +96,8 @@ class StateContext:
     """Set for runs an event may replay (after, on_commit): `write_id` is derived from it."""
     writes: int = 0
     calls: list[StateCall] = field(default_factory=list)
+    read_only: bool = False
+    """Dry runs: reads work, writes are refused (a dry run changes nothing)."""
 
     @classmethod
     def for_run(

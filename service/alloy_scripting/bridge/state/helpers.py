@@ -143,6 +143,11 @@ def _writable(ctx: StateContext, operation: str, collection: Any, key: Any) -> N
             StateCall(operation, _label(collection), _key_label(key), "phase_error", 0.0)
         )
         raise PhaseError(phase_error_message(f"store.{operation}", ctx.phase))
+    if ctx.read_only:
+        ctx.calls.append(
+            StateCall(operation, _label(collection), _key_label(key), "read_only", 0.0)
+        )
+        raise PhaseError(f"store.{operation}() writes nothing in a dry run")
 
 
 async def _call(

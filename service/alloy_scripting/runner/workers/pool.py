@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -34,6 +35,23 @@ from alloy_scripting.runner.workers.results import to_result
 logger = logging.getLogger("alloy.workers")
 
 
+def available_cpus() -> int:
+    """CPUs this process may use: its affinity, capped by a cgroup v2 CPU quota (a
+    container's CPU limit, which `os.cpu_count()` does not see)."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        count = os.cpu_count() or 1
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as limits:
+            quota, period = limits.read().split()[:2]
+        if quota != "max":
+            count = min(count, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, count)
+
+
 def default_per_tenant(size: int) -> int:
     """A tenant may hold all workers but a quarter of them (at least one is left over
     for the others when there are two or more)."""
@@ -42,12 +60,12 @@ def default_per_tenant(size: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class PoolConfig:
-    size: int = field(default_factory=lambda: os.cpu_count() or 1)
+    size: int = field(default_factory=available_cpus)
     per_tenant: int | None = None
     recycle_after: int = 1000
     memory_limit: int = 512 * 1024 * 1024
     start_timeout: float = 30.0
-    kill_grace: float = 0.02
+    kill_grace: float = 0.03
     compile_allowance: float = 2.0
     host_call_budget: float = 2.0
     max_host_calls: int = 1000
@@ -111,6 +129,8 @@ class WorkerPool:
         self._starting = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        self._started = False
+        self._start_lock = asyncio.Lock()
         self._confinement_logged = False
         self.restarts: dict[str, int] = {}
 
@@ -126,16 +146,23 @@ class WorkerPool:
         }
 
     async def start(self) -> None:
-        """Start the workers; returns when all are ready (raises if none could start)."""
-        results = await asyncio.gather(
-            *(self._spawn() for _ in range(self.config.size)), return_exceptions=True
-        )
-        if not self._workers:
-            failure = next((r for r in results if isinstance(r, BaseException)), None)
-            raise RuntimeError(f"no worker process could start: {failure!r}")
+        """Start the workers; returns when all are ready (raises if none could start).
+        Does nothing when started already; a closed pool starts again."""
+        async with self._start_lock:
+            if self._started:
+                return
+            self._closed = False
+            results = await asyncio.gather(
+                *(self._spawn() for _ in range(self.config.size)), return_exceptions=True
+            )
+            if not self._workers:
+                failure = next((r for r in results if isinstance(r, BaseException)), None)
+                raise RuntimeError(f"no worker process could start: {failure!r}")
+            self._started = True
 
     async def close(self) -> None:
         self._closed = True
+        self._started = False
         for task in list(self._tasks):
             task.cancel()
         workers = list(self._workers)
@@ -182,7 +209,8 @@ class WorkerPool:
             )
         self._workers.add(worker)
         metrics.WORKERS.set(len(self._workers))
-        self._release_idle(worker)
+        self._idle.append(worker)
+        self._dispatch()
         return worker
 
     def _background(self, coroutine: Any) -> None:
@@ -230,16 +258,12 @@ class WorkerPool:
 
     # -- dispatch --------------------------------------------------------------------------
 
-    def _release_idle(self, worker: WorkerProcess) -> None:
-        """A worker is free: give it to the next waiting run, or keep it idle."""
-        waiter = self.queue.next_waiter()
-        while waiter is not None and waiter.future.done():  # gave up meanwhile
-            waiter = self.queue.next_waiter()
-        if waiter is None:
-            self._idle.append(worker)
-        else:
-            self.queue.started(waiter.tenant)
-            waiter.future.set_result(worker)
+    def _dispatch(self) -> None:
+        """Give free workers to waiting runs, tenants in turn, each within its cap."""
+        while self._idle and (waiter := self.queue.next_waiter()) is not None:
+            if not waiter.future.done():  # else it gave up meanwhile
+                self.queue.started(waiter.tenant)
+                waiter.future.set_result(self._idle.pop())
         metrics.WAITING.set(self.queue.waiting())
 
     async def _acquire(self, tenant: str, wait_limit: float | None) -> WorkerProcess:
@@ -267,31 +291,29 @@ class WorkerPool:
 
     def _release(self, worker: WorkerProcess, tenant: str) -> None:
         self.queue.finished(tenant)
-        if not worker.alive or worker not in self._workers:
-            return
-        if worker.retired:
-            self._retire(worker)
-            return
-        if worker.runs >= self.config.recycle_after and worker not in self._retiring:
-            self._retiring.add(worker)
-            self._background(self._recycle(worker))
-        self._release_idle(worker)
-        # The tenant just below its cap again may have runs waiting while workers sit idle.
-        while self._idle and (waiter := self.queue.next_waiter()) is not None:
-            if not waiter.future.done():
-                self.queue.started(waiter.tenant)
-                waiter.future.set_result(self._idle.pop())
-        metrics.WAITING.set(self.queue.waiting())
+        if worker.alive and worker in self._workers:
+            if worker.retired:
+                self._retire(worker)
+            else:
+                if worker.runs >= self.config.recycle_after and worker not in self._retiring:
+                    self._retiring.add(worker)
+                    self._background(self._recycle(worker))
+                self._idle.append(worker)
+        # The tenant, below its cap again, may have runs waiting while other workers idle.
+        self._dispatch()
 
     # -- runs ------------------------------------------------------------------------------
 
     async def run(self, request: RunRequest) -> ExecutionResult:
-        """Run one script in a worker; never raises for anything the script or the worker
-        does (`RuntimeError` once the pool is closed)."""
-        if self._closed:
-            raise RuntimeError("the worker pool is closed")
-        tenant = request.tenant_id or ""
+        """Run one script in a worker (starting the pool on first use); never raises for
+        anything the script or the worker does."""
         queued = time.perf_counter()
+        if not self._started:
+            if self._closed:
+                return self._synthetic(request, ExecutionStatus.ERROR, None, "WorkerError",
+                                       "the service is stopping", queued)  # fmt: skip
+            await self.start()
+        tenant = request.tenant_id or ""
         try:
             frame = protocol.encode(request.frame())
         except (TypeError, ValueError) as error:
@@ -463,4 +485,11 @@ def _refusal(limit: str, message: str) -> dict[str, Any]:
     return {"t": "host_reply", "ok": False, "limit": limit, "error": message}
 
 
-__all__ = ["PoolConfig", "QueueTimeout", "RunRequest", "WorkerPool", "default_per_tenant"]
+__all__ = [
+    "PoolConfig",
+    "QueueTimeout",
+    "RunRequest",
+    "WorkerPool",
+    "available_cpus",
+    "default_per_tenant",
+]

@@ -175,7 +175,7 @@ class WorkerProcess:
         self._expired = True
         self.kill()
         # Answer now: the pipe closes only once the kernel has freed the worker's memory.
-        self._reader.feed_eof()
+        self._reader.set_exception(protocol.ProtocolError("the deadline passed"))
 
     def kill(self) -> None:
         if self.alive:
