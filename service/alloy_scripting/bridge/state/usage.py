@@ -3,7 +3,8 @@
 ``store.<name>`` must name an operation (`STORE_OPERATIONS`), and a write (``put``,
 ``delete``, ``incr``) is an error in a phase that does not offer it (before-hooks). The
 run enforces the same at run time (the namespace has no other attributes; a write in a
-before-hook raises `PhaseError`), for uses no static reading sees (``s = store``).
+before-hook raises `PhaseError`), for uses no static reading sees (``s = store``). A script
+that binds the name ``store`` itself (an assignment, a parameter) is not checked here.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ def store_problems(source: str, phase: ExecutionPhase | None) -> list[tuple[int,
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
+    if _rebinds_store(tree):
+        return []  # the script's own `store` (a variable, a parameter): not ours to judge
     problems: list[tuple[int, int, str]] = []
     for node in ast.walk(tree):
         if not (
@@ -39,3 +42,21 @@ def store_problems(source: str, phase: ExecutionPhase | None) -> list[tuple[int,
         elif phase is not None and phase not in operation_phases(node.attr):
             problems.append((*where, phase_error_message(f"store.{node.attr}", phase)))
     return problems
+
+
+def _rebinds_store(tree: ast.AST) -> bool:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == STORE and not isinstance(node.ctx, ast.Load):
+            return True
+        if isinstance(node, ast.arg) and node.arg == STORE:
+            return True
+        if (
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            and node.name == STORE
+        ):
+            return True
+        if isinstance(node, ast.ExceptHandler) and node.name == STORE:
+            return True
+        if isinstance(node, ast.Global | ast.Nonlocal) and STORE in node.names:
+            return True
+    return False
