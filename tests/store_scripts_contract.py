@@ -140,7 +140,8 @@ class StoreScriptsContract:
             diagnostics = engine.validate(f'store.{name}("c")', "after")
             assert any(f"store.{name} is not a store operation" in d.message for d in diagnostics)
         assert any(d.severity == "error" for d in engine.validate("store.__class__", "after"))
-        for source in ('store.drop("c")', 'getattr(store, "_store")', "x = store.get.__self__"):
+        reach = ["store.get.func", "store.get.args", "store.put.keywords", "store.get.__self__"]
+        for source in ['store.drop("c")', 'getattr(store, "_store")', *(f"x = {r}" for r in reach)]:
             result = await self.run(pool, state, source)
             assert result.status is ExecutionStatus.ERROR, source
         tenant_kw = await self.run(pool, state, 'store.get("c", "k", tenant="globex")')
