@@ -24,6 +24,7 @@ from alloy_scripting.bridge.state import (
     incr,
     put,
 )
+from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.model.enums import ExecutionPhase
 from alloy_scripting.model.state import (
     InvalidStateFilter,
@@ -34,7 +35,6 @@ from alloy_scripting.model.state import (
     StateQuotas,
     idempotency_base,
 )
-from alloy_scripting.storage.state_protocol import StateStore
 
 BEFORE, AFTER, MANUAL = ExecutionPhase.BEFORE, ExecutionPhase.AFTER, ExecutionPhase.MANUAL
 QUOTAS = StateQuotas(max_documents=5)

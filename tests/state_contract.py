@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.model.script import utc_now
 from alloy_scripting.model.state import (
     InvalidStateRequest,
@@ -25,7 +26,6 @@ from alloy_scripting.model.state import (
     write_id,
 )
 from alloy_scripting.model.state_filter import parse_filter, parse_sort
-from alloy_scripting.storage.state_protocol import StateStore
 
 MakeState = Callable[[StateQuotas, "Clock"], Awaitable[StateStore]]
 A, B = "acme", "globex"

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from alloy_scripting.bridge.state import StateContext
+from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.engine import create_default_engine
 from alloy_scripting.model.enums import ExecutionPhase, ExecutionStatus
 from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.state import StateQuotas, idempotency_base
 from alloy_scripting.runner.workers import PoolConfig, RunRequest, WorkerPool
-from alloy_scripting.storage.state_protocol import StateStore
 
 BEFORE, AFTER, MANUAL = ExecutionPhase.BEFORE, ExecutionPhase.AFTER, ExecutionPhase.MANUAL
 QUOTAS = StateQuotas(max_documents=20, max_document_bytes=1024)

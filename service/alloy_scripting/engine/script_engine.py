@@ -13,7 +13,7 @@ padding, formatting, `**`, `<<`, `pow` with a modulus, integer parsing in any ba
 regular expressions and their output, JSON, slice assignment, unpacking, starred
 displays, set/dict operators, comparisons of aliased containers and tuples nested by C
 code such as `popitem`) is preceded by a size check (`guards.py`, `attrs.py`,
-`render.py`, `toolbox.py`). So each single C call is bounded by the size limits, and
+`render.py`, `toolbox/`). So each single C call is bounded by the size limits, and
 the in-band checks suffice:
 
 * `_tick_` counts operations and, every 4 ticks, compares `time.perf_counter()` with the

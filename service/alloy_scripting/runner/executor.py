@@ -8,6 +8,7 @@ from typing import Any
 
 from alloy_scripting import telemetry
 from alloy_scripting.bridge.state import StateContext, StateLimits
+from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.engine import ScriptEngine
 from alloy_scripting.engine.entity import EntityProxy
 from alloy_scripting.model import EventType, ExecutionPhase, ExecutionStatus
@@ -17,7 +18,6 @@ from alloy_scripting.model.script import Script, utc_now
 from alloy_scripting.model.state import idempotency_base
 from alloy_scripting.runner.workers import RunRequest, WorkerPool
 from alloy_scripting.storage.protocols import ExecutionLog, ScriptRegistry
-from alloy_scripting.storage.state_protocol import StateStore
 
 script_logger = logging.getLogger("alloy.script")
 

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from alloy_scripting.bridge.state import StateLimits, quotas_from
+from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.engine import ScriptEngine, create_default_engine
 from alloy_scripting.runner.buffered_log import BufferedExecutionLog, FlushListener
 from alloy_scripting.runner.orchestrator import ChangeListener, EffectsSink, ScriptOrchestrator
@@ -19,7 +20,6 @@ from alloy_scripting.runner.workers import PoolConfig, WorkerPool, available_cpu
 from alloy_scripting.settings import Settings
 from alloy_scripting.storage.protocols import Stores
 from alloy_scripting.storage.state_memory import InMemoryStateStore
-from alloy_scripting.storage.state_protocol import StateStore
 
 logger = logging.getLogger("alloy.runner")
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.storage.state_mongo import MongoStateStore
-from alloy_scripting.storage.state_protocol import StateStore
 from tests.state_bridge_contract import QUOTAS, StateBridgeContract
 
 pytestmark = pytest.mark.integration

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.model.state import StateQuotas, StateUsage
 from alloy_scripting.storage.state_mongo import DOCUMENTS, MongoStateStore, document_id
-from alloy_scripting.storage.state_protocol import StateStore
 from tests.state_contract import A, Clock, MakeState, StateContract
 
 pytestmark = pytest.mark.integration

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.storage.state_memory import InMemoryStateStore
-from alloy_scripting.storage.state_protocol import StateStore
 from tests.state_bridge_contract import QUOTAS, StateBridgeContract
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.model.state import StateQuotas
 from alloy_scripting.storage.state_memory import InMemoryStateStore
-from alloy_scripting.storage.state_protocol import StateStore
 from tests.state_contract import Clock, MakeState, StateContract
 
 

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from alloy_scripting.model.enums import ExecutionPhase
 from alloy_scripting.model.state import StateBudgetExceeded, StateQuotas, write_id
 
-if TYPE_CHECKING:  # the engine imports this package in workers: no settings, no storage
+if TYPE_CHECKING:  # the engine imports this package in workers: no settings at run time
+    from alloy_scripting.bridge.state.store import StateStore
     from alloy_scripting.settings import Settings
-    from alloy_scripting.storage.state_protocol import StateStore
 
 
 @dataclass(frozen=True, slots=True)

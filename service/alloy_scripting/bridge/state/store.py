@@ -1,4 +1,7 @@
-"""`StateStore`: the per-tenant document store behind ``store.*`` and ``/state``.
+"""`StateStore`: what the state bridge needs from a per-tenant document store; the stores
+(`storage.state_memory.InMemoryStateStore`, `storage.state_mongo.MongoStateStore`) provide
+it, and ``tests/state_contract.py`` holds both to it. Declared here, below storage, so that
+the bridge depends on no store.
 
 Every method takes the tenant first: the bridge passes the run's tenant, the REST API the
 caller's, so nothing a script or a request body says can select another tenant. Names,
@@ -9,9 +12,6 @@ Writes may carry a ``write_id`` (`alloy_scripting.model.state.write_id`): a stor
 each id at most once per document, so a redelivered event does not apply its writes
 twice. Expired documents are invisible at once; ``purge_expired`` removes them (and frees
 their quota) when called periodically.
-
-Implementations: `storage.state_memory.InMemoryStateStore` (tests) and
-`storage.state_mongo.MongoStateStore`, both under ``tests/state_contract.py``.
 """
 
 from __future__ import annotations

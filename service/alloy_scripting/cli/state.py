@@ -1,7 +1,5 @@
-"""`alloy-scripting state ...`: a tenant's state documents through the REST API.
-
-Same connection options and exit codes as `alloy-scripting scripts` (`cli_scripts`).
-"""
+"""`alloy-scripting state list|get|delete`: a tenant's state documents (``store.*``)
+through the REST API, with the connection options and exit codes of `scripts`."""
 
 from __future__ import annotations
 
@@ -10,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from alloy_scripting.cli_scripts import ApiKey, AsJson, Tenant, Url, _api, _emit_json
-from alloy_scripting.client.rest import DEFAULT_URL
+from alloy_scripting.cli.options import AsJson, Connection, connected
+from alloy_scripting.cli.remote import _api, _emit_json
 
 state_app = typer.Typer(
     help="Read and delete state documents (store.*) of a tenant through the REST API.",
@@ -22,17 +20,17 @@ KeyArg = Annotated[str, typer.Argument(help="Document key.")]
 
 
 @state_app.command("list")
+@connected()
 def list_state(
     collection: CollectionArg,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
     as_json: AsJson = False,
     offset: int = 0,
     limit: Annotated[int, typer.Option(help="At most 200.")] = 50,
+    *,
+    conn: Connection,
 ) -> None:
     """List a collection's documents (by key)."""
-    with _api(url, api_key, tenant) as api:
+    with _api(conn) as api:
         page = api.list_state(collection, offset=offset, limit=limit)
     if as_json:
         _emit_json(page)
@@ -46,29 +44,20 @@ def list_state(
 
 
 @state_app.command("get")
+@connected()
 def get_state(
-    collection: CollectionArg,
-    key: KeyArg,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
-    as_json: AsJson = False,
+    collection: CollectionArg, key: KeyArg, as_json: AsJson = False, *, conn: Connection
 ) -> None:
     """Print one document (its JSON; --json adds key and timestamps)."""
-    with _api(url, api_key, tenant) as api:
+    with _api(conn) as api:
         item = api.get_state(collection, key)
     _emit_json(item if as_json else item["doc"])
 
 
 @state_app.command("delete")
-def delete_state(
-    collection: CollectionArg,
-    key: KeyArg,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
-) -> None:
+@connected()
+def delete_state(collection: CollectionArg, key: KeyArg, *, conn: Connection) -> None:
     """Delete one document."""
-    with _api(url, api_key, tenant) as api:
+    with _api(conn) as api:
         api.delete_state(collection, key)
     typer.echo(f"deleted {collection}/{key}")
