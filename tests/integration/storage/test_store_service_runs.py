@@ -106,3 +106,19 @@ async def test_a_dry_run_reads_but_writes_nothing(runtime: Runtime) -> None:
     assert real.status is ExecutionStatus.SUCCESS, real.error
     changed = await runtime.state.get(TENANT, "settings", "rate")
     assert changed is not None and changed.doc == {"value": 99}
+
+
+async def test_the_service_wiring_uses_the_mongodb_state_store(
+    mongo_db: Any, kafka_bootstrap: str
+) -> None:
+    from alloy_scripting.messaging.wiring import wire_service
+
+    settings = Settings(_env_file=None, kafka_bootstrap=kafka_bootstrap)  # type: ignore[call-arg]
+    edge = wire_service(settings, MongoStores(mongo_db))
+    runtime = edge.runtime
+    assert isinstance(runtime.state, MongoStateStore)
+    assert runtime.orchestrator.executor.state is runtime.state
+    assert runtime.state.quotas.max_document_bytes == settings.state_max_document_bytes
+    await runtime.state.ensure_indexes()
+    await runtime.state.put(TENANT, "c", "k", {"v": 1})
+    assert (await mongo_db["state_documents"].count_documents({})) == 1
