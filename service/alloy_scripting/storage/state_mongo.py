@@ -6,8 +6,8 @@ Collections:
   ``json([tenant, collection, key])`` (FerretDB v1 uses an index only for a bare ``_id``
   equality, so ``get`` is a primary-key lookup); ``tenant_id``, ``collection``, ``key``
   (unique index, whose (tenant, collection) prefix serves ``find`` and the listing on
-  MongoDB; FerretDB v1 scans the collection for them, and for every update), ``doc`` (the user's JSON; filters address ``doc.<field>`` only),
-  ``size``, ``expires_at`` (null: never; indexed for the purge), ``updated_at``, ``rev``
+  MongoDB; FerretDB v1 scans the collection for them, and for every update), ``doc``
+  (the user's JSON; filters address ``doc.<field>`` only), ``size``, ``expires_at`` (null: never; indexed for the purge), ``updated_at``, ``rev``
   (compare-and-set counter), ``applied`` (recent write ids) and ``deleted`` (tombstones);
 * ``state_usage``, one document per tenant (``_id`` = ``json([tenant])``) with the
   ``documents`` and ``bytes`` its live and not yet purged documents count.
