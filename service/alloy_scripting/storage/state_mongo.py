@@ -7,8 +7,9 @@ Collections:
   equality, so ``get`` is a primary-key lookup); ``tenant_id``, ``collection``, ``key``
   (unique index, whose (tenant, collection) prefix serves ``find`` and the listing on
   MongoDB; FerretDB v1 scans the collection for them, and for every update), ``doc``
-  (the user's JSON; filters address ``doc.<field>`` only), ``size``, ``expires_at`` (null: never; indexed for the purge), ``updated_at``, ``rev``
-  (compare-and-set counter), ``applied`` (recent write ids) and ``deleted`` (tombstones);
+  (the user's JSON; filters address ``doc.<field>`` only), ``size``, ``expires_at``
+  (null: never; indexed for the purge), ``updated_at``, ``rev`` (compare-and-set
+  counter), ``applied`` (recent write ids) and ``deleted`` (tombstones);
 * ``state_usage``, one document per tenant (``_id`` = ``json([tenant])``) with the
   ``documents`` and ``bytes`` its live and not yet purged documents count.
 
