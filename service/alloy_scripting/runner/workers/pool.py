@@ -18,6 +18,7 @@ import asyncio
 import logging
 import math
 import os
+import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -66,6 +67,8 @@ class PoolConfig:
     memory_limit: int = 512 * 1024 * 1024
     start_timeout: float = 30.0
     kill_grace: float = 0.03
+    #: After a `timeout` answer, how long the worker may take to finish before it is killed.
+    kill_after: float = 0.2
     compile_allowance: float = 2.0
     host_call_budget: float = 2.0
     max_host_calls: int = 1000
@@ -100,6 +103,7 @@ class RunRequest:
     def frame(self) -> dict[str, Any]:
         return {
             "t": "run",
+            "id": secrets.randbits(63),  # echoed in the result: a frame sent early cannot match
             "source": self.source,
             "phase": self.phase.value,
             "event": None if self.event is None else self.event.value,
@@ -315,7 +319,8 @@ class WorkerPool:
             await self.start()
         tenant = request.tenant_id or ""
         try:
-            frame = protocol.encode(request.frame())
+            message = request.frame()
+            frame = protocol.encode(message)
         except (TypeError, ValueError) as error:
             return self._synthetic(
                 request,
@@ -350,13 +355,26 @@ class WorkerPool:
         outcome: Outcome | None = None
         try:
             outcome = await worker.execute(
-                frame, request.source, self.timing, self._host_handler(host_run)
+                frame, message["id"], request.source, self.timing, self._host_handler(host_run)
             )
             return self._result(worker, request, outcome, host_run, started)
         finally:
-            metrics.BUSY.observe(time.perf_counter() - started)
             if outcome is None:  # cancelled: `execute` killed it
                 self._replace(worker, "cancelled")
+            if worker.overdue and worker.alive:
+                self._background(self._settle(worker, tenant, started))
+            else:
+                metrics.BUSY.observe(time.perf_counter() - started)
+                self._release(worker, tenant)
+
+    async def _settle(self, worker: WorkerProcess, tenant: str, started: float) -> None:
+        """A worker whose run was answered `timeout`: back to the pool if it finishes
+        within `kill_after`, else killed and replaced. The tenant holds it meanwhile."""
+        try:
+            if not await worker.settle(self.config.kill_after):
+                self._replace(worker, "timeout")
+        finally:
+            metrics.BUSY.observe(time.perf_counter() - started)
             self._release(worker, tenant)
 
     def _result(
@@ -393,7 +411,8 @@ class WorkerPool:
                 result.state_calls = [call.to_dict() for call in host_run.state.calls]
             return result
         if outcome.kind == "timeout":
-            self._replace(worker, "timeout")
+            if not worker.overdue:  # the CPU-seconds backstop ended it
+                self._replace(worker, "timeout")
             ms = f"{self.engine_config.timeout * 1000:g}"
             return self._synthetic(
                 request,
