@@ -13,7 +13,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from alloy_scripting.api import routes_health, routes_lifecycle, routes_runs, routes_scripts
+from alloy_scripting.api import (
+    routes_health,
+    routes_lifecycle,
+    routes_runs,
+    routes_scripts,
+    routes_state,
+)
 from alloy_scripting.api.auth import KeyRing
 from alloy_scripting.api.graphql import mount_graphql
 from alloy_scripting.api.limits import BodyLimitMiddleware
@@ -58,6 +64,7 @@ def create_api(runtime: Runtime, *, asyncapi: Mapping[str, Any] | None = None) -
     app.include_router(routes_health.router)
     mount_graphql(app, runtime.settings)
     app.router.routes.append(mcp.route())
+    app.include_router(routes_state.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -73,7 +80,7 @@ def _with_problems(schema: dict[str, Any]) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     for path, operations in schema.get("paths", {}).items():
-        secured = path.startswith("/scripts")
+        secured = path.startswith(("/scripts", "/state"))
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             for code, text in _ERRORS.items():

@@ -92,6 +92,8 @@ class ExecutionResult:
     duration_ms: float = 0.0
     execution_id: str | None = None
     """The execution record kept for this run (set by the executor; None for a dry run)."""
+    state_calls: list[dict[str, Any]] = field(default_factory=list)
+    """Each ``store.*`` call: operation, collection, key, outcome, ms (worker runs)."""
 
     @property
     def ok(self) -> bool:
@@ -111,6 +113,7 @@ class ExecutionResult:
             "operations": self.operations,
             "duration_ms": round(self.duration_ms, 3),
             "phase": self.phase.value,
+            **({"state_calls": list(self.state_calls)} if self.state_calls else {}),
         }
 
 
@@ -143,6 +146,7 @@ def success_result(
     result.operations = 0
     result.duration_ms = duration_ms
     result.execution_id = None
+    result.state_calls = []
     return result
 
 
