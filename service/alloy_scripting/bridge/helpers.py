@@ -9,7 +9,13 @@
   `on_commit`, and in `manual`, `scheduled`, `api`.
 * `http_get`, `http_post`, `http_request` are reserved for a later release: available in
   the same phases as `emit`, they fail with "HTTP helpers are not configured on this
-  service".
+  service" — except in a debug run, where they are recorded as intents and answered from
+  the run's HTTP fixtures (see `model.debug.DebugEffects`).
+* `respond(body, status=200, headers=None)` sets the HTTP answer of an API endpoint
+  (``api`` phase only; checks in `respond.py`).
+
+Side effects and debug runs: every helper with an effect asks `host.effects`; when it is
+set (a debug run), the helper records an intent there and performs nothing.
 
 A helper used outside its phases is a validation error naming the phase (`validate`) and,
 if the script runs anyway, a `PhaseError` naming the phase when the call is reached.
@@ -28,6 +34,8 @@ from typing import Any, Protocol
 
 import email_validator
 
+from alloy_scripting.bridge.respond import check_headers, check_status
+from alloy_scripting.model.debug import DebugEffects
 from alloy_scripting.model.enums import ExecutionPhase
 
 _VALIDATION_PHASES = frozenset(
@@ -56,6 +64,11 @@ class HelperNotConfiguredError(RuntimeError):
 
 class HelperHost(Protocol):
     """What host-bound helpers need from the run."""
+
+    #: Set in a debug run: record intents, perform no side effect.
+    effects: DebugEffects | None
+
+    def set_response(self, body: Any, status: int, headers: dict[str, str]) -> None: ...
 
     def emit_intent(self, event_type: Any, payload: Any) -> None: ...
 
@@ -182,8 +195,43 @@ def emit(host: HelperHost, event_type: Any, payload: Any = None) -> None:
     host.emit_intent(event_type, payload)
 
 
-def _not_configured(*args: Any, **kwargs: Any) -> Any:
-    raise HelperNotConfiguredError("HTTP helpers are not configured on this service")
+def _http(host: HelperHost, method: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    effects = host.effects
+    if effects is None:
+        raise HelperNotConfiguredError("HTTP helpers are not configured on this service")
+    if method is None:
+        method, *rest = args or (None,)
+        args = tuple(rest)
+    url = args[0] if args else kwargs.get("url")
+    body = args[1] if len(args) > 1 else kwargs.get("body", kwargs.get("json"))
+    if not isinstance(method, str) or not isinstance(url, str):
+        raise TypeError("HTTP helpers take the method and the URL as str")
+    fixture = effects.http(method, url, body)
+    return {"status": fixture.status, "body": fixture.body, "headers": dict(fixture.headers)}
+
+
+def http_get(host: HelperHost, *args: Any, **kwargs: Any) -> Any:
+    """`http_get(url)`."""
+    return _http(host, "GET", args, kwargs)
+
+
+def http_post(host: HelperHost, *args: Any, **kwargs: Any) -> Any:
+    """`http_post(url, body)`."""
+    return _http(host, "POST", args, kwargs)
+
+
+def http_request(host: HelperHost, *args: Any, **kwargs: Any) -> Any:
+    """`http_request(method, url, body=None)`."""
+    return _http(host, None, args, kwargs)
+
+
+# -- API endpoints -----------------------------------------------------------------------------
+
+
+def respond(host: HelperHost, body: Any = None, status: Any = 200, headers: Any = None) -> None:
+    """Set the endpoint's answer: `body` as JSON with `status` and `headers` (the last call
+    wins). Without it, the endpoint answers 204."""
+    host.set_response(body, check_status(status), check_headers(headers))
 
 
 REGISTRY: Mapping[str, HelperSpec] = {
@@ -196,9 +244,10 @@ REGISTRY: Mapping[str, HelperSpec] = {
         HelperSpec("validate_pattern", validate_pattern, _VALIDATION_PHASES, needs_host=True),
         HelperSpec("validate_one_of", validate_one_of, _VALIDATION_PHASES, needs_host=True),
         HelperSpec("emit", emit, _EFFECT_PHASES, needs_host=True),
-        HelperSpec("http_get", _not_configured, _EFFECT_PHASES),
-        HelperSpec("http_post", _not_configured, _EFFECT_PHASES),
-        HelperSpec("http_request", _not_configured, _EFFECT_PHASES),
+        HelperSpec("http_get", http_get, _EFFECT_PHASES, needs_host=True),
+        HelperSpec("http_post", http_post, _EFFECT_PHASES, needs_host=True),
+        HelperSpec("http_request", http_request, _EFFECT_PHASES, needs_host=True),
+        HelperSpec("respond", respond, frozenset({ExecutionPhase.API}), needs_host=True),
     )
 }
 

@@ -70,6 +70,18 @@ class EmittedEvent:
 
 
 @dataclass(slots=True)
+class ApiResponse:
+    """The HTTP answer an API-phase script set with `respond()`: a JSON body."""
+
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "body": jsonable(self.body), "headers": dict(self.headers)}
+
+
+@dataclass(slots=True)
 class ExecutionResult:
     """The outcome of one script run.
 
@@ -90,6 +102,7 @@ class ExecutionResult:
     emitted: list[EmittedEvent] = field(default_factory=list)
     operations: int = 0
     duration_ms: float = 0.0
+    response: ApiResponse | None = None
 
     @property
     def ok(self) -> bool:
@@ -109,6 +122,7 @@ class ExecutionResult:
             "operations": self.operations,
             "duration_ms": round(self.duration_ms, 3),
             "phase": self.phase.value,
+            **({} if self.response is None else {"response": self.response.to_dict()}),
         }
 
 
@@ -140,6 +154,7 @@ def success_result(
     result.emitted = []
     result.operations = 0
     result.duration_ms = duration_ms
+    result.response = None
     return result
 
 
