@@ -30,6 +30,14 @@ class Settings(BaseSettings):
     )
     auth_disabled: bool = Field(default=False, description="Development only: no API key needed.")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    api_rate_per_second: float = Field(
+        default=50.0,
+        gt=0,
+        description="API endpoints (`/api/...`): requests per second per tenant and instance.",
+    )
+    api_rate_burst: int = Field(
+        default=100, ge=1, description="API endpoints: requests a tenant may make at once."
+    )
 
     hook_batch_size: int = Field(default=256, ge=1, description="Records per consumer batch.")
     hook_concurrency: int = Field(default=64, ge=1, description="Entity keys processed at once.")

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Response
 
 from alloy_scripting.api.deps import CtxDep, IfMatch, check_preconditions, conflicts_as, script_out
+from alloy_scripting.api.operations import check_activation
 from alloy_scripting.api.schemas import DisableIn, RollbackIn, ScriptOut, VersionList, VersionNumber
 from alloy_scripting.model.script import ScriptVersion
 
@@ -17,9 +18,12 @@ router = APIRouter(prefix="/scripts", tags=["lifecycle"])
 async def activate_script(
     script_id: str, ctx: CtxDep, response: Response, if_match: IfMatch = None
 ) -> ScriptOut:
-    """`status=active`; clears a disable and the failure count."""
+    """`status=active`; clears a disable and the failure count. Refused (409) while a
+    fixture fails (`fixtures-failing`) or another active script serves its endpoint
+    (`endpoint-taken`)."""
     script = await ctx.load(script_id)
     check_preconditions(script, if_match)
+    await check_activation(ctx.runtime, ctx.scripts, script)
     script.activate()
     script.updated_by = ctx.caller.actor
     with conflicts_as(if_match):
@@ -51,9 +55,10 @@ async def disable_script(
 async def reset_script(
     script_id: str, ctx: CtxDep, response: Response, if_match: IfMatch = None
 ) -> ScriptOut:
-    """`status=active`, `error_count=0`, the disable reason cleared."""
+    """`status=active`, `error_count=0`, the disable reason cleared (checked as `activate`)."""
     script = await ctx.load(script_id)
     check_preconditions(script, if_match)
+    await check_activation(ctx.runtime, ctx.scripts, script)
     saved = await ctx.scripts.reset(script.id, updated_by=ctx.caller.actor)
     await ctx.changed()
     return script_out(saved, response)
@@ -82,6 +87,10 @@ async def rollback_script(
     """Creates a new version equal to `version`. `If-Match` (412) or `revision` (409)."""
     script = await ctx.load(script_id)
     check_preconditions(script, if_match, body.revision)
+    if script.is_active:
+        target = await ctx.scripts.get_version(script.id, body.version)
+        candidate = script.model_copy(update={"source": target.source, "trigger": target.trigger})
+        await check_activation(ctx.runtime, ctx.scripts, candidate)
     expected = body.revision if body.revision is not None else script.revision
     with conflicts_as(if_match):
         saved = await ctx.scripts.rollback(

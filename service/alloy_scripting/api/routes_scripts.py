@@ -16,6 +16,7 @@ from alloy_scripting.api.deps import (
     refuse_invalid,
     script_out,
 )
+from alloy_scripting.api.operations import check_activation
 from alloy_scripting.api.schemas import (
     MAX_LIMIT,
     MAX_OFFSET,
@@ -75,7 +76,9 @@ async def list_scripts(
 @router.post("", status_code=201, summary="Create a script")
 async def create_script(body: ScriptCreate, ctx: CtxDep, response: Response) -> ScriptOut:
     """Validated by the engine first (for the phase of its trigger); a script with error
-    diagnostics is refused with 422 `script-invalid` listing them."""
+    diagnostics is refused with 422 `script-invalid` listing them. Created `active`, it must
+    pass its fixtures (409 `fixtures-failing`) and have its endpoint to itself (409
+    `endpoint-taken`)."""
     trigger = body.trigger.to_model()
     await refuse_invalid(ctx.runtime, body.source, trigger)
     script = Script.new(
@@ -87,8 +90,10 @@ async def create_script(body: ScriptCreate, ctx: CtxDep, response: Response) -> 
         priority=body.priority,
         on_error=body.on_error,
         created_by=ctx.caller.actor,
+        fixtures=body.fixtures,
     )
     if body.status is ScriptStatus.ACTIVE:
+        await check_activation(ctx.runtime, ctx.scripts, script)
         script.activate()
     elif body.status is ScriptStatus.DISABLED:
         script.disable("created disabled")
@@ -123,7 +128,9 @@ async def update_script(
 ) -> ScriptOut:
     """Changes the given fields. Optimistic concurrency: `If-Match` (412 when stale) or a
     `revision` field (409 when stale); without either, the last write wins. A new source or
-    trigger is validated by the engine first."""
+    trigger is validated by the engine first; a script that is (or becomes) active must
+    pass its fixtures (409 `fixtures-failing`) and keep its endpoint to itself (409
+    `endpoint-taken`)."""
     stored = await ctx.load(script_id)
     check_preconditions(stored, if_match, body.revision)
     changes: dict[str, Any] = {
@@ -136,6 +143,8 @@ async def update_script(
     updated = Script.model_validate({**dict(stored), **changes, "updated_by": ctx.caller.actor})
     if not updated.same_definition(stored):
         await refuse_invalid(ctx.runtime, updated.source, updated.trigger)
+    if updated.status is ScriptStatus.ACTIVE:
+        await check_activation(ctx.runtime, ctx.scripts, updated)
     if updated.status is not stored.status:
         if updated.status is ScriptStatus.ACTIVE:
             updated.activate()
