@@ -166,10 +166,10 @@ class Tracer:
 
     def _close(self, entry: _Open) -> None:
         step = entry.step
+        if step is None:  # a frame's first mark: its parameters show in its first step
+            return
         entry.step = None
         names = self._names(entry)
-        if step is None:
-            return
         run = self._run
         if run is not None:
             step.operations = run.ops
