@@ -6,14 +6,14 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from alloy_scripting.api.auth import Caller, CallerDep
 from alloy_scripting.api.problems import ProblemError
-from alloy_scripting.api.schemas import Diagnostic, ScriptOut
+from alloy_scripting.api.schemas import DiagnosticOut, ScriptOut
 from alloy_scripting.model.enums import ExecutionPhase
 from alloy_scripting.model.script import (
     MAX_NAME_LENGTH,
@@ -139,22 +139,14 @@ def phase_for(trigger: AnyTrigger) -> ExecutionPhase:
     return trigger.phase
 
 
-def _diagnostic(found: Any) -> Diagnostic:
-    data: dict[str, Any] = dict(found.to_dict())
-    severity = getattr(found, "severity", data.get("severity", "error"))
-    data["severity"] = str(getattr(severity, "value", severity))
-    data.setdefault("message", str(getattr(found, "message", "")))
-    data.setdefault("line", getattr(found, "line", None))
-    data.setdefault("col", getattr(found, "col", None))
-    return Diagnostic.model_validate(data)
-
-
-async def diagnose(runtime: Runtime, source: str, phase: ExecutionPhase | None) -> list[Diagnostic]:
+async def diagnose(
+    runtime: Runtime, source: str, phase: ExecutionPhase | None
+) -> list[DiagnosticOut]:
     found = await run_in_threadpool(runtime.engine.validate, source, phase)
-    return [_diagnostic(d) for d in found]
+    return [DiagnosticOut.model_validate(d.to_dict()) for d in found]
 
 
-def has_errors(diagnostics: list[Diagnostic]) -> bool:
+def has_errors(diagnostics: list[DiagnosticOut]) -> bool:
     return any(d.severity == "error" for d in diagnostics)
 
 

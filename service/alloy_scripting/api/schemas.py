@@ -185,7 +185,9 @@ class ValidateIn(_Request):
     )
 
 
-class Diagnostic(BaseModel):
+class DiagnosticOut(BaseModel):
+    """A `model.result.Diagnostic` as the API returns it."""
+
     model_config = ConfigDict(extra="allow")
 
     severity: str
@@ -196,7 +198,7 @@ class Diagnostic(BaseModel):
 
 class ValidateOut(BaseModel):
     ok: bool = Field(description="True when there is no error diagnostic.")
-    diagnostics: list[Diagnostic]
+    diagnostics: list[DiagnosticOut]
 
 
 class RunIn(_Request):

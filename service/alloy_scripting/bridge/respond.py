@@ -20,6 +20,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from alloy_scripting.bridge.host import HelperHost, HelperSpec
+from alloy_scripting.model.enums import ExecutionPhase
+
 MAX_HEADERS = 32
 MAX_HEADER_NAME = 64
 MAX_HEADER_VALUE = 1024
@@ -99,3 +102,12 @@ def check_headers(headers: Any) -> dict[str, str]:
             raise ValueError(f"respond() header {name!r} given twice")
         checked[str.__str__(name)] = str.__str__(value)
     return checked
+
+
+def respond(host: HelperHost, body: Any = None, status: Any = 200, headers: Any = None) -> None:
+    """Set the endpoint's answer: `body` as JSON with `status` and `headers` (the last call
+    wins). Without it, the endpoint answers 204."""
+    host.set_response(body, check_status(status), check_headers(headers))
+
+
+HELPERS = (HelperSpec("respond", respond, frozenset({ExecutionPhase.API}), needs_host=True),)

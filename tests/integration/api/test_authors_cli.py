@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner, Result
 
-from alloy_scripting.cli_scripts import scripts_app
+from alloy_scripting.cli.remote import scripts_app
 from alloy_scripting.storage import MongoStores
 from tests.unit.api.fixtures import KEY, auth, make_api, make_runtime
 
