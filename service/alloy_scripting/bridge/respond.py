@@ -6,7 +6,8 @@ are checked before anything is recorded, so a script cannot split a response or 
 the service:
 
 * names are HTTP tokens of at most 64 characters, values at most 1024 characters of
-  printable text (no CR, LF, NUL or other control characters);
+  printable ASCII (no CR, LF, NUL or other control characters: Starlette writes
+  headers as Latin-1, and proxies disagree on anything beyond ASCII);
 * hop-by-hop and framing headers (``Connection``, ``Transfer-Encoding``,
   ``Content-Length``, ``Content-Type`` — the body is always JSON, ...) are refused, and so
   are headers that change the caller's security state: cookies (``Set-Cookie``), auth
@@ -28,7 +29,7 @@ MAX_HEADER_NAME = 64
 MAX_HEADER_VALUE = 1024
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}\Z")
-_VALUE = re.compile(r"[\t\x20-\x7e\x80-\uffff]*\Z")
+_VALUE = re.compile(r"[\t\x20-\x7e]*\Z")
 #: Lower-case names a script may not set.
 FORBIDDEN_HEADERS = frozenset(
     {

@@ -38,6 +38,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ScriptStatus
 from alloy_scripting.model.fixtures import MAX_FIXTURES, Fixture
@@ -263,13 +264,19 @@ class ApiTrigger(_Trigger):
         names = ("method", "path") if len(args) == 2 else ("name",)
         super().__init__(**_positional(args, names, data))
 
-    @model_validator(mode="after")
-    def _routed_or_named(self) -> ApiTrigger:
-        if (self.method is None) != (self.path is None):
-            raise ValueError("an API trigger needs both method and path (or neither)")
-        if self.method is None and self.name is None:
-            raise ValueError("an API trigger needs a method and a path")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _routed_or_named(cls, data: Any) -> Any:
+        """Missing fields are "missing" errors, as for the other triggers: a route needs
+        `method` and `path`; without both, only the older `name` stands alone."""
+        if isinstance(data, dict):
+            method, path = data.get("method"), data.get("path")
+            if method is None and path is None and data.get("name") is None:
+                raise PydanticCustomError("missing", "an API trigger needs method and path")
+            if (method is None) != (path is None):
+                lacking = "path" if path is None else "method"
+                raise PydanticCustomError("missing", f"an API trigger with a route needs {lacking}")
+        return data
 
     @property
     def phase(self) -> ExecutionPhase:

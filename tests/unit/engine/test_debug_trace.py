@@ -184,6 +184,8 @@ def test_respond_in_the_api_phase(engine: ScriptEngine) -> None:
         {"X-A": "a\r\nb"},
         {"X-A": "a\nb"},
         {"X-A": "a\x00"},
+        {"X-A": "caf\u00e9"},
+        {"X-A": "\u2028"},
         {"Bad Name": "x"},
         {"Connection": "close"},
         {"Content-Type": "text/html"},
