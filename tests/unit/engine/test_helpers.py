@@ -136,7 +136,9 @@ def test_registry_phases() -> None:
         "http_post",
         "http_request",
     }
-    assert set(helpers_for(ExecutionPhase.MANUAL)) == set(REGISTRY)
+    # `respond` answers an API endpoint: only the api phase offers it (issue 15)
+    assert set(helpers_for(ExecutionPhase.MANUAL)) == set(REGISTRY) - {"respond"}
+    assert set(helpers_for(ExecutionPhase.API)) == set(REGISTRY)
     assert set(helpers_for(ExecutionPhase.ON_COMMIT)) == set(helpers_for(ExecutionPhase.AFTER))
 
 
