@@ -271,18 +271,20 @@ class ScriptEngine:
         ctx: Mapping[str, Any] | None = None,
         script_name: str | None = None,
         max_steps: int = MAX_STEPS,
+        trace: bool = True,
     ) -> tuple[ExecutionResult, Trace]:
         """Run `source` as `execute` does, with no side effects (helpers record intents in
         `effects`) and a trace of each executed line (`tracer.py`). The traced compile is
-        not cached: debug runs are rare, and ordinary runs never pay for tracing."""
+        not cached: debug runs are rare, and ordinary runs never pay for tracing. Without
+        `trace` (fixture runs), the ordinary compiled form runs and the trace is empty."""
         started = perf_counter()
         event_type = None if event is None else EventType(event)
         if phase is not None:
             run_phase = ExecutionPhase(phase)
         else:
             run_phase = event_type.phase if event_type is not None else _MANUAL
-        compiled = self._compile(source, trace=True)
-        tracer = Tracer(self._known | self._helper_names, max_steps=max_steps)
+        compiled = self._compile(source, trace=True) if trace else self.compile(source)
+        tracer = Tracer(self._known | self._helper_names, max_steps=max_steps) if trace else None
         started = perf_counter()
         result = self._run(
             compiled,
@@ -297,7 +299,7 @@ class ScriptEngine:
             tracer,
             effects,
         )
-        return result, tracer.finish()
+        return result, tracer.finish() if tracer is not None else Trace()
 
     def _run(
         self,

@@ -56,7 +56,9 @@ def debug_run(
     phase: ExecutionPhase | None = None,
     script_name: str | None = None,
     tenant_id: str | None = None,
+    trace: bool = True,
 ) -> DebugReport:
+    """A debug run (no side effects); `trace=False` skips the line trace (fixture runs)."""
     run_phase, event = phase_and_event(trigger, sample.event, phase)
     entity_type = sample.entity_type or (
         trigger.entity_type if isinstance(trigger, EventTrigger) else None
@@ -64,7 +66,7 @@ def debug_run(
     ctx: dict[str, Any] = {**sample.ctx, "tenant_id": tenant_id}
     ctx.setdefault("entity_type", entity_type)
     effects = DebugEffects(http_fixtures=list(sample.http_fixtures))
-    result, trace = engine.debug(
+    result, steps = engine.debug(
         source,
         effects=effects,
         phase=run_phase,
@@ -74,11 +76,13 @@ def debug_run(
         params=sample.params,
         ctx=ctx,
         script_name=script_name,
+        trace=trace,
     )
-    return DebugReport(result, trace, effects.intents)
+    return DebugReport(result, steps, effects.intents)
 
 
 def run_fixture(engine: ScriptEngine, script: Script, fixture: Fixture) -> CaseReport:
+    """One fixture as a debug run without a trace (at most the engine's timeout each)."""
     sample = DebugSample(
         event=fixture.event,
         entity=fixture.entity,
@@ -92,6 +96,7 @@ def run_fixture(engine: ScriptEngine, script: Script, fixture: Fixture) -> CaseR
         trigger=script.trigger,
         script_name=script.name,
         tenant_id=script.tenant_id,
+        trace=False,
     )
     return judge(fixture, report.result)
 

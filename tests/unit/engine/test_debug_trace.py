@@ -12,6 +12,7 @@ from alloy_scripting.bridge.respond import check_headers, check_status
 from alloy_scripting.engine import ScriptEngine
 from alloy_scripting.engine.preview import preview
 from alloy_scripting.engine.trace_lines import LINE_HOOK
+from alloy_scripting.engine.tracer import Tracer
 from alloy_scripting.model.debug import DebugEffects, HttpFixture, Trace
 from alloy_scripting.model.enums import ExecutionStatus
 from alloy_scripting.model.result import ExecutionResult
@@ -211,3 +212,25 @@ def test_response_statuses() -> None:
         "X-Request-Id": "abc",
         "Cache-Control": "no-store",
     }
+
+
+def test_the_tracers_own_time_is_bounded() -> None:
+    tracer = Tracer(set(), max_seconds=0.0)
+
+    def script_frame() -> None:
+        tracer.line(1)
+        tracer.line(2)
+
+    script_frame()
+    trace = tracer.finish()
+    assert trace.truncated == "time"
+    assert [step.line for step in trace.steps] == [1] and trace.executed == 2
+
+
+def test_an_untraced_debug_run_still_records_intents(engine: ScriptEngine) -> None:
+    effects = DebugEffects()
+    result, trace = engine.debug(
+        'emit("a", {"n": 1})\n', effects=effects, phase="after", trace=False
+    )
+    assert result.status is ExecutionStatus.SUCCESS and trace.steps == []
+    assert [intent.kind for intent in effects.intents] == ["emit"]
