@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     )
     graphql_max_tokens: int = Field(default=2_000, ge=100, description="GraphQL document size.")
     graphql_max_aliases: int = Field(default=15, ge=1, description="Aliases per GraphQL document.")
+    api_rate_per_second: float = Field(
+        default=50.0,
+        gt=0,
+        description="API endpoints (`/api/...`): requests per second per tenant and instance.",
+    )
+    api_rate_burst: int = Field(
+        default=100, ge=1, description="API endpoints: requests a tenant may make at once."
+    )
 
     hook_batch_size: int = Field(default=256, ge=1, description="Records per consumer batch.")
     hook_concurrency: int = Field(default=64, ge=1, description="Entity keys processed at once.")

@@ -137,7 +137,9 @@ def test_registry_phases() -> None:
         "http_request",
         "store",
     }
-    assert set(helpers_for(ExecutionPhase.MANUAL)) == set(REGISTRY)
+    # `respond` answers an API endpoint: only the api phase offers it (issue 15)
+    assert set(helpers_for(ExecutionPhase.MANUAL)) == set(REGISTRY) - {"respond"}
+    assert set(helpers_for(ExecutionPhase.API)) == set(REGISTRY)
     assert set(helpers_for(ExecutionPhase.ON_COMMIT)) == set(helpers_for(ExecutionPhase.AFTER))
 
 

@@ -141,6 +141,7 @@ def _run(engine: Any, channel: Channel, request: dict[str, Any]) -> dict[str, An
         "logs": [[entry.level, entry.message] for entry in result.logs],
         "operations": result.operations,
         "duration_ms": result.duration_ms,
+        "response": None if result.response is None else result.response.to_dict(),
     }
 
 
