@@ -77,11 +77,9 @@ async def serve_echo(prefix: str) -> None:
 async def serve_alloy(prefix: str) -> None:
     from pymongo import AsyncMongoClient
 
-    from alloy_scripting.messaging.edge import KafkaEdge
+    from alloy_scripting.messaging.wiring import wire_service
     from alloy_scripting.model import EventType
     from alloy_scripting.model.script import Event, Script
-    from alloy_scripting.runner.buffered_log import BufferedExecutionLog
-    from alloy_scripting.runner.runtime import build_runtime
     from alloy_scripting.serve import freeze_startup_heap
     from alloy_scripting.settings import Settings
     from alloy_scripting.storage.mongo import MongoStores
@@ -96,19 +94,15 @@ async def serve_alloy(prefix: str) -> None:
     await stores.ensure_indexes()
     script = Script.new("validate_deal", SEED, Event("deal", EventType.BEFORE_CREATE)).activate()
     await stores.scripts.save(script)
-    runtime = build_runtime(settings, stores)
-    edge = KafkaEdge(settings)
-    edge.attach(runtime)
+    edge = wire_service(settings, stores)
     await edge.start()
-    log = runtime.orchestrator.execution_log
-    assert isinstance(log, BufferedExecutionLog)
-    flusher = asyncio.create_task(log.run_flusher(0.5))  # written behind, as by `serve`
+    edge.runtime.start_flusher(0.5)  # written behind, as by `serve`
     freeze_startup_heap()  # as `serve` does
     print("ready", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
-        flusher.cancel()
+        await edge.runtime.stop_flusher()
         await edge.stop()
         await client.drop_database(db_name)
         await client.close()

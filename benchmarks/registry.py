@@ -28,7 +28,8 @@ from pymongo import ASCENDING, AsyncMongoClient
 
 from alloy_scripting.model import Cron, Event, EventType, Manual, Script, ScriptStatus
 from alloy_scripting.storage import MongoStores
-from alloy_scripting.storage.mongo import COLLECTIONS, _script_doc, trigger_key
+from alloy_scripting.storage.mongo import COLLECTIONS, trigger_key
+from alloy_scripting.storage.mongo.scripts import script_doc
 
 ENTITY = "deal"
 EVENT = EventType.BEFORE_CREATE
@@ -44,7 +45,7 @@ STATUSES = [ScriptStatus.ACTIVE, ScriptStatus.ACTIVE, ScriptStatus.DRAFT, Script
 
 def filler_docs(start: int, count: int) -> list[dict[str, Any]]:
     """Documents that never match (tenant None, deal, before_create, active)."""
-    template = _script_doc(
+    template = script_doc(
         Script.new("filler", SOURCE, Event(ENTITY, EVENT)).model_copy(update={"revision": 1})
     )
     docs = []

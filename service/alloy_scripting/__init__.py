@@ -39,22 +39,22 @@ _EXPORTS: dict[str, str] = {
     "ScriptQuery": "alloy_scripting.model.page",
     "ExecutionPage": "alloy_scripting.model.page",
     "ExecutionRecord": "alloy_scripting.model.execution",
-    "EntityProxy": "alloy_scripting.model.proxy",
+    "EntityProxy": "alloy_scripting.engine.entity",
     "ExecutionResult": "alloy_scripting.model.result",
     "Diagnostic": "alloy_scripting.model.result",
-    "EntityEvent": "alloy_scripting.model.hooks",
-    "HookOutcome": "alloy_scripting.model.hooks",
-    "Continue": "alloy_scripting.model.hooks",
-    "Rejected": "alloy_scripting.model.hooks",
-    "Error": "alloy_scripting.model.hooks",
-    "SideEffect": "alloy_scripting.model.hooks",
+    "EntityEvent": "alloy_scripting.model.events",
+    "HookOutcome": "alloy_scripting.model.outcomes",
+    "Continue": "alloy_scripting.model.outcomes",
+    "Rejected": "alloy_scripting.model.outcomes",
+    "Error": "alloy_scripting.model.outcomes",
+    "SideEffect": "alloy_scripting.model.events",
     # engine
     "ScriptEngine": "alloy_scripting.engine",
     "EngineConfig": "alloy_scripting.engine",
     "create_default_engine": "alloy_scripting.engine",
     # storage
-    "ScriptRegistry": "alloy_scripting.storage.registry",
-    "ExecutionLog": "alloy_scripting.storage.registry",
+    "ScriptRegistry": "alloy_scripting.storage.protocols",
+    "ExecutionLog": "alloy_scripting.storage.protocols",
     "InMemoryStorage": "alloy_scripting.storage.memory",
     "InMemoryExecutionLog": "alloy_scripting.storage.memory",
     "MongoStorage": "alloy_scripting.storage.mongo",
@@ -67,7 +67,7 @@ _EXPORTS: dict[str, str] = {
     # runner
     "ScriptExecutor": "alloy_scripting.runner.executor",
     "ScriptOrchestrator": "alloy_scripting.runner.orchestrator",
-    "EffectsOutcome": "alloy_scripting.runner.orchestrator",
+    "EffectsOutcome": "alloy_scripting.model.outcomes",
     "create_orchestrator": "alloy_scripting.runner.orchestrator",
     # client
     "HookClient": "alloy_scripting.client.hooks",
@@ -147,18 +147,18 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from alloy_scripting.client.hooks import HookClient, HookTimeout
     from alloy_scripting.engine import EngineConfig, ScriptEngine, create_default_engine
+    from alloy_scripting.engine.entity import EntityProxy
     from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus, ScriptStatus
+    from alloy_scripting.model.events import EntityEvent, SideEffect
     from alloy_scripting.model.execution import ExecutionRecord
-    from alloy_scripting.model.hooks import (
+    from alloy_scripting.model.outcomes import (
         Continue,
-        EntityEvent,
+        EffectsOutcome,
         Error,
         HookOutcome,
         Rejected,
-        SideEffect,
     )
     from alloy_scripting.model.page import ExecutionPage, ScriptPage, ScriptQuery
-    from alloy_scripting.model.proxy import EntityProxy
     from alloy_scripting.model.result import Diagnostic, ExecutionResult
     from alloy_scripting.model.script import (
         Api,
@@ -175,11 +175,7 @@ if TYPE_CHECKING:
         ScriptVersion,
     )
     from alloy_scripting.runner.executor import ScriptExecutor
-    from alloy_scripting.runner.orchestrator import (
-        EffectsOutcome,
-        ScriptOrchestrator,
-        create_orchestrator,
-    )
+    from alloy_scripting.runner.orchestrator import ScriptOrchestrator, create_orchestrator
     from alloy_scripting.settings import Settings
     from alloy_scripting.storage.errors import (
         DuplicateScriptName,
@@ -189,4 +185,4 @@ if TYPE_CHECKING:
     )
     from alloy_scripting.storage.memory import InMemoryExecutionLog, InMemoryStorage
     from alloy_scripting.storage.mongo import MongoExecutionLog, MongoStorage, MongoStores
-    from alloy_scripting.storage.registry import ExecutionLog, ScriptRegistry
+    from alloy_scripting.storage.protocols import ExecutionLog, ScriptRegistry

@@ -73,9 +73,8 @@ def bind_http(host: str, port: int) -> socket.socket:
 
 async def run_service(settings: Settings | None = None) -> None:
     from alloy_scripting.api.app import create_api
-    from alloy_scripting.messaging.edge import KafkaEdge
-    from alloy_scripting.runner.buffered_log import BufferedExecutionLog
-    from alloy_scripting.runner.runtime import build_runtime
+    from alloy_scripting.messaging.contract import asyncapi_document
+    from alloy_scripting.messaging.wiring import wire_service
     from alloy_scripting.runner.scheduler import Scheduler
     from alloy_scripting.storage.mongo import MongoStores
     from alloy_scripting.tracing import configure_tracing
@@ -92,28 +91,22 @@ async def run_service(settings: Settings | None = None) -> None:
     logger.info(
         "connected to MongoDB at %s (database %s)", settings.mongodb_url, settings.mongodb_database
     )
-    runtime = build_runtime(settings, stores)
-    runtime.health_checks["mongodb"] = stores.ping
-
-    edge = KafkaEdge(settings)
-    edge.attach(runtime)
+    edge = wire_service(settings, stores)
+    runtime = edge.runtime
     await edge.start()
     logger.info(
         "connected to Kafka at %s (instance %s)", settings.kafka_bootstrap, runtime.instance_id
     )
 
-    tasks: list[asyncio.Task[None]] = []
-    log = runtime.orchestrator.execution_log
-    if isinstance(log, BufferedExecutionLog):
-        tasks.append(asyncio.create_task(log.run_flusher(0.5)))
-    tasks.append(asyncio.create_task(_every(3600, stores.purge_expired, "purge expired records")))
+    runtime.start_flusher(0.5)
+    tasks = [asyncio.create_task(_every(3600, stores.purge_expired, "purge expired records"))]
 
     scheduler = None
     if settings.scheduler_enabled:
         scheduler = Scheduler.for_runtime(runtime)
         await scheduler.start()
 
-    api = create_api(runtime)
+    api = create_api(runtime, asyncapi=asyncapi_document(settings))
     server = _Server(
         uvicorn.Config(
             api, host=settings.http_host, port=settings.http_port, log_config=None, lifespan="on"
@@ -149,6 +142,7 @@ async def run_service(settings: Settings | None = None) -> None:
         logger.info("shutting down")
         if scheduler is not None:
             await scheduler.stop()
+        await runtime.stop_flusher()
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

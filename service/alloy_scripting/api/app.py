@@ -7,6 +7,7 @@ unless ``settings.auth_disabled``. Every error is ``application/problem+json``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -16,7 +17,7 @@ from alloy_scripting.api.auth import KeyRing
 from alloy_scripting.api.limits import BodyLimitMiddleware
 from alloy_scripting.api.metrics import HttpMetricsMiddleware
 from alloy_scripting.api.problems import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers
-from alloy_scripting.runner.runtime import Runtime
+from alloy_scripting.runner.service import Runtime
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _ERRORS = {
@@ -31,13 +32,16 @@ _ERRORS = {
 }
 
 
-def create_api(runtime: Runtime) -> FastAPI:
+def create_api(runtime: Runtime, *, asyncapi: Mapping[str, Any] | None = None) -> FastAPI:
+    """The REST API over `runtime`; `asyncapi` is the Kafka contract served at `/asyncapi`
+    (the edge describes it: the API does not reach into the messaging layer)."""
     app = FastAPI(
         title="alloy-scripting",
         summary="Manage and run sandboxed business scripts.",
         version="0.1.0",
     )
     app.state.runtime = runtime
+    app.state.asyncapi = asyncapi
     app.state.key_ring = KeyRing(runtime.settings)
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=runtime.settings.max_body_bytes)

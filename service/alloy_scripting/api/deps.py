@@ -26,9 +26,9 @@ from alloy_scripting.model.script import (
     ManualTrigger,
     Script,
 )
-from alloy_scripting.runner.runtime import Runtime
+from alloy_scripting.runner.service import Runtime
 from alloy_scripting.storage.errors import ScriptNotFound, VersionConflict
-from alloy_scripting.storage.registry import ExecutionLog, ScriptRegistry
+from alloy_scripting.storage.protocols import ExecutionLog, ScriptRegistry
 
 AnyTrigger = EventTrigger | CronTrigger | ManualTrigger | ApiTrigger
 

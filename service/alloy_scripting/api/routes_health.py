@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from alloy_scripting.api.deps import get_runtime
 from alloy_scripting.api.problems import problem_response
 from alloy_scripting.api.schemas import Liveness, Readiness
-from alloy_scripting.messaging.contract import asyncapi_document
-from alloy_scripting.runner.runtime import Runtime
+from alloy_scripting.runner.service import Runtime
 
 router = APIRouter(tags=["operations"])
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
@@ -56,6 +55,9 @@ async def metrics() -> Response:
     summary="The AsyncAPI document of the Kafka surface (open)",
     response_model=dict[str, Any],
 )
-async def asyncapi(runtime: RuntimeDep) -> Any:
+async def asyncapi(request: Request) -> Any:
     """The contract as this instance serves it (its topic prefix, its bootstrap servers)."""
-    return JSONResponse(asyncapi_document(runtime.settings))
+    document = request.app.state.asyncapi
+    if document is None:
+        return problem_response("unavailable", "this instance serves no AsyncAPI document")
+    return JSONResponse(document)

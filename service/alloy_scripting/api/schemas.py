@@ -9,7 +9,7 @@ from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ScriptStatus
-from alloy_scripting.model.hooks import SideEffect
+from alloy_scripting.model.events import SideEffect
 from alloy_scripting.model.json_check import check_json
 from alloy_scripting.model.script import (
     MAX_DESCRIPTION_LENGTH,

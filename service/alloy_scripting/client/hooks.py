@@ -23,7 +23,8 @@ from opentelemetry import propagate
 from pydantic import ValidationError
 
 from alloy_scripting.model import EventType, ExecutionPhase
-from alloy_scripting.model.hooks import Continue, EntityEvent, Error, Rejected, hook_outcome_adapter
+from alloy_scripting.model.events import EntityEvent
+from alloy_scripting.model.outcomes import Continue, Error, Rejected, hook_outcome_adapter
 
 logger = logging.getLogger("alloy.client")
 

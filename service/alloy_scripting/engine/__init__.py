@@ -7,10 +7,10 @@ Public API: `ScriptEngine`, `EngineConfig`, `create_default_engine`, `CompiledSc
 
 from alloy_scripting.engine.compiler import POLICY_VERSION, CompiledScript
 from alloy_scripting.engine.config import EngineConfig
+from alloy_scripting.engine.entity import EntityProxy, EntityView
 from alloy_scripting.engine.errors import LimitExceeded, ScriptAbort, ScriptControl
-from alloy_scripting.engine.runtime import ScriptEngine, create_default_engine
+from alloy_scripting.engine.script_engine import ScriptEngine, create_default_engine
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus
-from alloy_scripting.model.proxy import EntityProxy, EntityView
 from alloy_scripting.model.result import (
     Diagnostic,
     EmittedEvent,

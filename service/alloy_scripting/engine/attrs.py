@@ -16,11 +16,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from alloy_scripting.engine.entity import EntityProxy, EntityView
 from alloy_scripting.engine.errors import active_run
 from alloy_scripting.engine.guards import COMPARED, Guards, ScriptException
 from alloy_scripting.engine.hashing import set_operation
 from alloy_scripting.engine.render import MAX_DATE_FORMAT
-from alloy_scripting.model.proxy import EntityProxy, EntityView
 
 #: A rule is `None` (hand out the real attribute) or a factory wrapping it for one object.
 Rule = Callable[[Any], Any] | None

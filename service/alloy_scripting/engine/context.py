@@ -6,7 +6,7 @@ import datetime as _dt
 from collections.abc import Mapping
 from typing import Any
 
-from alloy_scripting.model.proxy import copy_json
+from alloy_scripting.engine.entity import copy_json
 
 _FIELDS = ("phase", "event", "entity_type", "entity_id", "tenant_id", "user_id", "script", "now")
 

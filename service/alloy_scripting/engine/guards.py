@@ -20,10 +20,10 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NoReturn
 
 from alloy_scripting.engine.config import EngineConfig
+from alloy_scripting.engine.entity import EntityProxy
 from alloy_scripting.engine.errors import LimitExceeded, active_run, first_control
 from alloy_scripting.engine.hashing import build_set
 from alloy_scripting.engine.render import Renderer, exception_message
-from alloy_scripting.model.proxy import EntityProxy
 
 #: The exception classes scripts can name: raise, catch and `isinstance` against.
 SCRIPT_EXCEPTIONS: dict[str, type[Exception]] = {

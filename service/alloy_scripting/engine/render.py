@@ -20,8 +20,8 @@ import re
 import types
 from typing import Any
 
+from alloy_scripting.engine.entity import EntityProxy, EntityView
 from alloy_scripting.engine.errors import LimitExceeded, escape_surrogates
-from alloy_scripting.model.proxy import EntityProxy, EntityView
 
 MAX_PRECISION = 1000
 MAX_SPEC = 100

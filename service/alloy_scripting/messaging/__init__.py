@@ -1,4 +1,5 @@
-"""Kafka edge: FastStream app, batch hook handling, AsyncAPI contract.
+"""The Kafka edge: batch consumers, hook processing, producers, topics, the AsyncAPI contract
+and the wiring of the service.
 
 `alloy_scripting.messaging:app` is the FastStream application (Kafka hooks only; the full
 service with REST API and scheduler is `alloy-scripting serve`).
@@ -11,7 +12,7 @@ from typing import Any
 
 def __getattr__(name: str) -> Any:
     if name == "app":
-        from alloy_scripting.messaging.standalone import create_app
+        from alloy_scripting.messaging.wiring import faststream_app
 
-        return create_app()
+        return faststream_app()
     raise AttributeError(name)

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
-from alloy_scripting.model.hooks import EntityEvent
+from alloy_scripting.model.events import EntityEvent
 
 MAX_VALUE_BYTES = 1024 * 1024
 JSON_HEADERS = {"content-type": "application/json"}

@@ -1,23 +1,181 @@
-"""The AsyncAPI 3.0 document of the Kafka surface, generated from the FastStream app.
+"""The Kafka surface as a contract: its FastStream declaration and the AsyncAPI 3.0 document
+generated from it.
 
-FastStream derives channels, operations and servers from the broker. The entity-event
-subscribers take raw batches (each record is decoded once, at the edge, so that a bad
-record goes to the DLQ instead of failing its batch), so their message payloads are
-filled in here from the models the edge decodes into and answers with.
+FastStream derives channels, operations and servers from a broker's declarations. The
+declaration broker built here is never connected: the hook topics are consumed by
+`BatchConsumer`s (each record is decoded once, at the edge, so that a bad record goes to
+the DLQ instead of failing its batch), so their subscribers only document how they are
+consumed, and their message payloads are filled in here from the models the edge decodes
+into and answers with. The live broker (`kafka_broker`) carries the scripts-changed
+broadcast, declared by `declare_scripts_changed` for both.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.subscriber.usecase import BatchSubscriber
+from faststream.specification import AsyncAPI
 
-from alloy_scripting.messaging.edge import KafkaEdge
-from alloy_scripting.model.hooks import EntityEvent, ScriptsChanged, hook_outcome_adapter
+from alloy_scripting import __version__
+from alloy_scripting.messaging.topics import Topics, hook_groups
+from alloy_scripting.model.events import EntityEvent, ScriptsChanged, SideEffect
+from alloy_scripting.model.execution import ExecutionRecord
+from alloy_scripting.model.outcomes import hook_outcome_adapter
 from alloy_scripting.settings import Settings
+
+DESCRIPTION = """\
+Domain services publish entity lifecycle events; alloy-scripting runs the active scripts
+bound to (tenant, entity type, event) and answers.
+
+Before-hooks (`entity.before_*`) are request/reply: send the request with headers `reply_to`
+(a topic you consume) and `correlation_id`; the `HookOutcome` reply arrives on `reply_to` with
+the same `correlation_id` header. After and on-commit events run side effects, published to
+`alloy.effects`; every script run is summarised on `alloy.executions`. Records that cannot be
+decoded go to `alloy.dlq` (and, when they carried `reply_to`, get an `error` outcome at once).
+Record keys are `<entity_type>:<entity_id>`: one entity's events are handled in order.
+"""
+
+ScriptsChangedHandler = Callable[[ScriptsChanged], Awaitable[None]]
+
+
+def kafka_broker(settings: Settings) -> KafkaBroker:
+    """A FastStream broker on the service's Kafka cluster (not connected yet)."""
+    return KafkaBroker(
+        settings.kafka_bootstrap,
+        acks="all",
+        client_id="alloy-scripting",
+        description="The Kafka cluster shared with the domain services.",
+        graceful_timeout=30.0,
+        logger=logging.getLogger("alloy.kafka"),
+        log_level=logging.DEBUG,
+    )
+
+
+def declare_scripts_changed(
+    broker: KafkaBroker, topics: Topics, handler: ScriptsChangedHandler
+) -> None:
+    broker.subscriber(
+        topics.scripts_changed,
+        group_id=None,
+        auto_offset_reset="latest",
+        title="ScriptsChanged",
+        description="Broadcast to every instance: drop cached trigger lookups.",
+    )(handler)
+
+
+async def _raw_body(msg: Any) -> Any:
+    return msg.body
+
+
+def _declared_only() -> None:
+    """Not run: the declaration broker is never started."""
+    raise RuntimeError("a documentation-only subscriber was started")
+
+
+async def _on_scripts_changed(body: ScriptsChanged) -> None:
+    _declared_only()
+
+
+def _hook_subscriber(
+    broker: KafkaBroker,
+    settings: Settings,
+    topics: list[str],
+    group: str,
+    title: str,
+    description: str,
+) -> BatchSubscriber:
+    """How the hook topics are consumed, as the contract shows it (see `BatchConsumer`)."""
+    return broker.subscriber(
+        *topics,
+        group_id=group,
+        batch=True,
+        max_records=settings.hook_batch_size,
+        ack_policy=AckPolicy.MANUAL,
+        decoder=_raw_body,
+        no_reply=True,
+        title=title,
+        description=description,
+    )
+
+
+def declaration(settings: Settings) -> KafkaBroker:
+    """A broker declaring the whole Kafka surface, for the AsyncAPI document only."""
+    broker = kafka_broker(settings)
+    topics = Topics(settings.topic_prefix)
+    (before_topics, before_group), (effects_topics, effects_group) = hook_groups(
+        topics, settings.consumer_group
+    )
+    before = _hook_subscriber(
+        broker,
+        settings,
+        before_topics,
+        before_group,
+        "BeforeHooks",
+        "Before-hook requests (`EntityEvent`). Headers: `reply_to` (topic for the "
+        "answer), `correlation_id`. Answer: a `HookOutcome` on `reply_to`.",
+    )
+    effects = _hook_subscriber(
+        broker,
+        settings,
+        effects_topics,
+        effects_group,
+        "AfterHooks",
+        "After and on-commit events (`EntityEvent`); scripts run once per `event_id`.",
+    )
+
+    @before
+    async def on_before(msg: KafkaMessage) -> None:
+        _declared_only()
+
+    @effects
+    async def on_effects(msg: KafkaMessage) -> None:
+        _declared_only()
+
+    declare_scripts_changed(broker, topics, _on_scripts_changed)
+    broker.publisher(
+        topics.effects,
+        schema=SideEffect,
+        title="Effects",
+        description="Side-effect intents of successful scripts; `event_id` is deterministic.",
+    )
+    broker.publisher(
+        topics.executions,
+        schema=ExecutionRecord,
+        title="Executions",
+        description="One `ExecutionRecord` per script run.",
+    )
+    broker.publisher(
+        topics.dlq,
+        schema=bytes,
+        title="DeadLetters",
+        description=(
+            "Undecodable or invalid records, value unchanged. Headers: `x-error-type`, "
+            "`x-error`, `x-source-topic`, `x-source-partition`, `x-source-offset`."
+        ),
+    )
+    return broker
+
+
+def specification(settings: Settings) -> AsyncAPI:
+    """FastStream's AsyncAPI specification of the declaration."""
+    return AsyncAPI(
+        declaration(settings),
+        title="alloy-scripting",
+        version=__version__,
+        description=DESCRIPTION,
+        schema_version="3.0.0",
+    )
+
 
 REQUEST_HEADERS: dict[str, Any] = {
     "type": "object",
@@ -66,8 +224,8 @@ def canonical_settings() -> Settings:
 
 def asyncapi_document(settings: Settings | None = None) -> dict[str, Any]:
     """The document for `settings` (a running service's), or the canonical one."""
-    edge = KafkaEdge(settings or canonical_settings())
-    document: dict[str, Any] = edge.specification().to_specification().to_jsonable()
+    spec = specification(settings or canonical_settings())
+    document: dict[str, Any] = spec.to_specification().to_jsonable()
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     event_schema = _schema(EntityEvent.model_json_schema(), schemas)
     schemas["EntityEvent"] = event_schema
@@ -121,8 +279,8 @@ def asyncapi_yaml(settings: Settings | None = None) -> str:
 
 def json_schemas() -> dict[str, dict[str, Any]]:
     """JSON Schemas (2020-12) of the records on the wire, by file name."""
+    from alloy_scripting.model.events import SideEffect
     from alloy_scripting.model.execution import ExecutionRecord
-    from alloy_scripting.model.hooks import SideEffect
 
     documents: dict[str, dict[str, Any]] = {
         "entity-event.schema.json": EntityEvent.model_json_schema(),

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from alloy_scripting.messaging.codec import RecordLike
-from alloy_scripting.storage.registry import ProcessedEvents
+from alloy_scripting.storage.protocols import ProcessedEvents
 
 TopicPartition = tuple[str, int]
 

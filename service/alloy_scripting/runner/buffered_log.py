@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.page import ExecutionPage
-from alloy_scripting.storage.registry import ExecutionLog
+from alloy_scripting.storage.protocols import ExecutionLog
 
 logger = logging.getLogger("alloy.runner")
 
@@ -25,9 +25,15 @@ FlushListener = Callable[[list[ExecutionRecord]], Awaitable[None]]
 
 
 class BufferedExecutionLog:
-    def __init__(self, inner: ExecutionLog, *, max_buffer: int = 10_000) -> None:
+    def __init__(
+        self,
+        inner: ExecutionLog,
+        *,
+        max_buffer: int = 10_000,
+        listeners: Iterable[FlushListener] = (),
+    ) -> None:
         self.inner = inner
-        self.listeners: list[FlushListener] = []
+        self.listeners: list[FlushListener] = list(listeners)
         self._buffer: list[ExecutionRecord] = []
         self._max_buffer = max_buffer
         self._lock = asyncio.Lock()

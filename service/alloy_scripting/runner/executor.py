@@ -6,14 +6,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from alloy_scripting import telemetry
 from alloy_scripting.engine import ScriptEngine
+from alloy_scripting.engine.entity import EntityProxy
 from alloy_scripting.model import EventType, ExecutionPhase, ExecutionStatus
 from alloy_scripting.model.execution import ExecutionRecord
-from alloy_scripting.model.proxy import EntityProxy
 from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import Script, utc_now
-from alloy_scripting.runner import telemetry
-from alloy_scripting.storage.registry import ExecutionLog, ScriptRegistry
+from alloy_scripting.storage.protocols import ExecutionLog, ScriptRegistry
 
 script_logger = logging.getLogger("alloy.script")
 

@@ -4,49 +4,34 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from alloy_scripting import telemetry
 from alloy_scripting.engine import ScriptEngine, create_default_engine
+from alloy_scripting.engine.entity import EntityProxy, compose_changes
 from alloy_scripting.model import EventType, ExecutionPhase, ExecutionStatus
-from alloy_scripting.model.hooks import (
+from alloy_scripting.model.events import EntityEvent, SideEffect
+from alloy_scripting.model.outcomes import (
     Continue,
-    EntityEvent,
+    EffectsOutcome,
     Error,
     ExecutedScript,
+    HookOutcome,
     Rejected,
-    SideEffect,
 )
-from alloy_scripting.model.proxy import EntityProxy
 from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import OnErrorPolicy, Script
-from alloy_scripting.runner import telemetry
 from alloy_scripting.runner.executor import ScriptExecutor, describe_failure
 from alloy_scripting.runner.trigger_cache import TriggerCache
 from alloy_scripting.storage.errors import ScriptNotFound
-from alloy_scripting.storage.registry import ExecutionLog, ScriptRegistry
+from alloy_scripting.storage.protocols import ExecutionLog, ScriptRegistry
 
 logger = logging.getLogger("alloy.runner")
 
 EffectsSink = Callable[[list[SideEffect]], Awaitable[None]]
 ChangeListener = Callable[[str | None], Awaitable[None]]
-
-_MISSING = object()
-
-
-@dataclass
-class EffectsOutcome:
-    """What an after/on-commit hook did: every script ran; effects of the successful ones."""
-
-    event_id: str | None
-    executed: list[ExecutedScript] = field(default_factory=list)
-    effects: list[SideEffect] = field(default_factory=list)
-
-    @property
-    def failed(self) -> list[ExecutedScript]:
-        return [e for e in self.executed if e.status.is_failure]
 
 
 def _executed(script: Script, result: ExecutionResult) -> ExecutedScript:
@@ -57,17 +42,6 @@ def _executed(script: Script, result: ExecutionResult) -> ExecutedScript:
         status=result.status,
         duration_ms=round(result.duration_ms, 3),
     )
-
-
-def diff_top_level(
-    original: Mapping[str, Any], current: Mapping[str, Any]
-) -> tuple[dict[str, Any], list[str]]:
-    """Top-level fields whose value differs, and fields that were removed."""
-    changes = {
-        k: v for k, v in current.items() if original.get(k, _MISSING) != v or k not in original
-    }
-    removed = [k for k in original if k not in current]
-    return changes, removed
 
 
 def _as_proxy(
@@ -89,13 +63,14 @@ class ScriptOrchestrator:
         *,
         cache: TriggerCache | None = None,
         effects_sink: EffectsSink | None = None,
+        change_listeners: Iterable[ChangeListener] = (),
     ) -> None:
         self.registry = registry
         self.engine = engine
         self.execution_log = execution_log
         self.cache = cache or TriggerCache(registry)
         self.effects_sink = effects_sink
-        self.change_listeners: list[ChangeListener] = []
+        self.change_listeners: list[ChangeListener] = list(change_listeners)
         self.executor = ScriptExecutor(engine, registry, execution_log, on_disabled=self._disabled)
 
     # -- cache ------------------------------------------------------------------------
@@ -129,7 +104,7 @@ class ScriptOrchestrator:
         entity_before: Mapping[str, Any] | None = None,
         correlation_id: str | None = None,
         event_id: str | None = None,
-    ) -> Continue | Rejected | Error:
+    ) -> HookOutcome:
         """Run the active before-scripts in priority order, each seeing the earlier changes.
 
         The first `abort` rejects; an error or a limit breach fails closed (`Error`) unless the
@@ -138,10 +113,37 @@ class ScriptOrchestrator:
         event = EventType(event)
         if event.phase is not ExecutionPhase.BEFORE:
             raise ValueError(f"run_before takes a before_* event, not {event.value}")
-        started = time.perf_counter()
         proxy = _as_proxy(entity, entity_type, None)
-        original = dict(proxy.data)
-        current = dict(original)
+        return await self._before(
+            proxy.id, entity_type, event, proxy.data, entity_before, user_id,
+            tenant_id=tenant_id, correlation_id=correlation_id, event_id=event_id,
+        )  # fmt: skip
+
+    async def before(self, event: EntityEvent, *, correlation_id: str | None = None) -> HookOutcome:
+        """The answer to a decoded before-hook request (its event is a `before_*` one)."""
+        return await self._before(
+            event.entity_id, event.entity_type, event.event, event.data, event.before,
+            event.user_id, tenant_id=event.tenant_id,
+            correlation_id=correlation_id or event.event_id, event_id=event.event_id,
+        )  # fmt: skip
+
+    async def _before(
+        self,
+        entity_id: str | None,
+        entity_type: str,
+        event: EventType,
+        data: Mapping[str, Any],
+        entity_before: Mapping[str, Any] | None,
+        user_id: str | None,
+        *,
+        tenant_id: str | None,
+        correlation_id: str | None,
+        event_id: str | None,
+    ) -> HookOutcome:
+        started = time.perf_counter()
+        original = dict(data)
+        current = original
+        steps: list[tuple[dict[str, Any], list[str]]] = []
         executed: list[ExecutedScript] = []
         before_image = dict(entity_before) if entity_before is not None else None
         try:
@@ -149,7 +151,7 @@ class ScriptOrchestrator:
                 result = await self.executor.execute(
                     script,
                     phase=ExecutionPhase.BEFORE,
-                    entity=EntityProxy(proxy.id, entity_type, current),
+                    entity=EntityProxy(entity_id, entity_type, current),
                     event=event,
                     entity_before=before_image,
                     user_id=user_id,
@@ -173,8 +175,9 @@ class ScriptOrchestrator:
                         event_id=event_id,
                         executed=executed,
                     )
-                current = dict(result.entity)
-            changes, removed = diff_top_level(original, current)
+                steps.append((result.changes, result.removed))
+                current = result.entity
+            changes, removed = compose_changes(original, steps, current) if steps else ({}, [])
             return Continue(changes=changes, removed=removed, event_id=event_id, executed=executed)
         finally:
             telemetry.hook_duration("before").observe(time.perf_counter() - started)
@@ -231,16 +234,45 @@ class ScriptOrchestrator:
         event = EventType(event)
         if event.phase is not phase:
             raise ValueError(f"run_{phase.value} takes a {phase.value}_* event, not {event.value}")
-        started = time.perf_counter()
         proxy = _as_proxy(entity, entity_type, None)
-        data = dict(proxy.data)
+        return await self._effects_of(
+            proxy.id, entity_type, event, proxy.data, entity_before, user_id,
+            tenant_id=tenant_id, correlation_id=correlation_id, event_id=event_id,
+        )  # fmt: skip
+
+    async def effects(
+        self, event: EntityEvent, *, correlation_id: str | None = None
+    ) -> EffectsOutcome:
+        """What a decoded after or on-commit event does (every script runs)."""
+        return await self._effects_of(
+            event.entity_id, event.entity_type, event.event, event.data, event.before,
+            event.user_id, tenant_id=event.tenant_id,
+            correlation_id=correlation_id or event.event_id, event_id=event.event_id,
+        )  # fmt: skip
+
+    async def _effects_of(
+        self,
+        entity_id: str | None,
+        entity_type: str,
+        event: EventType,
+        entity: Mapping[str, Any],
+        entity_before: Mapping[str, Any] | None,
+        user_id: str | None,
+        *,
+        tenant_id: str | None,
+        correlation_id: str | None,
+        event_id: str | None,
+    ) -> EffectsOutcome:
+        phase = event.phase
+        started = time.perf_counter()
+        data = dict(entity)
         before_image = dict(entity_before) if entity_before is not None else None
         outcome = EffectsOutcome(event_id=event_id)
         for script in await self.cache.get(tenant_id, entity_type, event):
             result = await self.executor.execute(
                 script,
                 phase=phase,
-                entity=EntityProxy(proxy.id, entity_type, data),
+                entity=EntityProxy(entity_id, entity_type, data),
                 event=event,
                 entity_before=before_image,
                 user_id=user_id,
@@ -250,7 +282,7 @@ class ScriptOrchestrator:
             if result.status is ExecutionStatus.SUCCESS:
                 outcome.effects.extend(
                     self._effects(script, result, source_event_id=event_id or correlation_id or "",
-                                  entity_type=entity_type, entity_id=proxy.id)
+                                  entity_type=entity_type, entity_id=entity_id)
                 )  # fmt: skip
         telemetry.hook_duration(phase.value).observe(time.perf_counter() - started)
         return outcome
@@ -278,27 +310,6 @@ class ScriptOrchestrator:
             )
             for index, emitted in enumerate(result.emitted)
         ]
-
-    async def handle_event(
-        self, event: EntityEvent, *, correlation_id: str | None = None
-    ) -> Continue | Rejected | Error | EffectsOutcome:
-        """Dispatch a decoded `EntityEvent` to the hook of its phase."""
-        kwargs: dict[str, Any] = {
-            "tenant_id": event.tenant_id,
-            "correlation_id": correlation_id or event.event_id,
-            "event_id": event.event_id,
-        }
-        entity = EntityProxy(event.entity_id, event.entity_type, event.data)
-        phase = event.event.phase
-        if phase is ExecutionPhase.BEFORE:
-            return await self.run_before(
-                event.entity_type, event.event, entity, event.user_id,
-                entity_before=event.before, **kwargs,
-            )  # fmt: skip
-        runner = self.run_after if phase is ExecutionPhase.AFTER else self.run_on_commit
-        return await runner(
-            event.entity_type, event.event, entity, event.before, event.user_id, **kwargs
-        )
 
     # -- manual, API and scheduled runs -----------------------------------------------
 

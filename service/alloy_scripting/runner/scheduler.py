@@ -52,14 +52,14 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from alloy_scripting import telemetry
 from alloy_scripting.model.script import CronTrigger, Script
-from alloy_scripting.runner import telemetry
 from alloy_scripting.runner.cron import last_tick, next_tick, ticks_between
 from alloy_scripting.settings import Settings
-from alloy_scripting.storage.registry import ScriptRegistry, TickLedger
+from alloy_scripting.storage.protocols import ScriptRegistry, TickLedger
 
 if TYPE_CHECKING:
-    from alloy_scripting.runner.runtime import Runtime
+    from alloy_scripting.runner.service import Runtime
 
 logger = logging.getLogger("alloy.scheduler")
 

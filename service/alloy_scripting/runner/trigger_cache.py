@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from alloy_scripting.model import EventType
 from alloy_scripting.model.script import Script
-from alloy_scripting.storage.registry import ScriptRegistry
+from alloy_scripting.storage.protocols import ScriptRegistry
 
 CacheKey = tuple[str | None, str, EventType]
 

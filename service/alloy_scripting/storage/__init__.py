@@ -1,6 +1,7 @@
 """Storage: the script registry, the execution log, processed events and scheduler ticks.
 
-Protocols in `registry`; in-memory twins in `memory`; MongoDB (PyMongo async) in `mongo`.
+Protocols in `protocols`; in-memory twins in `memory`; MongoDB (PyMongo async) in `mongo/`,
+one module per store.
 """
 
 from alloy_scripting.storage.errors import (
@@ -25,7 +26,7 @@ from alloy_scripting.storage.mongo import (
     MongoStores,
     MongoTickLedger,
 )
-from alloy_scripting.storage.registry import (
+from alloy_scripting.storage.protocols import (
     MAX_PAGE_LIMIT,
     ExecutionLog,
     ProcessedEvents,

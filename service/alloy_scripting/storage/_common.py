@@ -1,27 +1,12 @@
-"""Logic shared by the in-memory and the MongoDB stores, so both behave the same."""
+"""Helpers shared by the in-memory and the MongoDB stores (the lifecycle rules themselves
+are in `model.lifecycle`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from alloy_scripting.model.enums import ScriptStatus
-from alloy_scripting.model.script import LastError, Script, to_utc_ms, truncate, utc_now
+from alloy_scripting.model.script import Script, to_utc_ms, utc_now
 from alloy_scripting.storage.errors import TenantMismatch
-
-#: Fields ``save`` writes on update (everything else is storage-owned or immutable).
-SAVED_FIELDS = (
-    "name",
-    "description",
-    "source",
-    "trigger",
-    "status",
-    "priority",
-    "on_error",
-    "disabled_reason",
-    "disabled_at",
-    "updated_by",
-)
 
 
 def scoped(script: Script, tenant_id: str | None) -> Script:
@@ -31,64 +16,6 @@ def scoped(script: Script, tenant_id: str | None) -> Script:
     if script.tenant_id is None:
         return script.model_copy(update={"tenant_id": tenant_id})
     raise TenantMismatch(script.tenant_id, tenant_id)
-
-
-def _lifecycle_fields(script: Script, now: datetime) -> dict[str, Any]:
-    if script.status is ScriptStatus.DISABLED:
-        return {
-            "disabled_reason": script.disabled_reason or "disabled",
-            "disabled_at": script.disabled_at or now,
-        }
-    return {"disabled_reason": None, "disabled_at": None}
-
-
-def prepare_insert(script: Script, now: datetime | None = None) -> Script:
-    """The script as first stored: revision 1, version 1."""
-    now = now or utc_now()
-    update: dict[str, Any] = {"revision": 1, "version": 1, "updated_at": now}
-    update.update(_lifecycle_fields(script, now))
-    return script.model_copy(update=update)
-
-
-def prepare_update(
-    stored: Script,
-    incoming: Script,
-    *,
-    now: datetime | None = None,
-    force_new_version: bool = False,
-) -> tuple[dict[str, Any], bool]:
-    """The fields to write over ``stored`` and whether this makes a new version."""
-    now = now or utc_now()
-    fields: dict[str, Any] = {name: getattr(incoming, name) for name in SAVED_FIELDS}
-    fields.update(_lifecycle_fields(incoming, now))
-    new_version = force_new_version or not stored.same_definition(incoming)
-    fields["version"] = stored.version + 1 if new_version else stored.version
-    fields["revision"] = stored.revision + 1
-    fields["updated_at"] = now
-    if incoming.status is ScriptStatus.ACTIVE and stored.status is not ScriptStatus.ACTIVE:
-        fields["error_count"] = 0
-    return fields, new_version
-
-
-def as_last_error(error: str | LastError) -> LastError:
-    return error if isinstance(error, LastError) else LastError(message=str(error))
-
-
-def disabled_reason(error_count: int, error: LastError) -> str:
-    return truncate(
-        f"automatically disabled after {error_count} consecutive failures; last: {error.message}"
-    )
-
-
-def reset_fields(now: datetime, updated_by: str | None) -> dict[str, Any]:
-    return {
-        "status": ScriptStatus.ACTIVE,
-        "error_count": 0,
-        "disabled_reason": None,
-        "disabled_at": None,
-        "updated_at": now,
-        "updated_by": updated_by,
-    }
 
 
 def cutoff(now: datetime | None, days: int) -> datetime:

@@ -15,6 +15,14 @@ from typing import Any
 
 from alloy_scripting.model.enums import EventType, ScriptStatus
 from alloy_scripting.model.execution import ExecutionRecord
+from alloy_scripting.model.lifecycle import (
+    as_last_error,
+    disabled_reason,
+    prepare_insert,
+    prepare_update,
+    reset_fields,
+    rollback_of,
+)
 from alloy_scripting.model.page import ExecutionPage, ScriptPage, ScriptQuery
 from alloy_scripting.model.script import (
     FailureOutcome,
@@ -24,23 +32,14 @@ from alloy_scripting.model.script import (
     to_utc_ms,
     utc_now,
 )
-from alloy_scripting.storage._common import (
-    as_last_error,
-    cutoff,
-    disabled_reason,
-    prepare_insert,
-    prepare_update,
-    reset_fields,
-    scoped,
-    tick_key,
-)
+from alloy_scripting.storage._common import cutoff, scoped, tick_key
 from alloy_scripting.storage.errors import (
     DuplicateScriptName,
     ScriptNotFound,
     VersionConflict,
     VersionNotFound,
 )
-from alloy_scripting.storage.registry import (
+from alloy_scripting.storage.protocols import (
     DEFAULT_PROCESSED_TTL_SECONDS,
     DEFAULT_TICK_RETENTION_DAYS,
     check_page,
@@ -266,14 +265,8 @@ class InMemoryStorage:
     ) -> Script:
         stored = self._owned(script_id)
         target = await self.get_version(script_id, version)
-        revision = stored.revision if expected_revision is None else expected_revision
-        incoming = stored.model_copy(
-            update={
-                "source": target.source,
-                "trigger": target.trigger,
-                "revision": revision,
-                "updated_by": updated_by,
-            }
+        incoming = rollback_of(
+            stored, target, expected_revision=expected_revision, updated_by=updated_by
         )
         return self._update(stored, incoming, force_new_version=True, rolled_back_from=version)
 

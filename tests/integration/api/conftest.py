@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from alloy_scripting.storage import MongoStores
-from alloy_scripting.storage.registry import Stores
+from alloy_scripting.storage.protocols import Stores
 from tests.unit.api.fixtures import anon, app, changes, client, runtime
 
 __all__ = ["anon", "app", "changes", "client", "runtime", "stores"]

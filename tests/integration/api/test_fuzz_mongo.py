@@ -18,15 +18,21 @@ from hypothesis import strategies as st
 from pymongo import AsyncMongoClient
 from starlette.types import Receive, Scope, Send
 
-from alloy_scripting.api.app import create_api
 from alloy_scripting.storage import InMemoryStores, MongoStores
-from tests.unit.api.fixtures import FAILING_SOURCE, auth, make_runtime, manual_body, script_body
+from tests.unit.api.fixtures import (
+    FAILING_SOURCE,
+    auth,
+    make_api,
+    make_runtime,
+    manual_body,
+    script_body,
+)
 from tests.unit.api.test_fuzz import CHECKS
 
 pytestmark = pytest.mark.integration
 
 KNOWN: dict[str, str] = {}
-schema = schemathesis.openapi.from_dict(create_api(make_runtime(InMemoryStores())).openapi())
+schema = schemathesis.openapi.from_dict(make_api(make_runtime(InMemoryStores())).openapi())
 
 
 class MongoBackedApi:
@@ -45,7 +51,7 @@ class MongoBackedApi:
         name = f"t_fuzz_{uuid.uuid4().hex[:12]}"
         stores = MongoStores(client[name])
         await stores.ensure_indexes()
-        self.inner = create_api(make_runtime(stores))
+        self.inner = make_api(make_runtime(stores))
         await send({"type": "lifespan.startup.complete"})
         await receive()
         await client.drop_database(name)

@@ -14,9 +14,10 @@ from aiokafka import AIOKafkaConsumer
 
 from alloy_scripting.client.hooks import HookClient
 from alloy_scripting.messaging.edge import KafkaEdge
+from alloy_scripting.messaging.wiring import wire_service
 from alloy_scripting.model import EventType
 from alloy_scripting.model.script import Event, Script
-from alloy_scripting.runner.runtime import Runtime, build_runtime
+from alloy_scripting.runner.service import Runtime
 from alloy_scripting.settings import Settings
 from alloy_scripting.storage.mongo import MongoStores
 
@@ -59,11 +60,9 @@ def make_settings(kafka_bootstrap: str, mongodb_url: str, name: str) -> Settings
 async def start_service(settings: Settings, mongo_db: Any, **edge_options: Any) -> Service:
     stores = MongoStores(mongo_db, failure_threshold=settings.failure_threshold)
     await stores.ensure_indexes()
-    runtime = build_runtime(settings, stores)
-    edge = KafkaEdge(settings, **edge_options)
-    edge.attach(runtime)
+    edge = wire_service(settings, stores, **edge_options)
     await edge.start()
-    return Service(settings, runtime, edge, stores)
+    return Service(settings, edge.runtime, edge, stores)
 
 
 @pytest.fixture

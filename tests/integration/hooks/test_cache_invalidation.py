@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from alloy_scripting.model import EventType
-from alloy_scripting.model.hooks import Continue
+from alloy_scripting.model.outcomes import Continue
 from alloy_scripting.model.script import Event, Script
 
 from .conftest import make_settings, start_service

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from alloy_scripting.client.hooks import HookClient
-from alloy_scripting.model.hooks import Continue, Rejected
+from alloy_scripting.model.outcomes import Continue, Rejected
 from alloy_scripting.storage.mongo import MongoStores
 
 from .conftest import read_topic, seed_database, service_env

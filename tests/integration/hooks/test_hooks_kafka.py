@@ -10,7 +10,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from alloy_scripting.model import ScriptStatus
-from alloy_scripting.model.hooks import Continue, Error, Rejected
+from alloy_scripting.model.outcomes import Continue, Error, Rejected
 
 from .conftest import Service, json_value, read_topic
 
@@ -281,8 +281,8 @@ async def test_a_closed_clients_reply_topic_stays_deleted(
             assert isinstance(
                 await second.before("deal", "before_create", "d2", {"amount": 50}), Rejected
             )
-            assert service.edge.producer is not None
-            await service.edge.producer.client.force_metadata_update()
+            assert service.edge.producers.producer is not None
+            await service.edge.producers.producer.client.force_metadata_update()
             await asyncio.sleep(1)  # the broker creates topics asked about a moment later
             admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
             await admin.start()

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from alloy_scripting.client.hooks import HookClient
-from alloy_scripting.model.hooks import Continue, Rejected
+from alloy_scripting.model.outcomes import Continue, Rejected
 
 from .conftest import read_topic, seed_database, serve_env
 from .test_hooks_kafka import SEED_SCRIPT

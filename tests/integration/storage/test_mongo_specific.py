@@ -13,15 +13,15 @@ from alloy_scripting.model import Cron, Event, EventType, Manual, Script, Script
 from alloy_scripting.model.script import utc_now
 from alloy_scripting.settings import Settings
 from alloy_scripting.storage import MongoStorage, MongoStores
-from alloy_scripting.storage.lease import Leases, LeaseTimeout
 from alloy_scripting.storage.mongo import (
     COLLECTIONS,
     IDX_SCRIPT_VERSION,
     IDX_TENANT_NAME,
     IDX_TRIGGER,
-    _script_doc,
     trigger_key,
 )
+from alloy_scripting.storage.mongo.lease import Leases, LeaseTimeout
+from alloy_scripting.storage.mongo.scripts import script_doc
 
 pytestmark = pytest.mark.integration
 
@@ -99,7 +99,7 @@ async def test_bulk_loaded_scripts_need_rebuild(stores: MongoStores) -> None:
     )
     bulk.append(Script.new("bulk-cron", SRC, Cron("0 * * * *"), tenant_id="c").activate())
     await stores.db[COLLECTIONS["scripts"]].insert_many(
-        [_script_doc(s.model_copy(update={"revision": 1})) for s in bulk]
+        [script_doc(s.model_copy(update={"revision": 1})) for s in bulk]
     )
     assert await reg.find_by_trigger("deal", "after_create") == []
     assert await reg.find_active_cron() == []

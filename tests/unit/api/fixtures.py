@@ -12,11 +12,12 @@ from fastapi import FastAPI
 
 from alloy_scripting.api.app import create_api
 from alloy_scripting.engine import create_default_engine
+from alloy_scripting.messaging.contract import asyncapi_document
 from alloy_scripting.runner.orchestrator import ScriptOrchestrator
-from alloy_scripting.runner.runtime import Runtime
+from alloy_scripting.runner.service import Runtime
 from alloy_scripting.settings import Settings
 from alloy_scripting.storage import InMemoryStores
-from alloy_scripting.storage.registry import Stores
+from alloy_scripting.storage.protocols import Stores
 
 KEY = "test-key-unbound-0123456789"
 ACME_KEY = "test-key-acme-0123456789"
@@ -45,6 +46,11 @@ def make_runtime(stores: Stores, **overrides: Any) -> Runtime:
     return Runtime(
         settings=make_settings(**overrides), stores=stores, engine=engine, orchestrator=orchestrator
     )
+
+
+def make_api(runtime: Runtime) -> FastAPI:
+    """The REST app as `serve` builds it: with the AsyncAPI document of its settings."""
+    return create_api(runtime, asyncapi=asyncapi_document(runtime.settings))
 
 
 def auth(key: str = KEY, **headers: str) -> dict[str, str]:
@@ -95,7 +101,7 @@ def runtime(stores: Stores) -> Runtime:
 
 @pytest.fixture
 def app(runtime: Runtime) -> FastAPI:
-    return create_api(runtime)
+    return make_api(runtime)
 
 
 @pytest.fixture

@@ -5,13 +5,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from alloy_scripting.api.app import create_api
 from alloy_scripting.api.auth import KeyRing, key_label, parse_api_keys
 from alloy_scripting.storage import InMemoryStores
 from tests.unit.api.fixtures import (
     KEY,
     assert_problem,
     client_for,
+    make_api,
     make_runtime,
     make_settings,
     manual_body,
@@ -78,7 +78,7 @@ async def test_open_endpoints(anon: httpx.AsyncClient, path: str) -> None:
 
 
 async def test_auth_disabled_needs_no_key() -> None:
-    app = create_api(make_runtime(InMemoryStores(), auth_disabled=True, api_keys=""))
+    app = make_api(make_runtime(InMemoryStores(), auth_disabled=True, api_keys=""))
     async with client_for(app) as c:
         created = await c.post("/scripts", json=manual_body())
         assert created.status_code == 201, created.text
@@ -87,7 +87,7 @@ async def test_auth_disabled_needs_no_key() -> None:
 
 
 async def test_no_keys_configured_refuses_everyone() -> None:
-    app = create_api(make_runtime(InMemoryStores(), api_keys=""))
+    app = make_api(make_runtime(InMemoryStores(), api_keys=""))
     async with client_for(app, {"Authorization": "Bearer "}) as c:
         assert_problem(await c.get("/scripts"), 401, "unauthorized")
 

@@ -13,7 +13,6 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner
 
-from alloy_scripting.api.app import create_api
 from alloy_scripting.api.auth import key_label
 from alloy_scripting.cli_scripts import scripts_app
 from alloy_scripting.storage import InMemoryStores
@@ -23,6 +22,7 @@ from tests.unit.api.fixtures import (
     KEY,
     MANUAL_SOURCE,
     SEED_SOURCE,
+    make_api,
     make_runtime,
 )
 
@@ -34,7 +34,7 @@ COMMANDS = [
 
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[str]:
-    app = create_api(make_runtime(InMemoryStores()))
+    app = make_api(make_runtime(InMemoryStores()))
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
     )

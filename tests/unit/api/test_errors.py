@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from alloy_scripting.api.app import create_api
 from alloy_scripting.storage import InMemoryStores
 from tests.unit.api.fixtures import (
     assert_problem,
     auth,
     client_for,
     create,
+    make_api,
     make_runtime,
     manual_body,
 )
@@ -60,7 +60,7 @@ async def test_bad_strings_are_refused(client: httpx.AsyncClient) -> None:
 
 
 def _small_app() -> httpx.AsyncClient:
-    return client_for(create_api(make_runtime(InMemoryStores(), max_body_bytes=2048)), auth())
+    return client_for(make_api(make_runtime(InMemoryStores(), max_body_bytes=2048)), auth())
 
 
 async def test_oversized_body_by_content_length() -> None:

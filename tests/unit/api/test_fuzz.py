@@ -16,12 +16,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from alloy_scripting.api.app import create_api
 from alloy_scripting.storage import InMemoryStores
 from tests.unit.api.fixtures import (
     FAILING_SOURCE,
     auth,
     client_for,
+    make_api,
     make_runtime,
     manual_body,
     script_body,
@@ -52,7 +52,7 @@ async def _seed(app: Any) -> dict[str, str]:
 
 def _seeded_app() -> tuple[Any, dict[str, str]]:
     """An app with a few scripts, so that generated requests also hit existing ones."""
-    app = create_api(make_runtime(InMemoryStores()))
+    app = make_api(make_runtime(InMemoryStores()))
     return app, asyncio.run(_seed(app))
 
 

@@ -7,7 +7,7 @@ import importlib
 import httpx
 import pytest
 
-from alloy_scripting.runner.runtime import Runtime
+from alloy_scripting.runner.service import Runtime
 from tests.unit.api.fixtures import assert_problem
 
 

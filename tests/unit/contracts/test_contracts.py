@@ -9,7 +9,8 @@ import jsonschema
 import pytest
 
 from alloy_scripting.messaging.contract import asyncapi_document, contract_files
-from alloy_scripting.model.hooks import EntityEvent, SideEffect, hook_outcome_adapter
+from alloy_scripting.model.events import EntityEvent, SideEffect
+from alloy_scripting.model.outcomes import hook_outcome_adapter
 
 CONTRACTS = Path(__file__).resolve().parents[3] / "contracts"
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from alloy_scripting.engine import EntityProxy, ExecutionStatus, ScriptEngine
-from alloy_scripting.model.proxy import EntityView, copy_json, entity_proxy
+from alloy_scripting.engine.entity import EntityView, copy_json, entity_proxy
 
 from .conftest import run
 

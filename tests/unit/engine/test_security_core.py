@@ -453,7 +453,7 @@ def test_round_three_findings_are_bounded(
 def test_nested_values_equal_in_python_but_not_in_json_are_changes(
     engine: ScriptEngine, value: str, change: dict[str, object]
 ) -> None:
-    from alloy_scripting.model.proxy import EntityProxy
+    from alloy_scripting.engine.entity import EntityProxy
 
     entity = EntityProxy("d1", "deal", {"n": {"k": [1]}, "a": 1})
     result = engine.execute(f'entity["n"] = {value}\n', entity=entity)

@@ -17,10 +17,10 @@ from aiokafka.errors import UnknownTopicOrPartitionError
 from opentelemetry.trace import SpanKind
 
 from alloy_scripting.engine import create_default_engine
-from alloy_scripting.messaging.hooks import HookProcessor
+from alloy_scripting.messaging.processor import HookProcessor
 from alloy_scripting.messaging.topics import Topics
 from alloy_scripting.model import EventType
-from alloy_scripting.model.hooks import EntityEvent
+from alloy_scripting.model.events import EntityEvent
 from alloy_scripting.model.script import Event, Script
 from alloy_scripting.runner.orchestrator import ScriptOrchestrator
 from alloy_scripting.storage.memory import InMemoryStores

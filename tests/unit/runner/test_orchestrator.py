@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from alloy_scripting.engine import create_default_engine
+from alloy_scripting.engine.entity import EntityProxy
 from alloy_scripting.model import EventType, ExecutionStatus, ScriptStatus
-from alloy_scripting.model.hooks import Continue, Error, Rejected, SideEffect
-from alloy_scripting.model.proxy import EntityProxy
+from alloy_scripting.model.events import SideEffect
+from alloy_scripting.model.outcomes import Continue, Error, Rejected
 from alloy_scripting.model.script import Event, Manual, Script
 from alloy_scripting.runner.orchestrator import ScriptOrchestrator, create_orchestrator
 from alloy_scripting.storage.memory import InMemoryExecutionLog, InMemoryStorage

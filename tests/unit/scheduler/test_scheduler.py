@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from alloy_scripting import telemetry
 from alloy_scripting.model.enums import ScriptStatus
 from alloy_scripting.model.script import Cron, Manual, Script
-from alloy_scripting.runner import telemetry
 from alloy_scripting.runner.scheduler import (
     MisfirePolicy,
     Scheduler,

@@ -16,7 +16,7 @@ import logging
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from aiokafka.errors import (
     InvalidTopicError,
@@ -28,6 +28,7 @@ from opentelemetry import propagate
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
+from alloy_scripting import telemetry
 from alloy_scripting.messaging.codec import (
     JSON_HEADERS,
     Inbound,
@@ -38,36 +39,22 @@ from alloy_scripting.messaging.codec import (
     topic_event,
 )
 from alloy_scripting.messaging.grouped import GroupedWriter
+from alloy_scripting.messaging.producers import Enqueuer, Publisher, publish_effects
 from alloy_scripting.messaging.redelivery import RedeliveryTracker
 from alloy_scripting.messaging.topics import Topics
-from alloy_scripting.model.hooks import (
+from alloy_scripting.model.enums import ExecutionPhase
+from alloy_scripting.model.outcomes import (
     Continue,
     Error,
     Rejected,
-    SideEffect,
     hook_outcome_adapter,
 )
-from alloy_scripting.runner import telemetry
-from alloy_scripting.runner.orchestrator import EffectsOutcome, ScriptOrchestrator
-from alloy_scripting.storage.registry import ProcessedEvents
+from alloy_scripting.runner.orchestrator import ScriptOrchestrator
+from alloy_scripting.storage.protocols import ProcessedEvents
 
 logger = logging.getLogger("alloy.messaging")
 
 Outcome = Continue | Rejected | Error
-
-
-class Publisher(Protocol):
-    async def __call__(
-        self, topic: str, value: bytes, *, key: bytes | None = None, headers: dict[str, str]
-    ) -> None: ...
-
-
-class Enqueuer(Protocol):
-    """Hands a record to the producer; the returned future resolves once it is durable."""
-
-    async def __call__(
-        self, topic: str, value: bytes, *, key: bytes | None = None, headers: dict[str, str]
-    ) -> asyncio.Future[Any]: ...
 
 
 class HookProcessor:
@@ -154,20 +141,6 @@ class HookProcessor:
 
     async def _write_marks(self, marks: list[tuple[str, dict[str, Any] | None]]) -> None:
         await self.processed.mark_many(dict(marks), ttl_seconds=self.processed_ttl_seconds)
-
-    async def publish_effects(self, effects: Sequence[SideEffect]) -> None:
-        """Publish side-effect intents to `alloy.effects`, keyed by their deterministic id."""
-        await asyncio.gather(
-            *(
-                self.publish(
-                    self.topics.effects,
-                    encode(effect),
-                    key=effect.event_id.encode(),
-                    headers={**JSON_HEADERS, "event_id": effect.event_id},
-                )
-                for effect in effects
-            )
-        )
 
     def _start(self, pending: list[asyncio.Future[Any]], work: Awaitable[Any]) -> None:
         pending.append(asyncio.ensure_future(work))
@@ -283,7 +256,7 @@ class HookProcessor:
             if tracing
             else None,
         ):
-            if event.event.phase.value == "before":
+            if event.event.phase is ExecutionPhase.BEFORE:  # the one place the phase is decided
                 await self._before(inbound, batch)
             else:
                 await self._effects(inbound, batch)
@@ -342,14 +315,10 @@ class HookProcessor:
         event = inbound.event
         assert event is not None
         try:
-            outcome = await self.orchestrator.handle_event(
-                event, correlation_id=inbound.correlation_id
-            )
+            return await self.orchestrator.before(event, correlation_id=inbound.correlation_id)
         except Exception as exc:  # storage down, …: answer, then fail the batch for redelivery
             logger.exception("before-hook %s failed", event.event_id)
             raise HookInfrastructureError(str(exc)) from exc
-        assert not isinstance(outcome, EffectsOutcome)
-        return outcome
 
     async def _effects(self, inbound: Inbound, batch: _Batch) -> None:
         event = inbound.event
@@ -364,9 +333,10 @@ class HookProcessor:
         if await self.processed.get(key) is not None:
             telemetry.messages("effects", "duplicate").inc()
             return
-        outcome = await self.orchestrator.handle_event(event, correlation_id=inbound.correlation_id)
-        assert isinstance(outcome, EffectsOutcome)
-        self._start(batch.pending, self.publish_effects(outcome.effects))
+        outcome = await self.orchestrator.effects(event, correlation_id=inbound.correlation_id)
+        self._start(
+            batch.pending, publish_effects(self.publish, self.topics.effects, outcome.effects)
+        )
         batch.marks[key] = None  # written once the effects are durable
         telemetry.messages("effects", "ok").inc()
 

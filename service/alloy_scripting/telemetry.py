@@ -1,4 +1,4 @@
-"""Prometheus metrics and OpenTelemetry tracer shared by the runner and the edges above it."""
+"""Prometheus metrics and OpenTelemetry spans, shared by every layer (engine runs, hooks, edges)."""
 
 from __future__ import annotations
 

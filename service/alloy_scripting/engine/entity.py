@@ -1,4 +1,5 @@
-"""`EntityProxy`: the entity a script sees and edits, and `EntityView`, its read-only sibling.
+"""`EntityProxy`: the entity a script sees and edits, `EntityView`, its read-only sibling, and
+what a run changed (`entity_changes`, composed over several runs by `compose_changes`).
 
 The proxy is a `dict` subclass holding a private, normalised deep copy of the entity's
 data, so that reads (`entity["f"]`, `in`, `len`, iteration) run at C speed on the hot path.
@@ -16,7 +17,18 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 from collections.abc import Iterator, Mapping
+from math import isfinite
 from typing import Any, NoReturn
+
+from alloy_scripting.engine.errors import LimitExceeded
+from alloy_scripting.engine.values import (
+    MAX_INT64,
+    MIN_INT64,
+    Budget,
+    check_output_scalar,
+    check_text,
+    plain_into,
+)
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _new_dict = dict.__new__
@@ -381,3 +393,154 @@ class EntityView(dict[str, Any]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (EntityView, (self.id, self.entity_type, dict(self)))
+
+
+# -- what a run changed ------------------------------------------------------------------
+
+_PLAIN_SCALARS = frozenset({int, float, bool, type(None)})
+_NO_VALUE: Any = object()
+
+
+def written_changes(
+    proxy: EntityProxy, original: Mapping[str, Any], dirty: set[str], limit: int
+) -> tuple[dict[str, Any], list[str]] | None:
+    """Changes and removals of a proxy over flat `original` data, looking only at the
+    `dirty` fields (the ones written or deleted). None when a changed value is not a JSON
+    scalar, a field name not a str, or the changes may exceed `limit`: the caller then
+    compares field by field, which converts values or reports the error or breach."""
+    changes: dict[str, Any] = {}
+    removed: list[str] = []
+    used = 0
+    for key in dirty:
+        if key not in proxy:
+            if key in original:
+                removed.append(key)
+            continue
+        value = proxy[key]
+        kind = type(value)
+        if key in original:
+            old = original[key]
+            if old is value or (kind is type(old) and old == value):  # re-set to its old value
+                continue
+        if type(key) is not str or not key.isascii():
+            return None
+        if kind is str:
+            if not value.isascii():  # may hold a lone surrogate: checked field by field
+                return None
+            used += len(key) + len(value) + 6
+        elif kind is int:
+            if not MIN_INT64 <= value <= MAX_INT64:
+                return None
+            used += len(key) + 30
+        elif kind in _PLAIN_SCALARS and (kind is not float or isfinite(value)):
+            used += len(key) + 30
+        else:
+            return None
+        changes[key] = value
+    if used > limit:
+        return None
+    return changes, removed
+
+
+_NESTED = (dict, list)
+
+
+def same_json(left: Any, right: Any) -> bool:
+    """Equal as JSON: like `==`, but `1`, `1.0`, `True` and `Decimal(1)` differ at any
+    depth (plain data of bounded size and nesting)."""
+    kind = type(left)
+    if kind is not type(right):
+        return False
+    if kind is dict:
+        return left.keys() == right.keys() and all(same_json(left[k], right[k]) for k in left)
+    if kind is list:
+        return len(left) == len(right) and all(map(same_json, left, right))
+    return bool(left == right)
+
+
+def entity_changes(
+    proxy: EntityProxy, limit: int, max_nesting: int
+) -> tuple[dict[str, Any], list[str]]:
+    """Changed fields (as plain JSON, within `max_changes_size`) and removed fields;
+    the data after the run is the proxy itself (a dict)."""
+    meta = proxy._meta  # the hot path reads the proxy's slots directly
+    dirty = proxy._dirty
+    if not meta[3] or dirty is ALL_DIRTY:  # nested data, or bulk writes
+        return changes_by_field(proxy, meta[2], limit, max_nesting)
+    if dirty is None:  # flat and never written
+        return {}, []
+    written = written_changes(proxy, meta[2], dirty, limit)
+    return written if written is not None else changes_by_field(proxy, meta[2], limit, max_nesting)
+
+
+def changes_by_field(
+    proxy: EntityProxy, original: Mapping[str, Any], limit: int, max_nesting: int
+) -> tuple[dict[str, Any], list[str]]:
+    """Changes and removals of `proxy` over `original`, field by field: values are
+    converted to plain JSON (nested ones within `limit` and `max_nesting`), and an
+    invalid value or a breach raises."""
+    data = proxy
+    changes: dict[str, Any] = {}
+    used = 0
+    for key, value in list(data.items()):
+        old = original.get(key, _NO_VALUE)
+        if old is value or (
+            old is not _NO_VALUE
+            and type(old) is type(value)
+            and old == value
+            and (type(value) not in _NESTED or same_json(old, value))
+        ):
+            continue  # (`is` first: a NaN read but never written is not a change;
+            # nested values must match in type too: `[True]` is not `[1]`)
+        if type(key) is not str:
+            raise TypeError(f"entity field names must be strings, not '{type(key).__name__}'")
+        check_text(key, "entity field name")
+        kind = type(value)
+        if kind is str:
+            used += len(value) + len(key) + 6
+            plain = check_output_scalar(value, f"entity[{key!r}]")
+        elif kind in _PLAIN_SCALARS:
+            if kind is float and not isfinite(value):
+                raise ValueError(f"entity[{key!r}]: NaN and Infinity are not JSON numbers")
+            used += len(key) + 30 + (value.bit_length() // 3 if kind is int else 0)
+            plain = check_output_scalar(value, f"entity[{key!r}]")
+        else:
+            budget = Budget(limit - used, "changes_size", max_nesting, f"entity[{key!r}]")
+            plain = plain_into(value, budget)
+            used = limit - budget.left + len(key) + 4
+            dict.__setitem__(data, key, plain)
+        if used > limit:
+            raise LimitExceeded("changes_size", f"entity changes exceed {limit} bytes")
+        if old is not plain and (old is _NO_VALUE or not same_json(old, plain)):
+            changes[key] = plain
+    if original.keys() <= data.keys():
+        return changes, []
+    return changes, [key for key in original if key not in data]
+
+
+def compose_changes(
+    original: Mapping[str, Any],
+    steps: list[tuple[dict[str, Any], list[str]]],
+    final: Mapping[str, Any],
+) -> tuple[dict[str, Any], list[str]]:
+    """The changes and removals of several runs in a row (each over the data the one
+    before left, ending with `final`), relative to `original`: only the fields some run
+    changed or removed are compared, as JSON (see `same_json`)."""
+    if len(steps) == 1:
+        changes, removed = steps[0]
+        return dict(changes), list(removed)
+    touched: dict[str, None] = {}
+    for changes, removed in steps:
+        touched.update(dict.fromkeys(changes))
+        touched.update(dict.fromkeys(removed))
+    composed: dict[str, Any] = {}
+    gone: list[str] = []
+    for key in touched:
+        if key in final:
+            value = final[key]
+            old = original.get(key, _NO_VALUE)
+            if old is _NO_VALUE or not same_json(old, value):
+                composed[key] = value
+        elif key in original:
+            gone.append(key)
+    return composed, gone

@@ -1,4 +1,4 @@
-"""`ScriptEngine`: validates, compiles (cached) and runs scripts; `Run`: the per-run state.
+"""`ScriptEngine`: validates, compiles (cached) and runs scripts (per-run state: `run.Run`).
 
 How the limits hold
 -------------------
@@ -52,10 +52,7 @@ import decimal
 import functools
 import logging
 import operator
-import resource
-import sys
 from collections.abc import Callable, Mapping
-from math import isfinite
 from time import perf_counter
 from types import TracebackType
 from typing import Any, NoReturn
@@ -64,7 +61,6 @@ from alloy_scripting.bridge.helpers import REGISTRY, HelperHost, phase_error_mes
 from alloy_scripting.engine.attrs import STR_METHODS, build_policies, make_getattr
 from alloy_scripting.engine.builtins import (
     ITERATION_BUILTINS,
-    IterationBuiltins,
     make_builtins,
     make_isinstance,
 )
@@ -72,15 +68,25 @@ from alloy_scripting.engine.cache import CompileCache
 from alloy_scripting.engine.compiler import FILENAME, CompiledScript, compile_script
 from alloy_scripting.engine.config import EngineConfig
 from alloy_scripting.engine.context import ScriptContext
+from alloy_scripting.engine.entity import (
+    ALL_DIRTY,
+    EntityProxy,
+    EntityView,
+    changes_by_field,
+    copy_json,
+    entity_changes,
+    entity_proxy,
+    written_changes,
+)
 from alloy_scripting.engine.errors import (
     LimitExceeded,
     ScriptAbort,
-    ScriptControl,
     first_control,
     set_active_run,
 )
 from alloy_scripting.engine.guards import SCRIPT_EXCEPTIONS, Guards
 from alloy_scripting.engine.render import exception_message, sanitize
+from alloy_scripting.engine.run import PER_RUN_NAMES, RUN_BINDINGS, Run
 from alloy_scripting.engine.toolbox import (
     DECIMAL_CONTEXT,
     NAMESPACE_TYPES,
@@ -98,271 +104,24 @@ from alloy_scripting.engine.toolbox import (
     TimezoneType,
     make_functions,
 )
-from alloy_scripting.engine.values import (
-    MAX_INT64,
-    MIN_INT64,
-    Budget,
-    check_output_scalar,
-    check_text,
-    plain_into,
-)
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus
-from alloy_scripting.model.proxy import ALL_DIRTY, EntityProxy, EntityView, copy_json, entity_proxy
 from alloy_scripting.model.result import (
     Diagnostic,
-    EmittedEvent,
     ExecutionResult,
-    LogEntry,
     ScriptError,
     success_result,
 )
 
 logger = logging.getLogger("alloy.engine")
-script_logger = logging.getLogger("alloy.script")
 
 MAX_REASON = 1024
-MAX_EVENT_TYPE = 200
-_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 _PARAM_PHASES = frozenset({ExecutionPhase.MANUAL, ExecutionPhase.SCHEDULED, ExecutionPhase.API})
 _BEFORE_PHASES = frozenset({ExecutionPhase.AFTER, ExecutionPhase.ON_COMMIT})
-_MISSING: Any = object()
 _SUCCESS = ExecutionStatus.SUCCESS
 _MANUAL = ExecutionPhase.MANUAL
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _new_dict = dict.__new__
 _update = dict.update
-_PLAIN_SCALARS = frozenset({int, float, bool, type(None)})
-
-#: Script global -> `Run` attribute, bound per run (only the ones a script uses).
-RUN_BINDINGS: dict[str, str] = {
-    "_tick_": "tick",
-    "_fn_": "wrap_function",
-    "_t_": "tick_value",
-    "log": "log",
-    "warn": "warn",
-    "error": "error",
-    "print": "print_",
-    **ITERATION_BUILTINS,
-}
-PER_RUN_NAMES = frozenset({"entity", "entity_before", "ctx", "params"})
-
-
-class Run(IterationBuiltins):
-    """The mutable state of one run: counters, deadline, captured logs and intents."""
-
-    __slots__ = (
-        "breach",
-        "budget",
-        "config",
-        "deadline",
-        "depth",
-        "emitted",
-        "emitted_size",
-        "engine",
-        "guards",
-        "logs",
-        "max_array",
-        "max_depth",
-        "memory_check",
-        "ops",
-        "outcome",
-        "rss_base",
-        "script_name",
-    )
-
-    def __init__(self, engine: ScriptEngine, deadline: float, script_name: str | None) -> None:
-        config = engine.config
-        self.engine = engine
-        self.config = config
-        self.guards = engine.guards
-        self.ops = 0
-        self.budget = config.max_operations
-        self.deadline = deadline
-        self.depth = 0
-        self.max_depth = config.max_call_depth
-        self.max_array = config.max_array_size
-        self.breach: str | None = None
-        self.outcome: ScriptControl | None = None
-        self.logs: list[LogEntry] = []
-        self.emitted: list[EmittedEvent] = []
-        self.emitted_size = 0
-        self.script_name = script_name
-        self.memory_check = 0
-        self.rss_base = -1
-
-    # -- limits --------------------------------------------------------------------------
-
-    def tick(self) -> bool:
-        ops = self.ops + 1
-        self.ops = ops
-        if ops > self.budget:
-            self._over()
-        # The deadline every step (one loop step may hold up to 64 unticked heavy calls);
-        # the rest of the checks every 4 steps.
-        if not ops & 3 or perf_counter() > self.deadline:
-            self._check()
-        return True
-
-    def tick_value(self, value: Any) -> Any:
-        """`_t_(expr)`: count an operation once a heavy expression is evaluated, and check
-        the deadline every time (one such expression may be a sizeable C call)."""
-        ops = self.ops + 1
-        self.ops = ops
-        if ops > self.budget:
-            self._over()
-        self._check()
-        return value
-
-    def charge(self, count: int) -> None:
-        ops = self.ops + count
-        self.ops = ops
-        if ops > self.budget:
-            self._over()
-        self._check()
-
-    def record(self, control: ScriptControl) -> None:
-        """Called by every `ScriptControl` created during the run: the first one is the
-        run's outcome, and from now on every tick raises it again."""
-        if self.outcome is None:
-            self.outcome = control
-            if isinstance(control, LimitExceeded) and self.breach is None:
-                self.breach = control.limit
-        self.budget = -1
-
-    def _check(self) -> None:
-        if perf_counter() > self.deadline:
-            self.fail("timeout", f"timeout of {self.config.timeout * 1000:g} ms exceeded")
-        pending = sys.exception()
-        if isinstance(pending, ScriptControl):
-            raise pending
-        if self.ops >= self.memory_check:
-            self._memory()
-
-    def _memory(self) -> None:
-        """Peak-RSS growth since the run's first check (KiB on Linux, bytes on macOS)."""
-        self.memory_check = self.ops + 256
-        peak = _peak_rss()
-        if self.rss_base < 0:
-            self.rss_base = peak
-        elif peak - self.rss_base > self.config.max_memory:
-            self.fail(
-                "memory", f"memory use grew by more than {self.config.max_memory // 2**20} MiB"
-            )
-
-    def _over(self) -> NoReturn:
-        if self.outcome is None:
-            self.fail("operations", f"more than {self.config.max_operations} operations")
-        raise self.outcome.again()
-
-    def fail(self, limit: str, detail: str = "") -> NoReturn:
-        """Raise a breach; the first control exception of the run stays its outcome."""
-        if self.outcome is not None:
-            raise self.outcome.again()
-        raise LimitExceeded(limit, detail)
-
-    def wrap_function(self, function: Callable[..., Any]) -> Callable[..., Any]:
-        """`_fn_`: count each call and bound the call depth."""
-        run = self
-        check_virtual = self.guards.check_virtual
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            depth = run.depth + 1
-            if depth > run.max_depth:
-                run.fail("call_depth", f"call depth above {run.max_depth}")
-            run.tick()
-            tuples = 0
-            for arg in args:
-                if type(arg) is tuple:
-                    tuples += 1
-            if tuples > 1:  # `def pair(*a): return a` must not double tuples into hash bombs
-                check_virtual(args, "call arguments")
-            run.depth = depth
-            try:
-                return function(*args, **kwargs)
-            except StopIteration:
-                # As PEP 479 does for generators: C iteration code (map, filter, sorted's
-                # key, ...) would take it for the end of the iteration and carry on.
-                if run.outcome is not None:
-                    raise run.outcome.again() from None
-                raise RuntimeError(f"{function.__name__}() raised StopIteration") from None
-            finally:
-                run.depth = depth - 1
-
-        call.__name__ = function.__name__
-        call.__qualname__ = function.__qualname__
-        return call
-
-    # -- logging -------------------------------------------------------------------------
-
-    def _log(self, level: str, values: tuple[Any, ...], sep: Any) -> None:
-        if len(self.logs) >= self.config.max_log_entries:
-            self.fail("log_size", f"more than {self.config.max_log_entries} log entries")
-        limit = self.config.max_log_message
-        separator = sep if isinstance(sep, str) else " "
-        renderer = self.guards.renderer
-        truncated = renderer.truncated
-        parts: list[str] = []
-        size = 0
-        for value in values:
-            part = truncated(renderer.text(value), limit)
-            parts.append(part)
-            size += len(part) + len(separator)
-            if size > limit:
-                break
-        message = truncated(separator[:limit].join(parts), limit)
-        self.logs.append(LogEntry(level, message))
-        script_logger.log(_LEVELS[level], "%s", message, extra={"script": self.script_name})
-
-    def log(self, *values: Any, sep: str = " ") -> None:
-        self._log("info", values, sep)
-
-    def warn(self, *values: Any, sep: str = " ") -> None:
-        self._log("warning", values, sep)
-
-    def error(self, *values: Any, sep: str = " ") -> None:
-        self._log("error", values, sep)
-
-    def print_(self, *values: Any, sep: str = " ", end: str = "\n") -> None:
-        self._log("info", values, sep)
-
-    # -- helper host ---------------------------------------------------------------------
-
-    def emit_intent(self, event_type: Any, payload: Any) -> None:
-        if (
-            not isinstance(event_type, str)
-            or not event_type.strip()
-            or len(event_type) > MAX_EVENT_TYPE
-        ):
-            raise ValueError(
-                f"emit() event_type must be a non-empty str of at most {MAX_EVENT_TYPE} characters"
-            )
-        if len(self.emitted) >= self.config.max_emits:
-            self.fail("emits", f"more than {self.config.max_emits} emitted events")
-        if payload is None:
-            payload = {}
-        if not isinstance(payload, dict):
-            raise TypeError("emit() payload must be a dict")
-        config = self.config
-        budget = Budget(
-            config.max_emit_payload_size, "payload_size", config.max_nesting, "emit() payload"
-        )
-        plain = plain_into(payload, budget)
-        self.emitted_size += config.max_emit_payload_size - budget.left + len(event_type)
-        if self.emitted_size > config.max_emit_total_size:
-            self.fail(
-                "emits", f"emitted payloads exceed {config.max_emit_total_size} bytes in total"
-            )
-        self.emitted.append(EmittedEvent(str.__str__(event_type), plain))
-
-    def regex_fullmatch(self, pattern: Any, value: str) -> bool:
-        return self.engine.regex.fullmatch(pattern, value) is not None
-
-    def materialize(self, values: Any) -> list[Any]:
-        """The options of a helper such as `validate_one_of`, which compares in C: refused
-        when they alias too many nested elements."""
-        collected = self.collect(values)
-        self.guards.check_virtual(collected, "the options")
-        return collected
 
 
 class ScriptEngine:
@@ -378,6 +137,7 @@ class ScriptEngine:
         self._helper_names = frozenset(REGISTRY)
         self._lookup = self.cache.lookup
         self._max_changes = self.config.max_changes_size
+        self._max_nesting = self.config.max_nesting
         self._timeout = self.config.timeout
         self._warn_after = self.config.warn_after
 
@@ -469,10 +229,12 @@ class ScriptEngine:
                 if dirty is None:  # never written
                     written = {}, []
                 elif dirty is not ALL_DIRTY:
-                    written = _written_changes(proxy, entity, dirty, self._max_changes)
+                    written = written_changes(proxy, entity, dirty, self._max_changes)
                 if written is None:
                     try:
-                        written = self._changes_by_field(proxy, entity)
+                        written = changes_by_field(
+                            proxy, entity, self._max_changes, self._max_nesting
+                        )
                     except (LimitExceeded, Exception) as error:
                         return self._finish(error, proxy, None, run_phase, started)
                 changes, removed = written
@@ -578,7 +340,7 @@ class ScriptEngine:
                 if run.outcome is not None:
                     return self._finish(run.outcome, proxy, run, run_phase, started)
         try:
-            changes, removed = self._changes(proxy)
+            changes, removed = entity_changes(proxy, self._max_changes, self._max_nesting)
         except (LimitExceeded, Exception) as error:  # e.g. Decimal('sNaN') compared
             return self._finish(error, proxy, run, run_phase, started)
         duration = perf_counter() - started
@@ -740,62 +502,6 @@ class ScriptEngine:
             duration_ms=(perf_counter() - started) * 1000,
         )
 
-    def _changes(self, proxy: EntityProxy) -> tuple[dict[str, Any], list[str]]:
-        """Changed fields (as plain JSON, within `max_changes_size`) and removed fields;
-        the data after the run is the proxy itself (a dict)."""
-        meta = proxy._meta  # the hot path reads the proxy's slots directly
-        dirty = proxy._dirty
-        if not meta[3] or dirty is ALL_DIRTY:  # nested data, or bulk writes
-            return self._changes_by_field(proxy, meta[2])
-        if dirty is None:  # flat and never written
-            return {}, []
-        written = _written_changes(proxy, meta[2], dirty, self._max_changes)
-        return written if written is not None else self._changes_by_field(proxy, meta[2])
-
-    def _changes_by_field(
-        self, proxy: EntityProxy, original: Mapping[str, Any]
-    ) -> tuple[dict[str, Any], list[str]]:
-        data = proxy
-        changes: dict[str, Any] = {}
-        limit = self._max_changes
-        used = 0
-        for key, value in list(data.items()):
-            old = original.get(key, _MISSING)
-            if old is value or (
-                old is not _MISSING
-                and type(old) is type(value)
-                and old == value
-                and (type(value) not in _NESTED or _same_json(old, value))
-            ):
-                continue  # (`is` first: a NaN read but never written is not a change;
-                # nested values must match in type too: `[True]` is not `[1]`)
-            if type(key) is not str:
-                raise TypeError(f"entity field names must be strings, not '{type(key).__name__}'")
-            check_text(key, "entity field name")
-            kind = type(value)
-            if kind is str:
-                used += len(value) + len(key) + 6
-                plain = check_output_scalar(value, f"entity[{key!r}]")
-            elif kind in _PLAIN_SCALARS:
-                if kind is float and not isfinite(value):
-                    raise ValueError(f"entity[{key!r}]: NaN and Infinity are not JSON numbers")
-                used += len(key) + 30 + (value.bit_length() // 3 if kind is int else 0)
-                plain = check_output_scalar(value, f"entity[{key!r}]")
-            else:
-                budget = Budget(
-                    limit - used, "changes_size", self.config.max_nesting, f"entity[{key!r}]"
-                )
-                plain = plain_into(value, budget)
-                used = limit - budget.left + len(key) + 4
-                dict.__setitem__(data, key, plain)
-            if used > limit:
-                raise LimitExceeded("changes_size", f"entity changes exceed {limit} bytes")
-            if old is not plain and (old is _MISSING or not _same_json(old, plain)):
-                changes[key] = plain
-        if original.keys() <= data.keys():
-            return changes, []
-        return changes, [key for key in original if key not in data]
-
     def _warn_slow(self, run: Run | None, duration: float) -> None:
         logger.warning(
             "script %s ran for %.1f ms (warn_after %.0f ms)",
@@ -939,75 +645,11 @@ class ScriptEngine:
         return scope
 
 
-def _written_changes(
-    proxy: EntityProxy, original: Mapping[str, Any], dirty: set[str], limit: int
-) -> tuple[dict[str, Any], list[str]] | None:
-    """Changes and removals of a proxy over flat `original` data, looking only at the
-    `dirty` fields (the ones written or deleted). None when a changed value is not a JSON
-    scalar, a field name not a str, or the changes may exceed `limit`: the caller then
-    compares field by field, which converts values or reports the error or breach."""
-    changes: dict[str, Any] = {}
-    removed: list[str] = []
-    used = 0
-    for key in dirty:
-        if key not in proxy:
-            if key in original:
-                removed.append(key)
-            continue
-        value = proxy[key]
-        kind = type(value)
-        if key in original:
-            old = original[key]
-            if old is value or (kind is type(old) and old == value):  # re-set to its old value
-                continue
-        if type(key) is not str or not key.isascii():
-            return None
-        if kind is str:
-            if not value.isascii():  # may hold a lone surrogate: checked field by field
-                return None
-            used += len(key) + len(value) + 6
-        elif kind is int:
-            if not MIN_INT64 <= value <= MAX_INT64:
-                return None
-            used += len(key) + 30
-        elif kind in _PLAIN_SCALARS and (kind is not float or isfinite(value)):
-            used += len(key) + 30
-        else:
-            return None
-        changes[key] = value
-    if used > limit:
-        return None
-    return changes, removed
-
-
-_NESTED = (dict, list)
-
-
-def _same_json(left: Any, right: Any) -> bool:
-    """Equal as JSON: like `==`, but `1`, `1.0`, `True` and `Decimal(1)` differ at any
-    depth (plain data of bounded size and nesting)."""
-    kind = type(left)
-    if kind is not type(right):
-        return False
-    if kind is dict:
-        return left.keys() == right.keys() and all(_same_json(left[k], right[k]) for k in left)
-    if kind is list:
-        return len(left) == len(right) and all(map(_same_json, left, right))
-    return bool(left == right)
-
-
 def _script_name(ctx: Mapping[str, Any] | None) -> str | None:
     if ctx is None:
         return None
     name = ctx.get("script_name") or ctx.get("script")
     return None if name is None else str(name)
-
-
-_RSS_UNIT = 1 if sys.platform == "darwin" else 1024
-
-
-def _peak_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * _RSS_UNIT
 
 
 def _script_line(error: BaseException | None) -> int | None:

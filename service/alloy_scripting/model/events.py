@@ -1,15 +1,15 @@
-"""Wire models of the Kafka surface: entity events in, hook outcomes and effects out."""
+"""Events of the Kafka surface: entity events in, side effects and script-change broadcasts out."""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from alloy_scripting.model.enums import EventType, ExecutionStatus
+from alloy_scripting.model.enums import EventType
 from alloy_scripting.model.json_check import check_json
 from alloy_scripting.model.script import MAX_TENANT_LENGTH
 
@@ -53,54 +53,6 @@ class EntityEvent(BaseModel):
     def key(self) -> str:
         """The Kafka record key: one entity's events stay in one partition, in order."""
         return f"{self.entity_type}:{self.entity_id}"
-
-
-class ExecutedScript(BaseModel):
-    """One script's part in a hook run."""
-
-    name: str
-    script_id: str
-    version: int
-    status: ExecutionStatus
-    duration_ms: float
-
-
-class _OutcomeBase(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    event_id: str | None = None
-    executed: list[ExecutedScript] = Field(default_factory=list)
-
-
-class Continue(_OutcomeBase):
-    """The operation may proceed, with the scripts' changes applied."""
-
-    outcome: Literal["continue"] = "continue"
-    changes: dict[str, Any] = Field(default_factory=dict)
-    removed: list[str] = Field(default_factory=list)
-
-
-class Rejected(_OutcomeBase):
-    """A script called `abort(reason)`: the operation must not proceed."""
-
-    outcome: Literal["rejected"] = "rejected"
-    reason: str
-    script: str | None = None
-
-
-class Error(_OutcomeBase):
-    """A script failed (or the request was invalid): fail closed."""
-
-    outcome: Literal["error"] = "error"
-    error: str
-    error_type: str = "script_error"
-    script: str | None = None
-
-
-HookOutcome = Annotated[Continue | Rejected | Error, Field(discriminator="outcome")]
-"""The reply to a before-hook request."""
-
-hook_outcome_adapter: TypeAdapter[Continue | Rejected | Error] = TypeAdapter(HookOutcome)
 
 
 class SideEffect(BaseModel):
