@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from alloy_scripting.storage.egress import EgressStore
+from alloy_scripting.storage import EgressStore
 
 Replica = Callable[[], Awaitable[EgressStore]]
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from alloy_scripting.storage.egress import EgressStore, MongoEgressStore
+from alloy_scripting.storage import EgressStore, MongoStores
 from tests.egress_contract import EgressStoreContract, Replica
 
 pytestmark = pytest.mark.integration
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 class TestMongoEgressStore(EgressStoreContract):
     @pytest.fixture
     async def egress(self, mongo_db: Any) -> EgressStore:
-        return MongoEgressStore(mongo_db)
+        return MongoStores(mongo_db).egress
 
     @pytest.fixture
     async def egress_replica(self, mongo_db: Any, mongodb_url: str) -> AsyncIterator[Replica]:
@@ -26,7 +26,7 @@ class TestMongoEgressStore(EgressStoreContract):
         async def make() -> EgressStore:
             client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_url, tz_aware=True)
             clients.append(client)
-            return MongoEgressStore(client[mongo_db.name])
+            return MongoStores(client[mongo_db.name]).egress
 
         yield make
         for client in clients:
