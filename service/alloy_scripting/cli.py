@@ -23,9 +23,11 @@ app.add_typer(asyncapi_app, name="asyncapi")
 
 
 def _mount_remote_commands() -> None:
+    from alloy_scripting.cli_egress import egress_app
     from alloy_scripting.cli_scripts import scripts_app
 
     app.add_typer(scripts_app, name="scripts")
+    app.add_typer(egress_app, name="egress")
 
 
 _mount_remote_commands()

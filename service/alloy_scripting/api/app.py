@@ -1,8 +1,9 @@
 """`create_api(runtime)`: the FastAPI application of the management REST API.
 
 Open endpoints (no API key): ``/health/live``, ``/health/ready``, ``/metrics``, ``/asyncapi``,
-``/openapi.json`` and ``/docs``. Everything under ``/scripts`` needs ``Authorization: Bearer``
-unless ``settings.auth_disabled``. Every error is ``application/problem+json``.
+``/openapi.json`` and ``/docs``. Everything under ``/scripts`` and ``/egress`` needs
+``Authorization: Bearer`` unless ``settings.auth_disabled``. Every error is
+``application/problem+json``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from alloy_scripting.api import routes_health, routes_lifecycle, routes_runs, routes_scripts
+from alloy_scripting.api import (
+    routes_egress,
+    routes_health,
+    routes_lifecycle,
+    routes_runs,
+    routes_scripts,
+)
 from alloy_scripting.api.auth import KeyRing
 from alloy_scripting.api.limits import BodyLimitMiddleware
 from alloy_scripting.api.metrics import HttpMetricsMiddleware
@@ -49,6 +56,7 @@ def create_api(runtime: Runtime, *, asyncapi: Mapping[str, Any] | None = None) -
     app.include_router(routes_scripts.router)
     app.include_router(routes_runs.router)
     app.include_router(routes_lifecycle.router)
+    app.include_router(routes_egress.router)
     app.include_router(routes_health.router)
 
     def openapi() -> dict[str, Any]:
@@ -65,7 +73,7 @@ def _with_problems(schema: dict[str, Any]) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     for path, operations in schema.get("paths", {}).items():
-        secured = path.startswith("/scripts")
+        secured = path.startswith(("/scripts", "/egress"))
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             for code, text in _ERRORS.items():
