@@ -70,8 +70,8 @@ _EXPORTS: dict[str, str] = {
     "EffectsOutcome": "alloy_scripting.model.outcomes",
     "create_orchestrator": "alloy_scripting.runner.orchestrator",
     # client
-    "HookClient": "alloy_scripting.client.hooks",
-    "HookTimeout": "alloy_scripting.client.hooks",
+    "HookClient": "alloy_scripting.client.kafka",
+    "HookTimeout": "alloy_scripting.client.kafka",
     # settings
     "Settings": "alloy_scripting.settings",
 }
@@ -145,7 +145,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from alloy_scripting.client.hooks import HookClient, HookTimeout
+    from alloy_scripting.client.kafka import HookClient, HookTimeout
     from alloy_scripting.engine import EngineConfig, ScriptEngine, create_default_engine
     from alloy_scripting.engine.entity import EntityProxy
     from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus, ScriptStatus
