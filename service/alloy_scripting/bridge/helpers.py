@@ -7,9 +7,10 @@
 * `emit(event_type, payload)` records a side-effect intent in the result (the runner
   publishes intents only when the run succeeds). Available after the write: `after`,
   `on_commit`, and in `manual`, `scheduled`, `api`.
-* `http_get`, `http_post`, `http_request` are reserved for a later release: available in
-  the same phases as `emit`, they fail with "HTTP helpers are not configured on this
-  service".
+* `http_get`, `http_post`, `http_request` (same phases as `emit`) are host calls: the
+  service makes them for scripts running in the worker tier (`bridge.host_calls`,
+  `bridge.http`). The functions here stand for them where no service loop can make the
+  call (inline execution): they refuse with `HelperNotConfiguredError`.
 
 A helper used outside its phases is a validation error naming the phase (`validate`) and,
 if the script runs anyway, a `PhaseError` naming the phase when the call is reached.
@@ -62,6 +63,8 @@ class HelperHost(Protocol):
     def regex_fullmatch(self, pattern: Any, value: str) -> bool: ...
 
     def materialize(self, values: Any) -> list[Any]: ...
+
+    def plain_arguments(self, value: Any, size: int, what: str) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,8 +185,15 @@ def emit(host: HelperHost, event_type: Any, payload: Any = None) -> None:
     host.emit_intent(event_type, payload)
 
 
-def _not_configured(*args: Any, **kwargs: Any) -> Any:
-    raise HelperNotConfiguredError("HTTP helpers are not configured on this service")
+def _http_needs_the_worker_tier(name: str) -> Callable[..., Any]:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise HelperNotConfiguredError(
+            f"{name}() is made by the service for scripts running in its worker processes; "
+            "inline execution has no HTTP"
+        )
+
+    refuse.__name__ = name
+    return refuse
 
 
 REGISTRY: Mapping[str, HelperSpec] = {
@@ -196,9 +206,10 @@ REGISTRY: Mapping[str, HelperSpec] = {
         HelperSpec("validate_pattern", validate_pattern, _VALIDATION_PHASES, needs_host=True),
         HelperSpec("validate_one_of", validate_one_of, _VALIDATION_PHASES, needs_host=True),
         HelperSpec("emit", emit, _EFFECT_PHASES, needs_host=True),
-        HelperSpec("http_get", _not_configured, _EFFECT_PHASES),
-        HelperSpec("http_post", _not_configured, _EFFECT_PHASES),
-        HelperSpec("http_request", _not_configured, _EFFECT_PHASES),
+        *(
+            HelperSpec(name, _http_needs_the_worker_tier(name), _EFFECT_PHASES)
+            for name in ("http_get", "http_post", "http_request")
+        ),
     )
 }
 

@@ -9,9 +9,11 @@ Adding such a helper is one entry in `HOST_FUNCTIONS` (plus its `HelperSpec` in
 `helpers.REGISTRY`, which the compiler and `validate` read for its phases).
 
 `handle` sees the worker's arguments as hostile data: it checks their shape and size
-again, and answers with plain data (or raises `HostCallFailed` with a message for the
-script). What it records for the run (emitted intents) lives in the `HostRun`, which the
-service, not the worker, turns into the run's result.
+again, and answers with plain data, or raises `HostCallFailed` (a message for the script;
+with `error_type`, an error the script can catch by that name, rebuilt in the worker by
+`script_error`) or `HostLimitExceeded` (a run limit: the run ends ``limit_exceeded``).
+What it records for the run (emitted intents, HTTP calls) lives in the `HostRun`, which
+the service, not the worker, turns into the run's result.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from alloy_scripting.bridge.helpers import REGISTRY, HelperHost, emit
+from alloy_scripting.bridge.http import host as http_host
+from alloy_scripting.bridge.http.errors import SCRIPT_ERRORS, HttpBridgeError, HttpLimitExceeded
 from alloy_scripting.model.enums import ExecutionPhase
 from alloy_scripting.model.json_check import check_json
 from alloy_scripting.model.result import EmittedEvent
@@ -30,7 +34,38 @@ MAX_EVENT_TYPE = 200
 
 
 class HostCallFailed(Exception):
-    """A host function refused or failed; its message is what the script sees."""
+    """A host function refused or failed; its message is what the script sees. With
+    `error_type` (a name in `SCRIPT_ERRORS`), the worker raises that error from
+    `error_args` (plain data) so the script can catch it by name."""
+
+    def __init__(
+        self, message: str, *, error_type: str | None = None, error_args: list[Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.error_args = error_args or []
+
+
+class HostLimitExceeded(Exception):
+    """A host function's run limit was reached: the run ends ``limit_exceeded``."""
+
+    def __init__(self, limit: str, message: str) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+def script_error(error_type: Any, error_args: Any, message: str) -> Exception:
+    """In the worker: the error a failed host call raises in the script."""
+    cls = SCRIPT_ERRORS.get(error_type) if isinstance(error_type, str) else None
+    plain = isinstance(error_args, list) and all(
+        type(arg) in (str, int) or arg is None for arg in error_args
+    )
+    if cls is not None and plain:
+        try:
+            return cls(*error_args)
+        except TypeError:
+            pass
+    return RuntimeError(message)
 
 
 @dataclass(slots=True)
@@ -44,6 +79,7 @@ class HostRun:
     max_emit_total_size: int
     emitted: list[EmittedEvent] = field(default_factory=list)
     emitted_size: int = 0
+    http: http_host.HttpRun | None = None  # None: no HTTP on this service
 
 
 class EmittingHost(HelperHost, Protocol):
@@ -107,6 +143,32 @@ async def _handle_emit(run: HostRun, arguments: list[Any]) -> None:
     run.emitted.append(EmittedEvent(event_type, payload))
 
 
+# -- http_get, http_post, http_request ----------------------------------------------------------
+
+
+async def _handle_http(run: HostRun, arguments: list[Any]) -> Any:
+    """The call through the run's HTTP context (`bridge.http`): a failed call is an error
+    the script catches by name (`HttpError`, `EgressDenied`, `InvalidHttpRequest`); a
+    bridge limit ends the run."""
+    if run.http is None:
+        raise HostCallFailed("HTTP helpers are not configured on this service")
+    try:
+        return await http_host.handle(await run.http.context(), arguments)
+    except HttpBridgeError as error:
+        raise HostCallFailed(
+            str(error), error_type=type(error).__name__, error_args=list(error.args)
+        ) from None
+    except HttpLimitExceeded as error:
+        raise HostLimitExceeded(error.limit, error.message) from None
+
+
 HOST_FUNCTIONS: Mapping[str, HostFunction] = {
-    function.name: function for function in (HostFunction("emit", _prepare_emit, _handle_emit),)
+    function.name: function
+    for function in (
+        HostFunction("emit", _prepare_emit, _handle_emit),
+        *(
+            HostFunction(name, http_host.prepare_for(name), _handle_http)
+            for name in http_host.SIGNATURES
+        ),
+    )
 }

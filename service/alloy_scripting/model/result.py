@@ -90,6 +90,8 @@ class ExecutionResult:
     emitted: list[EmittedEvent] = field(default_factory=list)
     operations: int = 0
     duration_ms: float = 0.0
+    #: the audit entries of the run's HTTP calls (plain data, see `bridge.http.audit`)
+    http_calls: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -109,6 +111,7 @@ class ExecutionResult:
             "operations": self.operations,
             "duration_ms": round(self.duration_ms, 3),
             "phase": self.phase.value,
+            "http_calls": list(self.http_calls),
         }
 
 
@@ -140,6 +143,7 @@ def success_result(
     result.emitted = []
     result.operations = 0
     result.duration_ms = duration_ms
+    result.http_calls = []
     return result
 
 

@@ -46,5 +46,6 @@ def test_result_to_dict_is_json(engine: ScriptEngine) -> None:
     assert data["status"] == "success"
     assert set(data) == {
         "status", "changes", "removed", "entity", "reason", "error", "limit",
-        "logs", "emitted", "operations", "duration_ms", "phase",
+        "logs", "emitted", "operations", "duration_ms", "phase", "http_calls",
     }  # fmt: skip
+    assert data["http_calls"] == []  # an inline run makes no HTTP call

@@ -128,7 +128,7 @@ async def _exchange(
         except EgressDenied as exc:
             if hop == 0:
                 raise
-            raise EgressDenied(exc.rule, f"redirect refused: {exc.detail}") from None
+            raise EgressDenied.by(exc.rule, f"redirect refused: {exc.detail}") from None
         client = await ctx.bridge.clients.client_for(target)
         trace_headers: dict[str, str] = {}
         propagate_into(trace_headers)
@@ -178,7 +178,7 @@ def _redirect_target(current: httpx.URL, location: str) -> Destination:
     except InvalidHttpRequest as exc:
         raise HttpError(f"bad redirect: {exc.message}", reason="bad_redirect") from None
     except EgressDenied as exc:
-        raise EgressDenied(exc.rule, f"redirect refused: {exc.detail}") from None
+        raise EgressDenied.by(exc.rule, f"redirect refused: {exc.detail}") from None
     except (httpx.InvalidURL, ValueError) as exc:
         raise HttpError(f"bad redirect: {exc}", reason="bad_redirect") from None
 

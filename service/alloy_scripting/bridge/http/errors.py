@@ -10,6 +10,11 @@ Two families, because a script may handle one and never the other:
 
 Every error carries `reason`, a short stable code for the audit entry and the metrics.
 Messages are plain text safe to show to the script's author (no host objects, no secrets).
+
+The call failures cross to the script as they are: their `args` are plain data a worker
+process can rebuild them from (``cls(*args)``) and a script reads after catching one:
+``HttpError`` has ``(message, status)``, ``EgressDenied`` ``(message, rule)``,
+``InvalidHttpRequest`` ``(message,)``. They are `RuntimeError`s.
 """
 
 from __future__ import annotations
@@ -17,16 +22,19 @@ from __future__ import annotations
 from typing import Any
 
 
-class HttpBridgeError(Exception):
+class HttpBridgeError(RuntimeError):
     """A call that failed in a way the script may handle."""
 
     reason = "error"
 
-    def __init__(self, message: str, *, reason: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str = "", *extra: Any, reason: str | None = None) -> None:
+        super().__init__(message, *extra)
         self.message = message
         if reason is not None:
             self.reason = reason
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class InvalidHttpRequest(HttpBridgeError):
@@ -34,16 +42,23 @@ class InvalidHttpRequest(HttpBridgeError):
 
     reason = "invalid_request"
 
+    def __init__(self, message: str = "", *, reason: str | None = None) -> None:
+        super().__init__(message, reason=reason)
+
 
 class EgressDenied(HttpBridgeError):
     """The egress policy refused the destination; `rule` names the rule that did."""
 
     reason = "denied"
 
-    def __init__(self, rule: str, detail: str) -> None:
-        super().__init__(f"egress denied ({rule}): {detail}")
+    def __init__(self, message: str = "", rule: str = "denied", *, detail: str | None = None):
+        super().__init__(message, rule)
         self.rule = rule
-        self.detail = detail
+        self.detail = message if detail is None else detail
+
+    @classmethod
+    def by(cls, rule: str, detail: str) -> EgressDenied:
+        return cls(f"egress denied ({rule}): {detail}", rule, detail=detail)
 
 
 class HttpError(HttpBridgeError):
@@ -53,15 +68,21 @@ class HttpError(HttpBridgeError):
 
     def __init__(
         self,
-        message: str,
-        *,
-        reason: str,
+        message: str = "",
         status: int | None = None,
+        *,
+        reason: str = "error",
         response: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(message, reason=reason)
+        super().__init__(message, status, reason=reason)
         self.status = status
         self.response = response
+
+
+#: The call failures a script may name in ``except`` (and a worker rebuilds by name).
+SCRIPT_ERRORS: dict[str, type[HttpBridgeError]] = {
+    cls.__name__: cls for cls in (HttpError, EgressDenied, InvalidHttpRequest)
+}
 
 
 class HttpLimitExceeded(Exception):

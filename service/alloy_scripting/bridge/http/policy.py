@@ -88,15 +88,17 @@ def parse_url(url: object, params: object = None) -> Destination:
             raise InvalidHttpRequest("url must not contain spaces or control characters")
         try:
             if "@" in urllib.parse.urlsplit(url).netloc:
-                raise EgressDenied("userinfo", "URLs with user information (user@host) are refused")
+                raise EgressDenied.by(
+                    "userinfo", "URLs with user information (user@host) are refused"
+                )
             parsed = httpx.URL(url)
         except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
             raise InvalidHttpRequest(f"malformed url: {exc}") from None
     scheme = parsed.scheme
     if scheme not in SCHEMES:
-        raise EgressDenied("scheme", f"only http and https URLs are allowed, not {scheme!r}")
+        raise EgressDenied.by("scheme", f"only http and https URLs are allowed, not {scheme!r}")
     if parsed.userinfo:
-        raise EgressDenied("userinfo", "URLs with user information (user@host) are refused")
+        raise EgressDenied.by("userinfo", "URLs with user information (user@host) are refused")
     raw_host = parsed.raw_host.decode("ascii")
     if not raw_host:
         raise InvalidHttpRequest("malformed url: no host")
@@ -135,21 +137,21 @@ class EgressPolicy:
         (`HttpError` ``dns`` when the name does not resolve)."""
         entry = allow.match(destination.host, destination.port)
         if entry is None:
-            raise EgressDenied(
+            raise EgressDenied.by(
                 "not_in_allow_list", f"{_where(destination)} is not in the tenant's allow-list"
             )
         addresses = await self._addresses(destination)
         for address in addresses:
             reach = reachability(address, self.private_networks)
             if reach is Reach.REFUSED:
-                raise EgressDenied(
+                raise EgressDenied.by(
                     "non_public_address",
                     f"{destination.host} is {address}, not a public address"
                     if destination.address is not None
                     else f"{destination.host} resolves to {address}, not a public address",
                 )
             if reach is Reach.PRIVATE_LISTED and entry.wildcard:
-                raise EgressDenied(
+                raise EgressDenied.by(
                     "private_needs_exact_entry",
                     f"{destination.host} resolves to the private address {address}; a "
                     "wildcard entry does not open private networks, name the host exactly",

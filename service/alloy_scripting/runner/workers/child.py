@@ -76,7 +76,10 @@ def _host_call(channel: Channel, function: Any, run: Any, *args: Any, **kwargs: 
         return reply.get("value")
     if reply.get("limit"):
         run.fail(str(reply["limit"]), str(reply.get("error", "")))
-    raise RuntimeError(str(reply.get("error") or f"{function.name}() failed"))
+    from alloy_scripting.bridge.host_calls import script_error
+
+    message = str(reply.get("error") or f"{function.name}() failed")
+    raise script_error(reply.get("error_type"), reply.get("error_args"), message)
 
 
 _WARM_UP = """

@@ -21,7 +21,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from alloy_scripting.bridge.host_calls import HOST_FUNCTIONS, HostCallFailed, HostRun
+from alloy_scripting.bridge.host_calls import (
+    HOST_FUNCTIONS,
+    HostCallFailed,
+    HostLimitExceeded,
+    HostRun,
+)
+from alloy_scripting.bridge.http.host import HttpRuns
 from alloy_scripting.engine.config import EngineConfig
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus
 from alloy_scripting.model.result import ExecutionResult, ScriptError
@@ -95,9 +101,16 @@ class QueueTimeout(Exception):
 
 
 class WorkerPool:
-    def __init__(self, engine_config: EngineConfig | None = None, config: PoolConfig | None = None):
+    def __init__(
+        self,
+        engine_config: EngineConfig | None = None,
+        config: PoolConfig | None = None,
+        *,
+        http: HttpRuns | None = None,
+    ):
         self.engine_config = engine_config or EngineConfig()
         self.config = config or PoolConfig()
+        self.http = http  # None: the HTTP helpers answer "not configured"
         self.queue = FairQueue(self.config.tenant_cap)
         self.timing = Timing(
             self.engine_config.timeout, self.config.kill_grace, self.config.compile_allowance
@@ -312,13 +325,17 @@ class WorkerPool:
             max_emits=self.engine_config.max_emits,
             max_emit_payload_size=self.engine_config.max_emit_payload_size,
             max_emit_total_size=self.engine_config.max_emit_total_size,
+            http=None if self.http is None else self.http.run(request.tenant_id),
         )
         outcome: Outcome | None = None
         try:
             outcome = await worker.execute(
                 frame, request.source, self.timing, self._host_handler(host_run)
             )
-            return self._result(worker, request, outcome, host_run, started)
+            result = self._result(worker, request, outcome, host_run, started)
+            if host_run.http is not None:
+                result.http_calls = host_run.http.audit()
+            return result
         finally:
             metrics.BUSY.observe(time.perf_counter() - started)
             if outcome is None:  # cancelled: `execute` killed it
@@ -434,9 +451,18 @@ class WorkerPool:
             except TimeoutError:
                 metrics.HOST_CALLS.labels(function.name, "budget").inc()
                 return _refusal("host_time", f"host calls exceeded {budget:g} s in this run")
+            except HostLimitExceeded as error:
+                metrics.HOST_CALLS.labels(function.name, "limit").inc()
+                return _refusal(error.limit, str(error)[:1000])
             except HostCallFailed as error:
                 metrics.HOST_CALLS.labels(function.name, "failed").inc()
-                return {"t": "host_reply", "ok": False, "error": str(error)[:1000]}
+                return {
+                    "t": "host_reply",
+                    "ok": False,
+                    "error": str(error)[:1000],
+                    "error_type": error.error_type,
+                    "error_args": error.error_args,
+                }
             finally:
                 used += time.perf_counter() - began
             metrics.HOST_CALLS.labels(function.name, "ok").inc()

@@ -1,0 +1,169 @@
+"""`http_get`, `http_post`, `http_request` as host functions of the worker tier.
+
+The script's call is bound to the helper's signature and turned into plain data inside
+the worker (`prepare`: ``[method, url, options]``, bounded like every value leaving the
+sandbox); the service makes the call on its event loop with the run's `HttpContext`
+(`handle`) and answers plain data. `HttpRuns` builds a run's context lazily, on its first
+call, from the tenant's stored allow-list (cached for a few seconds across runs), so runs
+that make no HTTP call cost nothing.
+
+Inline execution (``ALLOY_EXECUTION_MODE=inline``, `script run`) has no service loop to
+make the call on: there the helpers raise `HelperNotConfiguredError` (see `helpers`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from alloy_scripting.bridge.helpers import HelperHost
+from alloy_scripting.bridge.http import call
+from alloy_scripting.bridge.http.allowlist import AllowList, AllowListError
+from alloy_scripting.bridge.http.caps import HttpCaps
+from alloy_scripting.bridge.http.context import HttpBridge, HttpContext
+from alloy_scripting.bridge.http.errors import InvalidHttpRequest
+from alloy_scripting.model.egress import EgressRules
+
+#: Bytes the arguments of one call may take when they leave the sandbox (the service then
+#: applies the exact request-body cap, a catchable error).
+MAX_ARGUMENT_BYTES = 4 * 1024 * 1024
+OPTIONS = ("headers", "params", "json", "data", "timeout")
+ALLOW_LIST_TTL_SECONDS = 5.0
+
+
+def http_get(url: Any, headers: Any = None, params: Any = None, timeout: Any = None) -> Any:
+    """GET `url`; returns ``{"status", "headers", "text", "json"}``."""
+
+
+def http_post(
+    url: Any, json: Any = None, data: Any = None, headers: Any = None, timeout: Any = None
+) -> Any:
+    """POST `json` (or `data`) to `url`; returns ``{"status", "headers", "text", "json"}``."""
+
+
+def http_request(
+    method: Any,
+    url: Any,
+    headers: Any = None,
+    params: Any = None,
+    json: Any = None,
+    data: Any = None,
+    timeout: Any = None,
+) -> Any:
+    """`method` `url`; returns ``{"status", "headers", "text", "json"}``."""
+
+
+#: helper name -> (its signature as scripts call it, the method it implies)
+SIGNATURES: dict[str, tuple[inspect.Signature, str | None]] = {
+    "http_get": (inspect.signature(http_get), "GET"),
+    "http_post": (inspect.signature(http_post), "POST"),
+    "http_request": (inspect.signature(http_request), None),
+}
+
+
+def bind(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+    """The call as ``[method, url, options]`` (options without the ones left at None);
+    `TypeError` for arguments the helper does not take, as Python would say it."""
+    signature, method = SIGNATURES[name]
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as error:
+        raise TypeError(f"{name}() {error}") from None
+    values = dict(bound.arguments)
+    method = values.pop("method", method)
+    url = values.pop("url")
+    return [method, url, {key: value for key, value in values.items() if value is not None}]
+
+
+def prepare_for(
+    name: str,
+) -> Callable[[HelperHost, tuple[Any, ...], dict[str, Any]], list[Any]]:
+    """The worker side of `name`: bind, then make every argument plain and bounded."""
+
+    def prepare(run: HelperHost, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+        call = bind(name, args, kwargs)
+        plain: list[Any] = run.plain_arguments(call, MAX_ARGUMENT_BYTES, f"{name}() arguments")
+        return plain
+
+    prepare.__name__ = f"prepare_{name}"
+    return prepare
+
+
+async def handle(context: HttpContext, arguments: list[Any]) -> dict[str, Any]:
+    """The service side: the arguments are a worker's, so hostile; their shape is checked
+    here, their content by `http_request`."""
+    if len(arguments) != 3 or not isinstance(arguments[2], Mapping):
+        raise InvalidHttpRequest("an HTTP call is [method, url, options]")
+    method, url, options = arguments
+    unknown = set(options) - set(OPTIONS)
+    if unknown:
+        raise InvalidHttpRequest(f"unknown HTTP call options: {', '.join(sorted(unknown))[:200]}")
+    return await call.http_request(context, method, url, **options)
+
+
+class EgressRulesSource(Protocol):
+    async def get(self, tenant_id: str | None) -> EgressRules: ...
+
+
+class HttpRun:
+    """One run's access to HTTP: the context, made on the first call."""
+
+    def __init__(self, runs: HttpRuns, tenant_id: str | None) -> None:
+        self._runs = runs
+        self._tenant_id = tenant_id
+        self._context: HttpContext | None = None
+
+    async def context(self) -> HttpContext:
+        if self._context is None:
+            allow = await self._runs.allow_list(self._tenant_id)
+            self._context = self._runs.bridge.context(allow, tenant_id=self._tenant_id)
+        return self._context
+
+    def audit(self) -> list[dict[str, Any]]:
+        """The run's calls for the execution record (none if it made none)."""
+        return [] if self._context is None else self._context.audit()
+
+
+class HttpRuns:
+    """The service's HTTP side for script runs: the bridge and the tenants' allow-lists."""
+
+    def __init__(
+        self,
+        bridge: HttpBridge,
+        rules: EgressRulesSource,
+        *,
+        ttl: float = ALLOW_LIST_TTL_SECONDS,
+    ) -> None:
+        self.bridge = bridge
+        self._rules = rules
+        self._ttl = ttl
+        self._cache: dict[str | None, tuple[float, AllowList]] = {}
+
+    @classmethod
+    def from_caps(cls, caps: HttpCaps, rules: EgressRulesSource) -> HttpRuns:
+        return cls(HttpBridge(caps), rules)
+
+    def run(self, tenant_id: str | None) -> HttpRun:
+        return HttpRun(self, tenant_id)
+
+    async def allow_list(self, tenant_id: str | None) -> AllowList:
+        """The tenant's allow-list; a stored entry that no longer parses is dropped (deny)."""
+        now = time.monotonic()
+        cached = self._cache.get(tenant_id)
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        rules = await self._rules.get(tenant_id)
+        try:
+            allow = AllowList.parse(rules.allow)
+        except AllowListError as error:
+            bad = {index for index, _ in error.errors}
+            allow = AllowList.parse([e for i, e in enumerate(rules.allow) if i not in bad])
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[tenant_id] = (now, allow)
+        return allow
+
+    async def aclose(self) -> None:
+        await self.bridge.aclose()
