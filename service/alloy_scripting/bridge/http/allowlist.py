@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import httpx
-
 from alloy_scripting.bridge.http.addresses import canonical_host
 
 MAX_ENTRIES = 200
@@ -62,6 +60,8 @@ def _split_port(text: str) -> tuple[str, int | None]:
 def _ascii(host: str) -> str:
     if host.isascii():
         return host
+    import httpx  # IDNA as URLs get it; imported here: worker processes never need it
+
     try:
         return httpx.URL(f"http://{host}/").raw_host.decode("ascii")
     except (httpx.InvalidURL, UnicodeError):

@@ -16,15 +16,17 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from alloy_scripting.bridge.helpers import HelperHost
-from alloy_scripting.bridge.http import call
 from alloy_scripting.bridge.http.allowlist import AllowList, AllowListError
-from alloy_scripting.bridge.http.caps import HttpCaps
-from alloy_scripting.bridge.http.context import HttpBridge, HttpContext
 from alloy_scripting.bridge.http.errors import InvalidHttpRequest
 from alloy_scripting.model.egress import EgressRules
+
+if TYPE_CHECKING:  # the service side; worker processes import this module without httpx
+    from alloy_scripting.bridge.http.caps import HttpCaps
+    from alloy_scripting.bridge.http.context import HttpBridge, HttpContext
+    from alloy_scripting.settings import Settings
 
 #: Bytes the arguments of one call may take when they leave the sandbox (the service then
 #: applies the exact request-body cap, a catchable error).
@@ -100,7 +102,9 @@ async def handle(context: HttpContext, arguments: list[Any]) -> dict[str, Any]:
     unknown = set(options) - set(OPTIONS)
     if unknown:
         raise InvalidHttpRequest(f"unknown HTTP call options: {', '.join(sorted(unknown))[:200]}")
-    return await call.http_request(context, method, url, **options)
+    from alloy_scripting.bridge.http.call import http_request
+
+    return await http_request(context, method, url, **options)
 
 
 class EgressRulesSource(Protocol):
@@ -142,7 +146,18 @@ class HttpRuns:
         self._cache: dict[str | None, tuple[float, AllowList]] = {}
 
     @classmethod
+    def from_settings(cls, settings: Settings, rules: EgressRulesSource) -> HttpRuns:
+        """The service's HTTP side: caps and private networks from settings, allow-lists
+        from the egress store (``stores.egress``)."""
+        from alloy_scripting.bridge.http.caps import HttpCaps
+        from alloy_scripting.bridge.http.context import HttpBridge
+
+        return cls(HttpBridge(HttpCaps.from_settings(settings)), rules)
+
+    @classmethod
     def from_caps(cls, caps: HttpCaps, rules: EgressRulesSource) -> HttpRuns:
+        from alloy_scripting.bridge.http.context import HttpBridge
+
         return cls(HttpBridge(caps), rules)
 
     def run(self, tenant_id: str | None) -> HttpRun:
