@@ -14,19 +14,22 @@ make the call on: there the helpers raise `HelperNotConfiguredError` (see `helpe
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from alloy_scripting.bridge.helpers import HelperHost
 from alloy_scripting.bridge.http.allowlist import AllowList, AllowListError
-from alloy_scripting.bridge.http.errors import InvalidHttpRequest
+from alloy_scripting.bridge.http.errors import HttpError, InvalidHttpRequest
 from alloy_scripting.model.egress import EgressRules
 
 if TYPE_CHECKING:  # the service side; worker processes import this module without httpx
     from alloy_scripting.bridge.http.caps import HttpCaps
     from alloy_scripting.bridge.http.context import HttpBridge, HttpContext
     from alloy_scripting.settings import Settings
+
+log = logging.getLogger("alloy.http")
 
 #: Bytes the arguments of one call may take when they leave the sandbox (the service then
 #: applies the exact request-body cap, a catchable error).
@@ -120,8 +123,17 @@ class HttpRun:
         self._context: HttpContext | None = None
 
     async def context(self) -> HttpContext:
+        """The run's context; `HttpError` (``egress_rules_unavailable``) when the tenant's
+        allow-list cannot be read: the call fails, the service does not."""
         if self._context is None:
-            allow = await self._runs.allow_list(self._tenant_id)
+            try:
+                allow = await self._runs.allow_list(self._tenant_id)
+            except Exception as error:
+                log.warning("egress rules of tenant %r unavailable: %s", self._tenant_id, error)
+                raise HttpError(
+                    "the tenant's egress rules cannot be read now; retry later",
+                    reason="egress_rules_unavailable",
+                ) from None
             self._context = self._runs.bridge.context(allow, tenant_id=self._tenant_id)
         return self._context
 
