@@ -89,6 +89,7 @@ async def measure(port: int, calls: int) -> Samples:
     )
     empty = RunRequest("entity['n'] = 3", ExecutionPhase.MANUAL, entity={}, tenant_id="bench")
     samples: Samples = {"bare": [], "bridge": [], "script": [], "empty": []}
+    cpu: dict[str, float] = dict.fromkeys(samples, 0.0)
     pool = WorkerPool(config=PoolConfig(size=1, host_call_budget=30.0), http=runs)
     async with pool, httpx.AsyncClient(trust_env=False) as bare:
         for _ in range(200):  # warm everything: connections, caches, the worker
@@ -97,25 +98,30 @@ async def measure(port: int, calls: int) -> Samples:
             assert (await pool.run(script)).status is ExecutionStatus.SUCCESS
             await pool.run(empty)
         for _ in range(calls):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             response = await bare.get(url)
             response.json()
             samples["bare"].append(time.perf_counter() - started)
+            cpu["bare"] += time.process_time() - started_cpu
 
             ctx = bridge.context(allow)  # a run's context, as each script run gets one
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             await http_request(ctx, "GET", url)
             samples["bridge"].append(time.perf_counter() - started)
+            cpu["bridge"] += time.process_time() - started_cpu
 
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             await pool.run(script)
             samples["script"].append(time.perf_counter() - started)
+            cpu["script"] += time.process_time() - started_cpu
 
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             await pool.run(empty)
             samples["empty"].append(time.perf_counter() - started)
+            cpu["empty"] += time.process_time() - started_cpu
     await bridge.aclose()
     await runs.aclose()
+    samples.update({f"cpu_{key}": [total / calls] for key, total in cpu.items()})
     return samples
 
 
@@ -146,6 +152,11 @@ def main() -> None:
             f"p90 {percentile(values, 0.9) * ms:7.3f} ms   "
             f"mean {statistics.fmean(values) * ms:7.3f} ms"
         )
+    print(
+        "CPU of this (the service) process per call: "
+        + ", ".join(f"{key} {samples[f'cpu_{key}'][0] * 1e6:.0f} us" for key in labels)
+        + " (the worker's CPU is not included)"
+    )
     bare = percentile(samples["bare"], 0.5)
     for key in ("bridge", "script"):
         overhead = (percentile(samples[key], 0.5) - bare) * ms

@@ -110,7 +110,9 @@ def parse_url(url: object, params: object = None) -> Destination:
     if not 0 < port < 65536:
         raise InvalidHttpRequest("malformed url: port must be from 1 to 65535")
     try:
-        canonical = parsed.copy_with(host=host, fragment=None)
+        canonical = parsed
+        if host != raw_host or parsed.fragment:  # re-parsing costs: only when it changes
+            canonical = parsed.copy_with(host=host, fragment=None)
         if params is not None:
             canonical = canonical.copy_merge_params(params)  # type: ignore[arg-type]
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
