@@ -30,7 +30,7 @@ import httpx
 
 from alloy_scripting.bridge.http import AllowList, HttpBridge, HttpCaps, http_request
 from alloy_scripting.bridge.http.addresses import parse_networks
-from alloy_scripting.bridge.http.host import HttpRuns
+from alloy_scripting.bridge.http.helpers import HttpRuns
 from alloy_scripting.model.enums import ExecutionPhase, ExecutionStatus
 from alloy_scripting.runner.workers import PoolConfig, RunRequest, WorkerPool
 from alloy_scripting.storage import InMemoryStores

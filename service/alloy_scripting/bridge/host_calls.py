@@ -23,9 +23,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from alloy_scripting.bridge.helpers import REGISTRY, HelperHost, emit
-from alloy_scripting.bridge.http import host as http_host
+from alloy_scripting.bridge.effects import emit
+from alloy_scripting.bridge.host import HelperHost
+from alloy_scripting.bridge.http import helpers as http_helpers
 from alloy_scripting.bridge.http.errors import SCRIPT_ERRORS, HttpBridgeError, HttpLimitExceeded
+from alloy_scripting.bridge.registry import REGISTRY
 from alloy_scripting.model.enums import ExecutionPhase
 from alloy_scripting.model.json_check import check_json
 from alloy_scripting.model.result import EmittedEvent
@@ -79,7 +81,7 @@ class HostRun:
     max_emit_total_size: int
     emitted: list[EmittedEvent] = field(default_factory=list)
     emitted_size: int = 0
-    http: http_host.HttpRun | None = None  # None: no HTTP on this service
+    http: http_helpers.HttpRun | None = None  # None: no HTTP on this service
 
 
 class EmittingHost(HelperHost, Protocol):
@@ -153,7 +155,7 @@ async def _handle_http(run: HostRun, arguments: list[Any]) -> Any:
     if run.http is None:
         raise HostCallFailed("HTTP helpers are not configured on this service")
     try:
-        return await http_host.handle(await run.http.context(), arguments)
+        return await http_helpers.handle(await run.http.context(), arguments)
     except HttpBridgeError as error:
         raise HostCallFailed(
             str(error), error_type=type(error).__name__, error_args=list(error.args)
@@ -167,8 +169,8 @@ HOST_FUNCTIONS: Mapping[str, HostFunction] = {
     for function in (
         HostFunction("emit", _prepare_emit, _handle_emit),
         *(
-            HostFunction(name, http_host.prepare_for(name), _handle_http)
-            for name in http_host.SIGNATURES
+            HostFunction(name, http_helpers.prepare_for(name), _handle_http)
+            for name in http_helpers.SIGNATURES
         ),
     )
 }

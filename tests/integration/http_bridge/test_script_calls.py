@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from alloy_scripting.bridge.http import HttpBridge, HttpCaps
-from alloy_scripting.bridge.http.host import HttpRuns
+from alloy_scripting.bridge.http.helpers import HttpRuns
 from alloy_scripting.engine import create_default_engine
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus
 from alloy_scripting.model.execution import ExecutionRecord

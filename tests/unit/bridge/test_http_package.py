@@ -9,9 +9,10 @@ import alloy_scripting.bridge.http as http
 
 
 def test_every_export_resolves() -> None:
-    assert sorted(http.__all__) == sorted(http._MODULE_OF)
-    for name in http.__all__:
+    assert sorted(http.__all__) == sorted([*http._MODULE_OF, "HELPERS"])
+    for name in http._MODULE_OF:
         assert getattr(http, name).__name__ == name or name == "Resolver"
+    assert [spec.name for spec in http.HELPERS] == ["http_get", "http_post", "http_request"]
 
 
 def test_the_engine_and_the_host_functions_do_not_load_httpx() -> None:

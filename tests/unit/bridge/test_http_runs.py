@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from alloy_scripting.bridge.http import HttpBridge, HttpCaps, HttpError
-from alloy_scripting.bridge.http.host import HttpRuns, bind
+from alloy_scripting.bridge.http.helpers import HttpRuns, bind
 from alloy_scripting.model.egress import EgressRules
 from alloy_scripting.storage import InMemoryStores
 

@@ -5,7 +5,8 @@ Service-side API (plain data in, plain data out): build one `HttpBridge` per ser
 `http_request(ctx, method, url, ...)`, `http_get` or `http_post`. Failures are
 `HttpBridgeError`s a script may catch (`HttpError`, `EgressDenied`, `InvalidHttpRequest`);
 `HttpLimitExceeded` ends the run. `ctx.audit()` lists the calls for the execution record.
-For scripts in worker processes, `host` adapts this to the host-call channel.
+`helpers` is the family as scripts see it (`HELPERS` for the registry; the host-call
+side for worker processes).
 
 Names are imported on first use: the engine and worker processes need `errors` and the
 helpers' signatures, not httpx.
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
+
+from alloy_scripting.bridge.http.helpers import HELPERS
 
 if TYPE_CHECKING:
     from alloy_scripting.bridge.http.addresses import Reach, ip_literal, reachability
@@ -51,6 +54,7 @@ _HOMES = {
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
+    "HELPERS",
     "AllowEntry",
     "AllowList",
     "AllowListError",

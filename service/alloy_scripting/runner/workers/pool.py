@@ -27,7 +27,7 @@ from alloy_scripting.bridge.host_calls import (
     HostLimitExceeded,
     HostRun,
 )
-from alloy_scripting.bridge.http.host import HttpRuns
+from alloy_scripting.bridge.http.helpers import HttpRuns
 from alloy_scripting.engine.config import EngineConfig
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus
 from alloy_scripting.model.result import ExecutionResult, ScriptError

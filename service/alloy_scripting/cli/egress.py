@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 
 from alloy_scripting.api.schemas import EgressOut
-from alloy_scripting.cli_scripts import ApiKey, AsJson, Tenant, Url, User, _api, _emit_json
-from alloy_scripting.client.rest import DEFAULT_URL
+from alloy_scripting.cli.options import AsJson, Connection, connected
+from alloy_scripting.cli.remote import _api, _emit_json
 
 egress_app = typer.Typer(
     help="The tenant's egress allow-list: which hosts its scripts' HTTP calls may reach.",
@@ -32,29 +32,24 @@ def _show(rules: EgressOut, as_json: bool) -> None:
 
 
 @egress_app.command("get")
-def egress_get(
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
-    as_json: AsJson = False,
-) -> None:
+@connected()
+def egress_get(as_json: AsJson = False, *, conn: Connection) -> None:
     """Print the allow-list, one entry per line."""
-    with _api(url, api_key, tenant) as api:
+    with _api(conn) as api:
         _show(api.get_egress(), as_json)
 
 
 @egress_app.command("set")
+@connected(writes=True)
 def egress_set(
     entries: Annotated[
         list[str] | None,
         typer.Argument(help="host, host:port or *.domain; none clears the list."),
     ] = None,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
-    user: User = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """Replace the allow-list with ENTRIES (printed back in canonical form)."""
-    with _api(url, api_key, tenant, user) as api:
+    with _api(conn) as api:
         _show(api.set_egress(list(entries or [])), as_json)

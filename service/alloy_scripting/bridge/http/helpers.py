@@ -1,6 +1,9 @@
-"""`http_get`, `http_post`, `http_request` as host functions of the worker tier.
+"""`http_get`, `http_post`, `http_request`: the HTTP helper family, as scripts see it.
 
-The script's call is bound to the helper's signature and turned into plain data inside
+`HELPERS` declares them for the registry (the phases of `emit`). They are host functions of
+the worker tier (`bridge.host_calls`):
+
+the script's call is bound to the helper's signature and turned into plain data inside
 the worker (`prepare`: ``[method, url, options]``, bounded like every value leaving the
 sandbox); the service makes the call on its event loop with the run's `HttpContext`
 (`handle`) and answers plain data. `HttpRuns` builds a run's context lazily, on its first
@@ -8,7 +11,7 @@ call, from the tenant's stored allow-list (cached for a few seconds across runs)
 that make no HTTP call cost nothing.
 
 Inline execution (``ALLOY_EXECUTION_MODE=inline``, `script run`) has no service loop to
-make the call on: there the helpers raise `HelperNotConfiguredError` (see `helpers`).
+make the call on: there the registry's functions refuse with `HelperNotConfiguredError`.
 """
 
 from __future__ import annotations
@@ -19,7 +22,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from alloy_scripting.bridge.helpers import HelperHost
+from alloy_scripting.bridge.host import (
+    EFFECT_PHASES,
+    HelperHost,
+    HelperNotConfiguredError,
+    HelperSpec,
+)
 from alloy_scripting.bridge.http.allowlist import AllowList, AllowListError
 from alloy_scripting.bridge.http.errors import HttpError, InvalidHttpRequest
 from alloy_scripting.model.egress import EgressRules
@@ -66,6 +74,21 @@ SIGNATURES: dict[str, tuple[inspect.Signature, str | None]] = {
     "http_post": (inspect.signature(http_post), "POST"),
     "http_request": (inspect.signature(http_request), None),
 }
+
+
+def _inline_refusal(name: str) -> Callable[..., Any]:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise HelperNotConfiguredError(
+            f"{name}() is made by the service for scripts running in its worker processes; "
+            "inline execution has no HTTP"
+        )
+
+    refuse.__name__ = name
+    return refuse
+
+
+#: The family for the registry: where no service loop makes the call, a clear refusal.
+HELPERS = tuple(HelperSpec(name, _inline_refusal(name), EFFECT_PHASES) for name in SIGNATURES)
 
 
 def bind(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
