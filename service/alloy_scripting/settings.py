@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,6 +60,27 @@ class Settings(BaseSettings):
         default=3, ge=1, description="Consecutive failures before auto-disable."
     )
     execution_retention_days: int = Field(default=30, ge=1)
+
+    execution_mode: Literal["inline", "pool"] = Field(
+        default="pool",
+        description="`pool`: scripts run in worker processes (`runner/workers/`); `inline`: "
+        "on the service's event loop, as the library API and `script check/run` do.",
+    )
+    worker_pool_size: int = Field(default=0, ge=0, description="Workers; 0: the CPU count.")
+    worker_tenant_limit: int = Field(
+        default=0, ge=0, description="Workers one tenant may hold at once; 0: all but a quarter."
+    )
+    worker_recycle_after: int = Field(default=1000, ge=1, description="Runs before a new worker.")
+    worker_memory_mb: int = Field(default=512, ge=64, description="Address space over start-up.")
+    worker_host_call_budget_ms: int = Field(
+        default=2000, ge=1, description="Time one run may spend waiting on host calls (I/O)."
+    )
+    worker_queue_timeout_ms: int = Field(
+        default=1000,
+        ge=1,
+        description="How long a before-hook's script may wait for a free worker before the "
+        "hook is answered `error` (timeout).",
+    )
 
     # HTTP bridge: the operator's caps (a script may only lower them) and egress networks.
     http_timeout_seconds: float = Field(default=10.0, gt=0, le=300)

@@ -26,6 +26,7 @@ from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import OnErrorPolicy, Script
 from alloy_scripting.runner.executor import ScriptExecutor, describe_failure
 from alloy_scripting.runner.trigger_cache import TriggerCache
+from alloy_scripting.runner.workers import WorkerPool
 from alloy_scripting.storage.errors import ScriptNotFound
 from alloy_scripting.storage.protocols import ExecutionLog, ScriptRegistry
 
@@ -110,6 +111,8 @@ class ScriptOrchestrator:
         cache: TriggerCache | None = None,
         effects_sink: EffectsSink | None = None,
         change_listeners: Iterable[ChangeListener] = (),
+        pool: WorkerPool | None = None,
+        before_wait: float | None = None,
     ) -> None:
         self.registry = registry
         self.engine = engine
@@ -117,7 +120,14 @@ class ScriptOrchestrator:
         self.cache = cache or TriggerCache(registry)
         self.effects_sink = effects_sink
         self.change_listeners: list[ChangeListener] = list(change_listeners)
-        self.executor = ScriptExecutor(engine, registry, execution_log, on_disabled=self._disabled)
+        self.executor = ScriptExecutor(
+            engine,
+            registry,
+            execution_log,
+            on_disabled=self._disabled,
+            pool=pool,
+            before_wait=before_wait,
+        )
 
     # -- cache ------------------------------------------------------------------------
 

@@ -11,11 +11,13 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from alloy_scripting.bridge.http.helpers import HttpRuns
 from alloy_scripting.engine import ScriptEngine, create_default_engine
 from alloy_scripting.runner.buffered_log import BufferedExecutionLog, FlushListener
 from alloy_scripting.runner.orchestrator import ChangeListener, EffectsSink, ScriptOrchestrator
+from alloy_scripting.runner.workers import PoolConfig, WorkerPool, available_cpus
 from alloy_scripting.settings import Settings
-from alloy_scripting.storage.protocols import Stores
+from alloy_scripting.storage.protocols import EgressStore, Stores
 
 logger = logging.getLogger("alloy.runner")
 
@@ -37,6 +39,8 @@ class Runtime:
     """Named readiness checks (`kafka`, `mongodb`); `/health/ready` is ready when all pass."""
     records: BufferedExecutionLog | None = None
     """The write-behind execution log, when records are written behind (`build_runtime`)."""
+    pool: WorkerPool | None = None
+    """The worker processes scripts run in (`execution_mode=pool`); started by the edge."""
     _flusher: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     async def readiness(self) -> dict[str, bool]:
@@ -60,6 +64,15 @@ class Runtime:
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
+
+    async def start_workers(self) -> None:
+        """Start the worker pool (if any) and wait until its workers are ready."""
+        if self.pool is not None:
+            await self.pool.start()
+
+    async def stop_workers(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
 
     async def flush_records(self) -> None:
         """Write the buffered execution records now (on shutdown); a failure is logged."""
@@ -86,12 +99,15 @@ def build_runtime(
     edges' sinks: where effects go, who hears of script changes and of written records."""
     engine = engine or create_default_engine()
     records = BufferedExecutionLog(stores.executions, listeners=record_listeners)
+    pool = worker_pool(settings, engine, stores.egress)
     orchestrator = ScriptOrchestrator(
         stores.scripts,
         engine,
         records,
         effects_sink=effects_sink,
         change_listeners=change_listeners,
+        pool=pool,
+        before_wait=settings.worker_queue_timeout_ms / 1000,
     )
     return Runtime(
         settings=settings,
@@ -101,4 +117,26 @@ def build_runtime(
         instance_id=instance_id or new_instance_id(),
         health_checks=dict(health_checks or {}),
         records=records,
+        pool=pool,
     )
+
+
+def worker_pool(
+    settings: Settings, engine: ScriptEngine, egress: EgressStore | None = None
+) -> WorkerPool | None:
+    """The pool of `settings` (None in `inline` mode), with the engine's limits; with the
+    tenants' egress rules, the pool makes the scripts' HTTP calls (`bridge.http`)."""
+    if settings.execution_mode != "pool":
+        return None
+    http = None if egress is None else HttpRuns.from_settings(settings, egress)
+    # HTTP time has its own per-run budget (the bridge's `http_max_seconds_per_run`, a
+    # limit named `http_time`); the host-call budget covers the other host calls on top.
+    http_seconds = 0.0 if http is None else settings.http_max_seconds_per_run
+    config = PoolConfig(
+        size=settings.worker_pool_size or available_cpus(),
+        per_tenant=settings.worker_tenant_limit or None,
+        recycle_after=settings.worker_recycle_after,
+        memory_limit=settings.worker_memory_mb * 1024 * 1024,
+        host_call_budget=settings.worker_host_call_budget_ms / 1000 + http_seconds,
+    )
+    return WorkerPool(engine.config, config, http=http)

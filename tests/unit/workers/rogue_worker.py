@@ -25,6 +25,7 @@ def send(message: dict) -> None:
 def result(**fields) -> dict:
     frame = {
         "t": "result",
+        "id": ID,
         "status": "success",
         "changes": {},
         "removed": [],
@@ -54,6 +55,7 @@ send(
 while True:
     request = protocol.read_frame_blocking(read_fd, protocol.MAX_REQUEST_FRAME)
     source = request["source"]
+    ID = request.get("id")
     if source == "ok":
         send(result(changes={"seen": request["entity"].get("n")}))
     elif source == "oversized":
@@ -89,6 +91,10 @@ while True:
     elif source == "half-frame":
         send_raw(struct.pack(">I", 100) + b'{"t": "res')
         os._exit(0)
+    elif source == "double":
+        send(result())
+        ID += 1  # a guess at the next run's id
+        send(result(changes={"forged": True}))
     elif source == "exit":
         os._exit(9)
     elif source == "silence":

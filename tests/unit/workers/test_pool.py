@@ -97,8 +97,10 @@ async def test_a_c_level_overrun_ends_at_the_deadline() -> None:
         assert inline_took > 0.35, f"the C step no longer overruns in-process ({inline_took:.3f} s)"
         assert (result.status, result.limit) == (ExecutionStatus.TIMEOUT, "timeout")
         assert took <= 0.25 + 0.05, f"answered after {took * 1000:.0f} ms"
-        assert pool.restarts == {"timeout": 1}
+        # The worker was either killed (`kill_after` later) or came back by itself.
+        await asyncio.sleep(pool.config.kill_after + 0.5)
         await settled(pool, 1)
+        assert set(pool.restarts) <= {"timeout"}
         assert (await pool.run(manual("entity['ok'] = True"))).changes == {"ok": True}
 
 

@@ -41,6 +41,15 @@ async def test_an_abusive_answer_is_an_error_and_a_fresh_worker() -> None:
             assert pool.pids() != before, abuse
 
 
+async def test_a_frame_sent_between_runs_ends_the_worker_not_the_next_run() -> None:
+    async with WorkerPool(config=PoolConfig(size=1)) as pool:
+        assert (await pool.run(request("double"))).status is ExecutionStatus.SUCCESS
+        forged = await pool.run(request("ok"))  # the unsolicited frame is not its answer
+        assert forged.status is ExecutionStatus.ERROR and "forged" not in forged.changes
+        assert pool.restarts == {"crash": 1}
+        assert (await pool.run(request("ok"))).changes == {"seen": 7}
+
+
 async def test_a_host_call_outside_its_phase_is_refused() -> None:
     async with WorkerPool(config=PoolConfig(size=1)) as pool:
         result = await pool.run(request("host-wrong-phase", ExecutionPhase.BEFORE))
@@ -54,6 +63,9 @@ async def test_a_silent_worker_is_stopped_at_the_deadline() -> None:
         result = await pool.run(request("silence"))
         assert (result.status, result.limit) == (ExecutionStatus.TIMEOUT, "timeout")
         assert time.perf_counter() - started <= 0.1 + 0.05 + pool.config.compile_allowance
+        first = pool.pids()
+        assert (await pool.run(request("ok"))).changes == {"seen": 7}  # a fresh worker
+        assert pool.restarts == {"timeout": 1} and pool.pids() != first
 
 
 async def test_the_worker_starts_clean() -> None:

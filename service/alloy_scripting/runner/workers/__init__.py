@@ -11,7 +11,15 @@ from alloy_scripting.runner.workers.pool import (
     QueueTimeout,
     RunRequest,
     WorkerPool,
+    available_cpus,
     default_per_tenant,
 )
 
-__all__ = ["PoolConfig", "QueueTimeout", "RunRequest", "WorkerPool", "default_per_tenant"]
+__all__ = [
+    "PoolConfig",
+    "QueueTimeout",
+    "RunRequest",
+    "WorkerPool",
+    "available_cpus",
+    "default_per_tenant",
+]

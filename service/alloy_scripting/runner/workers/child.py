@@ -123,6 +123,7 @@ def _run(engine: Any, channel: Channel, request: dict[str, Any]) -> dict[str, An
     )
     return {
         "t": "result",
+        "id": request.get("id"),
         "status": result.status.value,
         "changes": result.changes,
         "removed": list(result.removed),

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
+import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -39,6 +41,23 @@ from alloy_scripting.runner.workers.results import to_result
 logger = logging.getLogger("alloy.workers")
 
 
+def available_cpus() -> int:
+    """CPUs this process may use: its affinity, capped by a cgroup v2 CPU quota (a
+    container's CPU limit, which `os.cpu_count()` does not see)."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        count = os.cpu_count() or 1
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as limits:
+            quota, period = limits.read().split()[:2]
+        if quota != "max":
+            count = min(count, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, count)
+
+
 def default_per_tenant(size: int) -> int:
     """A tenant may hold all workers but a quarter of them (at least one is left over
     for the others when there are two or more)."""
@@ -47,12 +66,14 @@ def default_per_tenant(size: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class PoolConfig:
-    size: int = field(default_factory=lambda: os.cpu_count() or 1)
+    size: int = field(default_factory=available_cpus)
     per_tenant: int | None = None
     recycle_after: int = 1000
     memory_limit: int = 512 * 1024 * 1024
     start_timeout: float = 30.0
     kill_grace: float = 0.03
+    #: After a `timeout` answer, how long the worker may take to finish before it is killed.
+    kill_after: float = 0.2
     compile_allowance: float = 2.0
     host_call_budget: float = 2.0
     max_host_calls: int = 1000
@@ -85,6 +106,7 @@ class RunRequest:
     def frame(self) -> dict[str, Any]:
         return {
             "t": "run",
+            "id": secrets.randbits(63),  # echoed in the result: a frame sent early cannot match
             "source": self.source,
             "phase": self.phase.value,
             "event": None if self.event is None else self.event.value,
@@ -110,7 +132,7 @@ class WorkerPool:
     ):
         self.engine_config = engine_config or EngineConfig()
         self.config = config or PoolConfig()
-        self.http = http  # None: the HTTP helpers answer "not configured"
+        self.http = http  # None: the HTTP helpers answer "not configured"; closed with the pool
         self.queue = FairQueue(self.config.tenant_cap)
         self.timing = Timing(
             self.engine_config.timeout, self.config.kill_grace, self.config.compile_allowance
@@ -121,6 +143,8 @@ class WorkerPool:
         self._starting = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        self._started = False
+        self._start_lock = asyncio.Lock()
         self._confinement_logged = False
         self.restarts: dict[str, int] = {}
 
@@ -136,22 +160,31 @@ class WorkerPool:
         }
 
     async def start(self) -> None:
-        """Start the workers; returns when all are ready (raises if none could start)."""
-        results = await asyncio.gather(
-            *(self._spawn() for _ in range(self.config.size)), return_exceptions=True
-        )
-        if not self._workers:
-            failure = next((r for r in results if isinstance(r, BaseException)), None)
-            raise RuntimeError(f"no worker process could start: {failure!r}")
+        """Start the workers; returns when all are ready (raises if none could start).
+        Does nothing when started already; a closed pool starts again."""
+        async with self._start_lock:
+            if self._started:
+                return
+            self._closed = False
+            results = await asyncio.gather(
+                *(self._spawn() for _ in range(self.config.size)), return_exceptions=True
+            )
+            if not self._workers:
+                failure = next((r for r in results if isinstance(r, BaseException)), None)
+                raise RuntimeError(f"no worker process could start: {failure!r}")
+            self._started = True
 
     async def close(self) -> None:
         self._closed = True
+        self._started = False
         for task in list(self._tasks):
             task.cancel()
         workers = list(self._workers)
         self._workers.clear()
         self._idle.clear()
         await asyncio.gather(*(worker.stop() for worker in workers), return_exceptions=True)
+        if self.http is not None:
+            await self.http.aclose()
         for waiter_queue in self.queue.queues.values():
             for waiter in waiter_queue:
                 if not waiter.future.done():
@@ -288,14 +321,18 @@ class WorkerPool:
     # -- runs ------------------------------------------------------------------------------
 
     async def run(self, request: RunRequest) -> ExecutionResult:
-        """Run one script in a worker; never raises for anything the script or the worker
-        does (`RuntimeError` once the pool is closed)."""
-        if self._closed:
-            raise RuntimeError("the worker pool is closed")
-        tenant = request.tenant_id or ""
+        """Run one script in a worker (starting the pool on first use); never raises for
+        anything the script or the worker does."""
         queued = time.perf_counter()
+        if not self._started:
+            if self._closed:
+                return self._synthetic(request, ExecutionStatus.ERROR, None, "WorkerError",
+                                       "the service is stopping", queued)  # fmt: skip
+            await self.start()
+        tenant = request.tenant_id or ""
         try:
-            frame = protocol.encode(request.frame())
+            message = request.frame()
+            frame = protocol.encode(message)
         except (TypeError, ValueError) as error:
             return self._synthetic(
                 request,
@@ -330,16 +367,29 @@ class WorkerPool:
         outcome: Outcome | None = None
         try:
             outcome = await worker.execute(
-                frame, request.source, self.timing, self._host_handler(host_run)
+                frame, message["id"], request.source, self.timing, self._host_handler(host_run)
             )
             result = self._result(worker, request, outcome, host_run, started)
             if host_run.http is not None:
                 result.http_calls = host_run.http.audit()
             return result
         finally:
-            metrics.BUSY.observe(time.perf_counter() - started)
             if outcome is None:  # cancelled: `execute` killed it
                 self._replace(worker, "cancelled")
+            if worker.overdue and worker.alive:
+                self._background(self._settle(worker, tenant, started))
+            else:
+                metrics.BUSY.observe(time.perf_counter() - started)
+                self._release(worker, tenant)
+
+    async def _settle(self, worker: WorkerProcess, tenant: str, started: float) -> None:
+        """A worker whose run was answered `timeout`: back to the pool if it finishes
+        within `kill_after`, else killed and replaced. The tenant holds it meanwhile."""
+        try:
+            if not await worker.settle(self.config.kill_after):
+                self._replace(worker, "timeout")
+        finally:
+            metrics.BUSY.observe(time.perf_counter() - started)
             self._release(worker, tenant)
 
     def _result(
@@ -374,7 +424,8 @@ class WorkerPool:
                 self._replace(worker, "memory")  # whatever it holds now, start afresh
             return result
         if outcome.kind == "timeout":
-            self._replace(worker, "timeout")
+            if not worker.overdue:  # the CPU-seconds backstop ended it
+                self._replace(worker, "timeout")
             ms = f"{self.engine_config.timeout * 1000:g}"
             return self._synthetic(
                 request,
@@ -475,4 +526,11 @@ def _refusal(limit: str, message: str) -> dict[str, Any]:
     return {"t": "host_reply", "ok": False, "limit": limit, "error": message}
 
 
-__all__ = ["PoolConfig", "QueueTimeout", "RunRequest", "WorkerPool", "default_per_tenant"]
+__all__ = [
+    "PoolConfig",
+    "QueueTimeout",
+    "RunRequest",
+    "WorkerPool",
+    "available_cpus",
+    "default_per_tenant",
+]

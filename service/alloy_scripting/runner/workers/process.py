@@ -6,12 +6,15 @@ database or broker URLs, no keys), `/` as its working directory, its own session
 signal to the service's process group does not reach it) and only its three pipes
 (`close_fds`). Its stderr is drained into the service log, a bounded number of lines.
 
-`execute` sends a `run` frame and reads frames until the `result`, with a timer that
-SIGKILLs the worker at the run's deadline: the engine's own timeout plus `kill_grace`
-(plus `compile_allowance` until the worker says it compiled a source it had not seen).
-Waiting on host calls stops that clock. Whatever the worker does, `execute` returns an
-`Outcome` at the deadline at the latest (it does not wait for the killed worker's pipe to
-close, which takes as long as the kernel needs to free its memory).
+`execute` sends a `run` frame and takes frames until the `result`, with a timer at the
+run's deadline: the engine's own timeout plus `kill_grace` (plus `compile_allowance`
+until the worker says it compiled a source it had not seen). Waiting on host calls stops
+that clock. Whatever the worker does, `execute` returns an `Outcome` by the deadline: past
+it, the run is answered `timeout` at once and the worker is `overdue`; `settle` then gives
+it a short while to come back on its own (the engine's in-band timeout usually ends the
+script within milliseconds, and a fresh interpreter costs far more than that wait), and
+kills it if it does not. A persistent reader task takes every frame the worker sends, so
+a worker that floods or breaks the channel is caught even between runs.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import contextlib
 import logging
 import signal
 import sys
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +62,15 @@ class Timing:
     compile_allowance: float
 
 
+class _Deadline(Exception):
+    """The run's clock ran out (raised into the coroutine waiting for a frame)."""
+
+
+#: Frames a worker may have sent that the service has not taken yet (`started` and
+#: `result` can arrive back to back); more is a flood, and a protocol error.
+MAX_UNREAD_FRAMES = 4
+
+
 class WorkerProcess:
     def __init__(self, process: asyncio.subprocess.Process, ready: dict[str, Any]) -> None:
         self.process = process
@@ -68,11 +81,15 @@ class WorkerProcess:
         self.alive = True
         #: Replaced by a fresh worker (recycling): leaves the pool when its run ends.
         self.retired = False
+        #: Still running a script whose run was answered `timeout` (see `settle`).
+        self.overdue = False
         assert process.stdin is not None and process.stdout is not None
         self._writer = process.stdin
-        self._reader = process.stdout
-        self._expired = False
+        self._frames: deque[dict[str, Any]] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._broken: str | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._reading = asyncio.get_running_loop().create_task(self._read(process.stdout))
 
     @classmethod
     async def start(cls, init: dict[str, Any], start_timeout: float) -> WorkerProcess:
@@ -103,21 +120,65 @@ class WorkerProcess:
             raise
         return cls(process, ready)
 
+    # -- frames ----------------------------------------------------------------------------
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        """Every frame the worker sends, in order, for `_next`; a broken channel or a
+        flood ends the worker."""
+        try:
+            while True:
+                frame = await protocol.read_frame(reader, protocol.MAX_RESPONSE_FRAME)
+                if len(self._frames) >= MAX_UNREAD_FRAMES:
+                    raise protocol.ProtocolError("the worker sends frames nobody asked for")
+                self._frames.append(frame)
+                self._wake(None)
+        except (protocol.ProtocolError, ConnectionError, OSError) as error:
+            self._broken = str(error) or type(error).__name__
+        except asyncio.CancelledError:
+            self._broken = "stopped"
+        self._wake(None)
+
+    def _wake(self, error: BaseException | None) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            if error is None:
+                waiter.set_result(None)
+            else:
+                waiter.set_exception(error)
+
+    async def _next(self) -> dict[str, Any]:
+        while not self._frames:
+            if self._broken is not None:
+                raise protocol.ProtocolError(self._broken)
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._frames.popleft()
+
+    # -- runs ------------------------------------------------------------------------------
+
     async def execute(
-        self, frame: bytes, source: str, timing: Timing, host: HostHandler
+        self, frame: bytes, run_id: int, source: str, timing: Timing, host: HostHandler
     ) -> Outcome:
         """Run the encoded `run` frame; see the module docstring."""
         self.runs += 1
         loop = asyncio.get_running_loop()
+        if self._frames:  # sent between runs: nobody asked for it
+            self.kill()
+            return Outcome("crash", detail="the worker sent frames between runs")
         compiling = source not in self.known
         budget = timing.timeout + timing.kill_grace
         self._arm(loop, loop.time() + budget + (timing.compile_allowance if compiling else 0.0))
         try:
             self._writer.write(frame)
             while True:
-                message = await protocol.read_frame(self._reader, protocol.MAX_RESPONSE_FRAME)
+                message = await self._next()
                 kind = message["t"]
                 if kind == "result":
+                    if message.get("id") != run_id:
+                        raise protocol.ProtocolError("a result for another run")
                     self._disarm()
                     self.known.add(source)
                     return Outcome("result", message)
@@ -135,17 +196,39 @@ class WorkerProcess:
                     self._arm(loop, loop.time() + max(remaining, 0.0))
                 else:
                     raise protocol.ProtocolError(f"unexpected frame {kind[:40]!r}")
+        except _Deadline:
+            # Answered now; the worker may still come back with its own result (`settle`).
+            self.overdue = True
+            return Outcome("timeout")
         except (protocol.ProtocolError, ConnectionError, OSError) as error:
             self._disarm()
-            expired = self._expired
             self.kill()
-            if expired:
-                return Outcome("timeout")
             return await self._death(str(error))
         except BaseException:
             self._disarm()
             self.kill()  # cancelled mid-run: the worker's state is unknown
             raise
+
+    async def settle(self, within: float) -> bool:
+        """After a `timeout` answer: wait at most `within` seconds for the worker to finish
+        the script (its late result is dropped). True if it did and can serve again; else
+        it is killed."""
+        loop = asyncio.get_running_loop()
+        self._arm(loop, loop.time() + within)
+        try:
+            while True:
+                message = await self._next()
+                if message["t"] == "result":
+                    self._disarm()
+                    self.overdue = False
+                    return True
+                if message["t"] != "started":  # a host call now would get no answer
+                    break
+        except (_Deadline, protocol.ProtocolError):
+            pass
+        self._disarm()
+        self.kill()
+        return False
 
     async def _death(self, detail: str) -> Outcome:
         """Why the channel broke, from the exit status (the worker was just killed if it
@@ -172,15 +255,14 @@ class WorkerProcess:
 
     def _expire(self) -> None:
         self._timer = None
-        self._expired = True
-        self.kill()
-        # Answer now: the pipe closes only once the kernel has freed the worker's memory.
-        self._reader.set_exception(protocol.ProtocolError("the deadline passed"))
+        self._wake(_Deadline())
 
     def kill(self) -> None:
         if self.alive:
             self.alive = False
+            self._disarm()
             _kill(self.process)
+            self._reading.cancel()
             # Reap it: a killed worker must not linger as a zombie.
             asyncio.get_running_loop().create_task(_reap(self.process))
 
@@ -189,6 +271,7 @@ class WorkerProcess:
         if not self.alive:
             return
         self.alive = False
+        self._disarm()
         with contextlib.suppress(Exception):
             self._writer.close()
         try:
@@ -196,6 +279,7 @@ class WorkerProcess:
         except TimeoutError:
             _kill(self.process)
             await _reap(self.process)
+        self._reading.cancel()
 
 
 def _kill(process: asyncio.subprocess.Process) -> None:
