@@ -164,6 +164,7 @@ async def test_bad_input_is_a_clear_error(
         await http_request(ctx, **arguments)  # type: ignore[arg-type]
     assert len(server.hits) == before
     assert ctx.audit()[0]["outcome"] == "invalid"
+    assert ctx.audit()[0]["method"] == ("?" if "method" in kwargs else "POST")
     assert (await http_get(ctx, server.url("/json")))["status"] == 200  # and it goes on
 
 

@@ -31,7 +31,7 @@ from alloy_scripting.bridge.http.errors import (
     InvalidHttpRequest,
 )
 from alloy_scripting.bridge.http.policy import Destination, parse_url
-from alloy_scripting.bridge.http.request import Outgoing, check_params, outgoing
+from alloy_scripting.bridge.http.request import METHODS, Outgoing, check_params, outgoing
 from alloy_scripting.bridge.http.response import check_header_size, plain_response, read_body
 from alloy_scripting.bridge.http.telemetry import client_span, observe, propagate_into
 
@@ -53,7 +53,8 @@ async def http_request(
 ) -> dict[str, Any]:
     """Plain data ``{"status", "headers", "text", "json"}``; raises `HttpBridgeError`
     (catchable by the script) or `HttpLimitExceeded` (ends the run)."""
-    call = HttpCall(method=method.upper()[:16] if isinstance(method, str) else "?")
+    known = isinstance(method, str) and method.upper() in METHODS
+    call = HttpCall(method=method.upper() if known else "?")
     ctx.calls.append(call)
     started = time.perf_counter()
     run_bound = False
