@@ -51,6 +51,10 @@ class HelperSpec:
     function: Callable[..., Any]
     phases: frozenset[ExecutionPhase]
     needs_host: bool = False
+    reserved: bool = False
+    """A name kept for a later release: every call fails (the catalogue marks it unavailable)."""
+    namespace: bool = False
+    """`function()` builds the value scripts see (e.g. ``store``), once per run."""
 
 
 def phase_error_message(name: str, phase: ExecutionPhase | str) -> str:

@@ -6,14 +6,13 @@ I/O. A helper that needs some (`emit` today; HTTP and a state store next) is a
 (`prepare`, inside the sandbox, with the run's limits), sends them to the service, waits,
 and the service runs `handle` on its event loop under the run's host-call time budget.
 Adding such a helper is one entry in `HOST_FUNCTIONS` (plus its `HelperSpec` in
-`helpers.REGISTRY`, which the compiler and `validate` read for its phases).
+`bridge.registry.REGISTRY`, which the compiler and `validate` read for its phases).
 
 `handle` sees the worker's arguments as hostile data: it checks their shape and size
-again, and answers with plain data, or raises `HostCallFailed` (a message for the script;
-with `error_type`, an error the script can catch by that name, rebuilt in the worker by
-`script_error`) or `HostLimitExceeded` (a run limit: the run ends ``limit_exceeded``).
-What it records for the run (emitted intents, HTTP calls) lives in the `HostRun`, which
-the service, not the worker, turns into the run's result.
+again, and answers with plain data, or raises `HostCallFailed` (a message for the script,
+raised in the worker as `error_type` rebuilt from `error_args`, or with `limit` a breach
+that ends the run). What it records for the run (emitted intents, HTTP calls) lives in the
+`HostRun`, which the service, not the worker, turns into the run's result.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from alloy_scripting.bridge.effects import emit
 from alloy_scripting.bridge.host import HelperHost
@@ -31,43 +30,66 @@ from alloy_scripting.bridge.registry import REGISTRY
 from alloy_scripting.model.enums import ExecutionPhase
 from alloy_scripting.model.json_check import check_json
 from alloy_scripting.model.result import EmittedEvent
+from alloy_scripting.model.state import QuotaExceeded
+
+if TYPE_CHECKING:
+    from alloy_scripting.bridge.state.context import StateContext
 
 MAX_EVENT_TYPE = 200
 
 
 class HostCallFailed(Exception):
-    """A host function refused or failed; its message is what the script sees. With
-    `error_type` (a name in `SCRIPT_ERRORS`), the worker raises that error from
-    `error_args` (plain data) so the script can catch it by name."""
+    """A host function refused or failed; its message is what the script sees, raised as
+    `error_type` (a name in `HOST_ERRORS`; RuntimeError otherwise) built from `error_args`
+    (plain data; the message alone without them), or, with `limit`, a limit breach that
+    ends the run."""
 
     def __init__(
-        self, message: str, *, error_type: str | None = None, error_args: list[Any] | None = None
+        self,
+        message: str,
+        error_type: str | None = None,
+        *,
+        limit: str | None = None,
+        error_args: list[Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.error_type = error_type
-        self.error_args = error_args or []
-
-
-class HostLimitExceeded(Exception):
-    """A host function's run limit was reached: the run ends ``limit_exceeded``."""
-
-    def __init__(self, limit: str, message: str) -> None:
-        super().__init__(message)
         self.limit = limit
+        self.error_args = error_args
+
+    def reply(self) -> dict[str, Any]:
+        reply: dict[str, Any] = {"t": "host_reply", "ok": False, "error": str(self)[:1000]}
+        if self.error_type is not None:
+            reply["error_type"] = self.error_type
+        if self.error_args is not None:
+            reply["error_args"] = self.error_args
+        if self.limit is not None:
+            reply["limit"] = self.limit
+        return reply
 
 
-def script_error(error_type: Any, error_args: Any, message: str) -> Exception:
-    """In the worker: the error a failed host call raises in the script."""
-    cls = SCRIPT_ERRORS.get(error_type) if isinstance(error_type, str) else None
-    plain = isinstance(error_args, list) and all(
-        type(arg) in (str, int) or arg is None for arg in error_args
-    )
-    if cls is not None and plain:
+#: The exception classes a failed host call may raise in the worker, by name.
+HOST_ERRORS: Mapping[str, type[Exception]] = {
+    "QuotaExceeded": QuotaExceeded,
+    "ValueError": ValueError,
+    "TypeError": TypeError,
+    "RuntimeError": RuntimeError,
+    **SCRIPT_ERRORS,  # HttpError (message, status), EgressDenied (message, rule), ...
+}
+
+
+def host_error(reply: Mapping[str, Any], name: str) -> Exception:
+    """The exception a worker raises for a failed (non-limit) host reply."""
+    error_type = reply.get("error_type")
+    cls = HOST_ERRORS.get(error_type, RuntimeError) if isinstance(error_type, str) else RuntimeError
+    message = str(reply.get("error") or f"{name}() failed")
+    args = reply.get("error_args")
+    if isinstance(args, list) and all(type(a) in (str, int) or a is None for a in args):
         try:
-            return cls(*error_args)
+            return cls(*args)
         except TypeError:
             pass
-    return RuntimeError(message)
+    return cls(message)
 
 
 @dataclass(slots=True)
@@ -81,7 +103,10 @@ class HostRun:
     max_emit_total_size: int
     emitted: list[EmittedEvent] = field(default_factory=list)
     emitted_size: int = 0
-    http: http_helpers.HttpRun | None = None  # None: no HTTP on this service
+    state: StateContext | None = None
+    """The run's ``store.*`` context (tenant, phase, budgets, write ids), if it has one."""
+    http: http_helpers.HttpRun | None = None
+    """The run's access to HTTP (`bridge.http`); None: no HTTP on this service."""
 
 
 class EmittingHost(HelperHost, Protocol):
@@ -100,10 +125,12 @@ class HostFunction:
     name: str
     prepare: Prepare
     handle: Handle
+    offered: frozenset[ExecutionPhase] | None = None
+    """Its phases, for a function that is not a `helpers.REGISTRY` name (``store.get``)."""
 
     @property
     def phases(self) -> frozenset[ExecutionPhase]:
-        return REGISTRY[self.name].phases
+        return self.offered if self.offered is not None else REGISTRY[self.name].phases
 
 
 # -- emit ----------------------------------------------------------------------------------------
@@ -158,19 +185,31 @@ async def _handle_http(run: HostRun, arguments: list[Any]) -> Any:
         return await http_helpers.handle(await run.http.context(), arguments)
     except HttpBridgeError as error:
         raise HostCallFailed(
-            str(error), error_type=type(error).__name__, error_args=list(error.args)
+            str(error), type(error).__name__, error_args=list(error.args)
         ) from None
     except HttpLimitExceeded as error:
-        raise HostLimitExceeded(error.limit, error.message) from None
+        raise HostCallFailed(error.message, limit=error.limit) from None
+
+
+def _http_functions() -> tuple[HostFunction, ...]:
+    return tuple(
+        HostFunction(name, http_helpers.prepare_for(name), _handle_http)
+        for name in http_helpers.SIGNATURES
+    )
+
+
+def _store_functions() -> tuple[HostFunction, ...]:
+    # Imported here: `bridge.state.host` builds on the classes above.
+    from alloy_scripting.bridge.state.host import store_host_functions
+
+    return store_host_functions()
 
 
 HOST_FUNCTIONS: Mapping[str, HostFunction] = {
     function.name: function
     for function in (
         HostFunction("emit", _prepare_emit, _handle_emit),
-        *(
-            HostFunction(name, http_helpers.prepare_for(name), _handle_http)
-            for name in http_helpers.SIGNATURES
-        ),
+        *_http_functions(),
+        *_store_functions(),
     )
 }

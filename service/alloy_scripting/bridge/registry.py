@@ -1,4 +1,5 @@
-"""The helpers a script may call, by name, from every family (validation, effects, HTTP).
+"""The helpers a script may call, by name, from every family (validation, effects, HTTP,
+state).
 
 A helper used outside its phases is a validation error naming the phase (`validate`) and,
 if the script runs anyway, a `PhaseError` naming the phase when the call is reached.
@@ -12,10 +13,11 @@ from collections.abc import Mapping
 
 from alloy_scripting.bridge import effects, http, validation
 from alloy_scripting.bridge.host import HelperSpec
+from alloy_scripting.bridge.state import namespace as state
 from alloy_scripting.model.enums import ExecutionPhase
 
 REGISTRY: Mapping[str, HelperSpec] = {
-    spec.name: spec for family in (validation, effects, http) for spec in family.HELPERS
+    spec.name: spec for family in (validation, effects, http, state) for spec in family.HELPERS
 }
 
 

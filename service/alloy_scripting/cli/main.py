@@ -1,5 +1,5 @@
 """The `alloy-scripting` command: `serve`, `demo`, `asyncapi export`, and the `script`
-(local sandbox), `scripts` and `egress` (REST API) command groups."""
+(local sandbox), `scripts`, `egress` and `state` (REST API) command groups."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from alloy_scripting.cli.egress import egress_app
 from alloy_scripting.cli.options import ApiKey, Bootstrap, Tenant, TopicPrefix, Url
 from alloy_scripting.cli.remote import scripts_app
 from alloy_scripting.cli.sandbox import script_app
+from alloy_scripting.cli.state import state_app
 from alloy_scripting.client.rest import DEFAULT_URL
 
 app = typer.Typer(
@@ -17,6 +18,7 @@ app = typer.Typer(
 app.add_typer(script_app, name="script")
 app.add_typer(scripts_app, name="scripts")
 app.add_typer(egress_app, name="egress")
+app.add_typer(state_app, name="state")
 asyncapi_app = typer.Typer(help="The AsyncAPI contract of the Kafka surface.", no_args_is_help=True)
 app.add_typer(asyncapi_app, name="asyncapi")
 
@@ -46,6 +48,21 @@ def asyncapi_export(
             handle.write(text)
     else:
         typer.echo(text, nl=False)
+
+
+@app.command()
+def mcp(
+    url: str = typer.Option(
+        "http://127.0.0.1:8080", "--url", envvar="ALLOY_API_URL", help="The service's REST API."
+    ),
+    api_key: str | None = typer.Option(None, "--api-key", envvar="ALLOY_API_KEY"),
+    tenant: str | None = typer.Option(None, "--tenant", envvar="ALLOY_TENANT"),
+    user: str | None = typer.Option(None, "--user", envvar="ALLOY_USER", help="Acting user."),
+) -> None:
+    """MCP server over stdio (for a desktop agent), acting through the service's REST API."""
+    from alloy_scripting.api.mcp.stdio import run_stdio
+
+    run_stdio(url, api_key=api_key, tenant=tenant, user=user)
 
 
 @app.command()

@@ -252,6 +252,26 @@ class ManagementClient:
             ExecutionPage, "GET", self._script(script_id, "/executions"), params=params
         )
 
+    # -- state ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _state(collection: str, key: str | None = None) -> str:
+        path = f"/state/{quote(collection, safe='')}"
+        return path if key is None else f"{path}/{quote(key, safe='')}"
+
+    def list_state(self, collection: str, *, offset: int = 0, limit: int = 50) -> dict[str, Any]:
+        """One page of a state collection: ``items`` (key, doc, expires_at...), ``total``."""
+        params = {"offset": offset, "limit": limit}
+        page: dict[str, Any] = self._request("GET", self._state(collection), params=params).json()
+        return page
+
+    def get_state(self, collection: str, key: str) -> dict[str, Any]:
+        item: dict[str, Any] = self._request("GET", self._state(collection, key)).json()
+        return item
+
+    def delete_state(self, collection: str, key: str) -> None:
+        self._request("DELETE", self._state(collection, key))
+
     # -- lifecycle and versions -----------------------------------------------------------
 
     def activate(self, script_id: str, *, if_match: str | None = None) -> ScriptOut:
@@ -300,6 +320,11 @@ class ManagementClient:
         return self._model(EgressOut, "PUT", "/egress", json={"allow": allow})
 
     # -- operations -----------------------------------------------------------------------
+
+    def asyncapi(self) -> dict[str, Any]:
+        """The AsyncAPI document the service serves (``/asyncapi``)."""
+        body: dict[str, Any] = self._request("GET", "/asyncapi").json()
+        return body
 
     def health(self) -> dict[str, Any]:
         """``/health/ready`` as a dict (a 503 answer is returned, not raised)."""

@@ -25,6 +25,7 @@ from alloy_scripting.engine.entity import EntityProxy
 from alloy_scripting.engine.errors import LimitExceeded, active_run, first_control
 from alloy_scripting.engine.hashing import build_set
 from alloy_scripting.engine.render import Renderer, exception_message
+from alloy_scripting.model.state import QuotaExceeded
 
 #: The exception classes scripts can name: raise, catch and `isinstance` against.
 SCRIPT_EXCEPTIONS: dict[str, type[Exception]] = {
@@ -42,6 +43,7 @@ SCRIPT_EXCEPTIONS: dict[str, type[Exception]] = {
         ZeroDivisionError,
         HttpError,  # a failed HTTP call: args (message, status)
         EgressDenied,  # a refused destination: args (message, rule)
+        QuotaExceeded,  # raised by store.* writes past a tenant's state quota
     )
 }
 _CATCHABLE = frozenset(SCRIPT_EXCEPTIONS.values())

@@ -52,13 +52,15 @@ import decimal
 import functools
 import logging
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from time import perf_counter
 from types import TracebackType
 from typing import Any, NoReturn
 
 from alloy_scripting.bridge.host import HelperHost, phase_error_message, unavailable
 from alloy_scripting.bridge.registry import REGISTRY
+from alloy_scripting.bridge.state.namespace import StoreNamespace
+from alloy_scripting.bridge.state.usage import store_problems
 from alloy_scripting.engine.attrs import STR_METHODS, build_policies, make_getattr
 from alloy_scripting.engine.builtins import (
     ITERATION_BUILTINS,
@@ -154,6 +156,9 @@ class ScriptEngine:
         resolved = None if phase is None else ExecutionPhase(phase)
         compiled = self.compile(source)
         diagnostics = list(compiled.diagnostics)
+        if compiled.code is not None:
+            for line, col, message in store_problems(source, resolved):
+                diagnostics.append(Diagnostic("error", line, col, message))
         if resolved is not None:
             for use in compiled.helper_uses:
                 if resolved not in REGISTRY[use.name].phases:
@@ -513,8 +518,10 @@ class ScriptEngine:
 
     # -- setup ---------------------------------------------------------------------------
 
-    def _helper(self, name: str, phase: ExecutionPhase, run: Run) -> Callable[..., Any]:
+    def _helper(self, name: str, phase: ExecutionPhase, run: Run) -> Any:
         spec = REGISTRY[name]
+        if spec.namespace:
+            return spec.function()
         if phase not in spec.phases:
             return unavailable(name, phase)
         if spec.needs_host:
@@ -570,7 +577,8 @@ class ScriptEngine:
         guards = self.guards
         renderer = guards.renderer
         builtins = make_builtins(guards)
-        policies = build_policies(guards, (*NAMESPACE_TYPES, MatchResult, ScriptContext))
+        namespaces = (*NAMESPACE_TYPES, MatchResult, ScriptContext, StoreNamespace)
+        policies = build_policies(guards, namespaces)
         getattr_ = make_getattr(policies)
         str_type, dict_type = StrType(guards, getattr_, STR_METHODS), DictType(guards)
         datetime_type, date_type = DatetimeType(), DateType()

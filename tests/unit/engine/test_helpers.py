@@ -117,7 +117,8 @@ def test_emit_payload_must_be_plain(engine: ScriptEngine) -> None:
 def test_http_needs_the_worker_tier_inline(engine: ScriptEngine, name: str) -> None:
     """Inline execution has no service loop to make the call: a clear refusal (the calls
     themselves are tested through worker runs in tests/integration/http_bridge)."""
-    result = engine.execute(f"{name}('https://example.com')\n", phase="after")
+    args = "'GET', 'https://example.com'" if name == "http_request" else "'https://example.com'"
+    result = engine.execute(f"{name}({args})\n", phase="after")
     assert result.status is ExecutionStatus.ERROR
     assert result.error is not None
     assert result.error.message == (
@@ -133,13 +134,14 @@ def test_http_needs_the_worker_tier_inline(engine: ScriptEngine, name: str) -> N
 def test_registry_phases() -> None:
     assert set(helpers_for(ExecutionPhase.BEFORE)) == {
         "validate_email", "validate_required", "validate_length", "validate_range",
-        "validate_pattern", "validate_one_of",
+        "validate_pattern", "validate_one_of", "store",
     }  # fmt: skip
     assert set(helpers_for(ExecutionPhase.AFTER)) == {
         "emit",
         "http_get",
         "http_post",
         "http_request",
+        "store",
     }
     assert set(helpers_for(ExecutionPhase.MANUAL)) == set(REGISTRY)
     assert set(helpers_for(ExecutionPhase.ON_COMMIT)) == set(helpers_for(ExecutionPhase.AFTER))

@@ -46,6 +46,5 @@ def test_result_to_dict_is_json(engine: ScriptEngine) -> None:
     assert data["status"] == "success"
     assert set(data) == {
         "status", "changes", "removed", "entity", "reason", "error", "limit",
-        "logs", "emitted", "operations", "duration_ms", "phase", "http_calls",
+        "logs", "emitted", "operations", "duration_ms", "phase",
     }  # fmt: skip
-    assert data["http_calls"] == []  # an inline run makes no HTTP call

@@ -46,14 +46,31 @@ OPTIONS = ("headers", "params", "json", "data", "timeout")
 ALLOW_LIST_TTL_SECONDS = 5.0
 
 
+def _refusal(name: str) -> HelperNotConfiguredError:
+    return HelperNotConfiguredError(
+        f"{name}() is made by the service for scripts running in its worker processes; "
+        "inline execution has no HTTP"
+    )
+
+
+# What scripts call (signatures and descriptions for binding and the helper catalogue). Run
+# in a worker, the call goes to the service (`bridge.host_calls`); these bodies only run
+# where no service loop can make it (inline execution), and refuse.
+
+
 def http_get(url: Any, headers: Any = None, params: Any = None, timeout: Any = None) -> Any:
-    """GET `url`; returns ``{"status", "headers", "text", "json"}``."""
+    """GET `url` (an allowed host, see `PUT /egress`); returns a dict with `status`,
+    `headers`, `text` and `json` (parsed, or None). Raises `HttpError` (status >= 400 in
+    `args[1]`, or a failed connection) or `EgressDenied` (the rule in `args[1]`)."""
+    raise _refusal("http_get")
 
 
 def http_post(
     url: Any, json: Any = None, data: Any = None, headers: Any = None, timeout: Any = None
 ) -> Any:
-    """POST `json` (or `data`) to `url`; returns ``{"status", "headers", "text", "json"}``."""
+    """POST `json` (or `data`: text or form fields) to `url`; returns and raises as
+    `http_get`."""
+    raise _refusal("http_post")
 
 
 def http_request(
@@ -65,7 +82,9 @@ def http_request(
     data: Any = None,
     timeout: Any = None,
 ) -> Any:
-    """`method` `url`; returns ``{"status", "headers", "text", "json"}``."""
+    """`method` (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS) `url`; returns and raises as
+    `http_get`."""
+    raise _refusal("http_request")
 
 
 #: helper name -> (its signature as scripts call it, the method it implies)
@@ -76,19 +95,12 @@ SIGNATURES: dict[str, tuple[inspect.Signature, str | None]] = {
 }
 
 
-def _inline_refusal(name: str) -> Callable[..., Any]:
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise HelperNotConfiguredError(
-            f"{name}() is made by the service for scripts running in its worker processes; "
-            "inline execution has no HTTP"
-        )
-
-    refuse.__name__ = name
-    return refuse
-
-
-#: The family for the registry: where no service loop makes the call, a clear refusal.
-HELPERS = tuple(HelperSpec(name, _inline_refusal(name), EFFECT_PHASES) for name in SIGNATURES)
+#: The family for the registry (the phases of `emit`).
+HELPERS = (
+    HelperSpec("http_get", http_get, EFFECT_PHASES),
+    HelperSpec("http_post", http_post, EFFECT_PHASES),
+    HelperSpec("http_request", http_request, EFFECT_PHASES),
+)
 
 
 def bind(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
