@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -129,6 +130,30 @@ class Settings(BaseSettings):
         description="How long a before-hook's script may wait for a free worker before the "
         "hook is answered `error` (timeout).",
     )
+
+    # HTTP bridge: the operator's caps (a script may only lower them) and egress networks.
+    http_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    http_max_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    http_max_response_bytes: int = Field(default=1024 * 1024, ge=1024)
+    http_max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    http_max_calls_per_run: int = Field(default=20, ge=1)
+    http_max_seconds_per_run: float = Field(default=60.0, gt=0)
+    egress_private_networks: str = Field(
+        default="",
+        description="Comma-separated CIDRs of non-public networks scripts may reach, and "
+        "then only hosts a tenant's allow-list names exactly (e.g. 10.1.0.0/16, "
+        "127.0.0.0/8). Empty: only public addresses.",
+    )
+
+    @field_validator("egress_private_networks")
+    @classmethod
+    def _cidrs(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"not a CIDR network: {item!r}") from None
+        return value
 
 
 def get_settings() -> Settings:

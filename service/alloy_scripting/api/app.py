@@ -1,10 +1,10 @@
 """`create_api(runtime)`: the FastAPI application of the management REST API.
 
 Open endpoints (no API key): ``/health/live``, ``/health/ready``, ``/metrics``, ``/asyncapi``,
-``/openapi.json`` and ``/docs``. Everything under ``/scripts``, ``/state``, ``/api/``,
-``/api-endpoints``, ``/graphql`` and the MCP endpoint ``/mcp`` needs ``Authorization: Bearer``
-unless ``settings.auth_disabled``. Every REST error is ``application/problem+json``; GraphQL
-errors carry the same problem in ``extensions``.
+``/openapi.json`` and ``/docs``. Everything under ``/scripts``, ``/egress``, ``/state``,
+``/api/``, ``/api-endpoints``, ``/graphql`` and the MCP endpoint ``/mcp`` needs
+``Authorization: Bearer`` unless ``settings.auth_disabled``. Every REST error is
+``application/problem+json``; GraphQL errors carry the same problem in ``extensions``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from alloy_scripting.api import (
     routes_authoring,
+    routes_egress,
     routes_endpoints,
     routes_health,
     routes_lifecycle,
@@ -67,6 +68,7 @@ def create_api(runtime: Runtime, *, asyncapi: Mapping[str, Any] | None = None) -
     app.include_router(routes_endpoints.router)
     app.include_router(routes_runs.router)
     app.include_router(routes_lifecycle.router)
+    app.include_router(routes_egress.router)
     app.include_router(routes_health.router)
     mount_graphql(app, runtime.settings)
     app.router.routes.append(mcp.route())
@@ -86,7 +88,7 @@ def _with_problems(schema: dict[str, Any]) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     for path, operations in schema.get("paths", {}).items():
-        secured = path.startswith(("/scripts", "/state", "/api/", "/api-endpoints"))
+        secured = path.startswith(("/scripts", "/egress", "/state", "/api/", "/api-endpoints"))
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             for code, text in _ERRORS.items():

@@ -30,10 +30,7 @@ MAX_SCANNED_SCRIPTS = 20_000
 #: Page size of that scan (within the REST bound, so a remote lister accepts it too).
 SCAN_PAGE = 200
 
-RESERVED_DESCRIPTION = (
-    "Reserved for the HTTP bridge, which is not built yet: every call fails with "
-    '"HTTP helpers are not configured on this service". Do not use it.'
-)
+RESERVED_DESCRIPTION = "Reserved: no service backs it yet, every call fails. Do not use it."
 
 
 class HelperInfo(BaseModel):

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from alloy_scripting.bridge.http.allowlist import MAX_ENTRIES
+from alloy_scripting.model.egress import EgressRules
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ScriptStatus
 from alloy_scripting.model.events import SideEffect
 from alloy_scripting.model.fixtures import MAX_FIXTURES, Fixture
@@ -234,3 +236,33 @@ class Liveness(BaseModel):
 class Readiness(BaseModel):
     status: str
     checks: dict[str, bool]
+
+
+# -- egress ----------------------------------------------------------------------------------
+
+
+class EgressIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    allow: list[str] = Field(
+        max_length=MAX_ENTRIES,
+        description="`host`, `host:port` or `*.domain` (subdomains of domain); no port "
+        "means 80 and 443; IPv6 in brackets.",
+        examples=[["api.example.com", "*.hooks.example.com", "127.0.0.1:8081"]],
+    )
+
+
+class EgressOut(BaseModel):
+    tenant_id: str | None
+    allow: list[str]
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+    @classmethod
+    def of(cls, rules: EgressRules) -> EgressOut:
+        return cls(
+            tenant_id=rules.tenant_id,
+            allow=list(rules.allow),
+            updated_at=rules.updated_at,
+            updated_by=rules.updated_by,
+        )

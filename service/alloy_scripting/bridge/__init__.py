@@ -1,6 +1,7 @@
 """The bridge: every family of helpers a script may call, one module per family
-(`validation`, `effects`, reserved `http`, `state`, the endpoint answer `respond`), collected
-by `registry`; what they share in `host`."""
+(`validation`, `effects`, `state`, the endpoint answer `respond`; `http/`, the HTTP bridge, a
+package), collected by `registry`; what they share in `host`; the ones the service does for
+worker processes in `host_calls`."""
 
 from alloy_scripting.bridge.host import (
     HelperHost,

@@ -31,7 +31,7 @@ class PhaseError(RuntimeError):
 
 
 class HelperNotConfiguredError(RuntimeError):
-    """A reserved helper with no backing service."""
+    """A helper whose backing service is not there (HTTP calls in inline execution)."""
 
 
 class HelperHost(Protocol):
@@ -49,6 +49,8 @@ class HelperHost(Protocol):
     def regex_fullmatch(self, pattern: Any, value: str) -> bool: ...
 
     def materialize(self, values: Any) -> list[Any]: ...
+
+    def plain_arguments(self, value: Any, size: int, what: str) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)

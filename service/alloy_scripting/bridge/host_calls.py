@@ -9,9 +9,10 @@ Adding such a helper is one entry in `HOST_FUNCTIONS` (plus its `HelperSpec` in
 `bridge.registry.REGISTRY`, which the compiler and `validate` read for its phases).
 
 `handle` sees the worker's arguments as hostile data: it checks their shape and size
-again, and answers with plain data (or raises `HostCallFailed` with a message for the
-script). What it records for the run (emitted intents) lives in the `HostRun`, which the
-service, not the worker, turns into the run's result.
+again, and answers with plain data, or raises `HostCallFailed` (a message for the script,
+raised in the worker as `error_type` rebuilt from `error_args`, or with `limit` a breach
+that ends the run). What it records for the run (emitted intents, HTTP calls) lives in the
+`HostRun`, which the service, not the worker, turns into the run's result.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from alloy_scripting.bridge.effects import emit
 from alloy_scripting.bridge.host import HelperHost
+from alloy_scripting.bridge.http import helpers as http_helpers
+from alloy_scripting.bridge.http.errors import SCRIPT_ERRORS, HttpBridgeError, HttpLimitExceeded
 from alloy_scripting.bridge.registry import REGISTRY
 from alloy_scripting.model.enums import ExecutionPhase
 from alloy_scripting.model.json_check import check_json
@@ -37,20 +40,29 @@ MAX_EVENT_TYPE = 200
 
 class HostCallFailed(Exception):
     """A host function refused or failed; its message is what the script sees, raised as
-    `error_type` (a name in `HOST_ERRORS`; RuntimeError otherwise), or, with `limit`, a
-    limit breach that ends the run."""
+    `error_type` (a name in `HOST_ERRORS`; RuntimeError otherwise) built from `error_args`
+    (plain data; the message alone without them), or, with `limit`, a limit breach that
+    ends the run."""
 
     def __init__(
-        self, message: str, error_type: str | None = None, *, limit: str | None = None
+        self,
+        message: str,
+        error_type: str | None = None,
+        *,
+        limit: str | None = None,
+        error_args: list[Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.error_type = error_type
         self.limit = limit
+        self.error_args = error_args
 
     def reply(self) -> dict[str, Any]:
         reply: dict[str, Any] = {"t": "host_reply", "ok": False, "error": str(self)[:1000]}
         if self.error_type is not None:
             reply["error_type"] = self.error_type
+        if self.error_args is not None:
+            reply["error_args"] = self.error_args
         if self.limit is not None:
             reply["limit"] = self.limit
         return reply
@@ -62,6 +74,7 @@ HOST_ERRORS: Mapping[str, type[Exception]] = {
     "ValueError": ValueError,
     "TypeError": TypeError,
     "RuntimeError": RuntimeError,
+    **SCRIPT_ERRORS,  # HttpError (message, status), EgressDenied (message, rule), ...
 }
 
 
@@ -69,7 +82,14 @@ def host_error(reply: Mapping[str, Any], name: str) -> Exception:
     """The exception a worker raises for a failed (non-limit) host reply."""
     error_type = reply.get("error_type")
     cls = HOST_ERRORS.get(error_type, RuntimeError) if isinstance(error_type, str) else RuntimeError
-    return cls(str(reply.get("error") or f"{name}() failed"))
+    message = str(reply.get("error") or f"{name}() failed")
+    args = reply.get("error_args")
+    if isinstance(args, list) and all(type(a) in (str, int) or a is None for a in args):
+        try:
+            return cls(*args)
+        except TypeError:
+            pass
+    return cls(message)
 
 
 @dataclass(slots=True)
@@ -85,6 +105,8 @@ class HostRun:
     emitted_size: int = 0
     state: StateContext | None = None
     """The run's ``store.*`` context (tenant, phase, budgets, write ids), if it has one."""
+    http: http_helpers.HttpRun | None = None
+    """The run's access to HTTP (`bridge.http`); None: no HTTP on this service."""
 
 
 class EmittingHost(HelperHost, Protocol):
@@ -150,6 +172,32 @@ async def _handle_emit(run: HostRun, arguments: list[Any]) -> None:
     run.emitted.append(EmittedEvent(event_type, payload))
 
 
+# -- http_get, http_post, http_request ----------------------------------------------------------
+
+
+async def _handle_http(run: HostRun, arguments: list[Any]) -> Any:
+    """The call through the run's HTTP context (`bridge.http`): a failed call is an error
+    the script catches by name (`HttpError`, `EgressDenied`, `InvalidHttpRequest`); a
+    bridge limit ends the run."""
+    if run.http is None:
+        raise HostCallFailed("HTTP helpers are not configured on this service")
+    try:
+        return await http_helpers.handle(await run.http.context(), arguments)
+    except HttpBridgeError as error:
+        raise HostCallFailed(
+            str(error), type(error).__name__, error_args=list(error.args)
+        ) from None
+    except HttpLimitExceeded as error:
+        raise HostCallFailed(error.message, limit=error.limit) from None
+
+
+def _http_functions() -> tuple[HostFunction, ...]:
+    return tuple(
+        HostFunction(name, http_helpers.prepare_for(name), _handle_http)
+        for name in http_helpers.SIGNATURES
+    )
+
+
 def _store_functions() -> tuple[HostFunction, ...]:
     # Imported here: `bridge.state.host` builds on the classes above.
     from alloy_scripting.bridge.state.host import store_host_functions
@@ -159,5 +207,9 @@ def _store_functions() -> tuple[HostFunction, ...]:
 
 HOST_FUNCTIONS: Mapping[str, HostFunction] = {
     function.name: function
-    for function in (HostFunction("emit", _prepare_emit, _handle_emit), *_store_functions())
+    for function in (
+        HostFunction("emit", _prepare_emit, _handle_emit),
+        *_http_functions(),
+        *_store_functions(),
+    )
 }

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from alloy_scripting.api.authoring_schemas import DebugOut, TestOut
 from alloy_scripting.api.schemas import (
+    EgressOut,
     RunOut,
     ScriptList,
     ScriptOut,
@@ -320,6 +321,16 @@ class ManagementClient:
             body["revision"] = revision
         path = self._script(script_id, "/rollback")
         return self._model(ScriptOut, "POST", path, json=body, if_match=if_match)
+
+    # -- egress ---------------------------------------------------------------------------
+
+    def get_egress(self) -> EgressOut:
+        """The tenant's egress allow-list."""
+        return self._model(EgressOut, "GET", "/egress")
+
+    def set_egress(self, allow: list[str]) -> EgressOut:
+        """Replace the tenant's egress allow-list (entries come back canonical)."""
+        return self._model(EgressOut, "PUT", "/egress", json={"allow": allow})
 
     # -- operations -----------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ import operator
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NoReturn
 
+from alloy_scripting.bridge.http.errors import EgressDenied, HttpError
 from alloy_scripting.engine.config import EngineConfig
 from alloy_scripting.engine.entity import EntityProxy
 from alloy_scripting.engine.errors import LimitExceeded, active_run, first_control
@@ -40,6 +41,8 @@ SCRIPT_EXCEPTIONS: dict[str, type[Exception]] = {
         TypeError,
         ValueError,
         ZeroDivisionError,
+        HttpError,  # a failed HTTP call: args (message, status)
+        EgressDenied,  # a refused destination: args (message, rule)
         QuotaExceeded,  # raised by store.* writes past a tenant's state quota
     )
 }

@@ -264,6 +264,11 @@ class Run(IterationBuiltins):
     def regex_fullmatch(self, pattern: Any, value: str) -> bool:
         return self.engine.regex.fullmatch(pattern, value) is not None
 
+    def plain_arguments(self, value: Any, size: int, what: str) -> Any:
+        """A host helper's arguments as plain data leaving the sandbox, at most `size` bytes
+        (past it: the ``argument_size`` limit)."""
+        return plain_into(value, Budget(size, "argument_size", self.config.max_nesting, what))
+
     def materialize(self, values: Any) -> list[Any]:
         """The options of a helper such as `validate_one_of`, which compares in C: refused
         when they alias too many nested elements."""

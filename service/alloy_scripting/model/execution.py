@@ -131,6 +131,15 @@ def bound_removed(removed: list[str]) -> list[str]:
     return [truncate(field, 256) for field in removed[:1000]]
 
 
+MAX_HTTP_CALLS = 100
+
+
+def bound_http_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The audit entries of a run's HTTP calls (each already small: method, host, port,
+    path, status, duration, bytes, redirects, outcome, reason), at most `MAX_HTTP_CALLS`."""
+    return [dict(call) for call in calls[:MAX_HTTP_CALLS]]
+
+
 MAX_STATE_CALLS = 200
 
 
@@ -166,6 +175,11 @@ class ExecutionRecord(BaseModel):
     changes: dict[str, Any] | None = None
     removed: list[str] = Field(default_factory=list)
     logs: list[str] = Field(default_factory=list)
+    http_calls: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The run's HTTP calls: method, host, port, path (no query), status, "
+        "duration_ms, bytes, redirects, outcome and the reason of a failure or refusal.",
+    )
     state_calls: list[dict[str, Any]] = Field(
         default_factory=list,
         description="Each store.* call of the run: operation, collection, key, outcome, ms.",
@@ -191,6 +205,7 @@ class ExecutionRecord(BaseModel):
         fields["error"] = bound_error(fields.get("error"))
         fields["reason"] = bound_reason(fields.get("reason"))
         fields["removed"] = bound_removed(fields.get("removed") or [])
+        fields["http_calls"] = bound_http_calls(fields.get("http_calls") or [])
         fields["state_calls"] = bound_state_calls(fields.get("state_calls") or [])
         return cls.model_construct(**fields)
 
@@ -208,6 +223,11 @@ class ExecutionRecord(BaseModel):
     @classmethod
     def _bound_error(cls, value: str | dict[str, Any] | None) -> str | dict[str, Any] | None:
         return bound_error(value)
+
+    @field_validator("http_calls")
+    @classmethod
+    def _bound_http_calls(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return bound_http_calls(value)
 
     @field_validator("reason")
     @classmethod

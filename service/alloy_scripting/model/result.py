@@ -102,6 +102,8 @@ class ExecutionResult:
     emitted: list[EmittedEvent] = field(default_factory=list)
     operations: int = 0
     duration_ms: float = 0.0
+    #: the audit entries of the run's HTTP calls (plain data, see `bridge.http.audit`)
+    http_calls: list[dict[str, Any]] = field(default_factory=list)
     execution_id: str | None = None
     """The execution record kept for this run (set by the executor; None for a dry run)."""
     state_calls: list[dict[str, Any]] = field(default_factory=list)
@@ -126,6 +128,7 @@ class ExecutionResult:
             "operations": self.operations,
             "duration_ms": round(self.duration_ms, 3),
             "phase": self.phase.value,
+            **({"http_calls": list(self.http_calls)} if self.http_calls else {}),
             **({"state_calls": list(self.state_calls)} if self.state_calls else {}),
             **({} if self.response is None else {"response": self.response.to_dict()}),
         }
@@ -159,6 +162,7 @@ def success_result(
     result.emitted = []
     result.operations = 0
     result.duration_ms = duration_ms
+    result.http_calls = []
     result.execution_id = None
     result.state_calls = []
     result.response = None

@@ -194,6 +194,7 @@ class ScriptExecutor:
             changes=result.changes or None,
             removed=list(result.removed),
             logs=[f"{entry.level}: {entry.message}" for entry in result.logs],
+            http_calls=result.http_calls,
             state_calls=result.state_calls,
             started_at=started_at,
         )

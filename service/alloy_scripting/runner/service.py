@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from alloy_scripting.bridge.http.helpers import HttpRuns
 from alloy_scripting.bridge.state import StateLimits, quotas_from
 from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.engine import ScriptEngine, create_default_engine
@@ -18,7 +19,7 @@ from alloy_scripting.runner.buffered_log import BufferedExecutionLog, FlushListe
 from alloy_scripting.runner.orchestrator import ChangeListener, EffectsSink, ScriptOrchestrator
 from alloy_scripting.runner.workers import PoolConfig, WorkerPool, available_cpus
 from alloy_scripting.settings import Settings
-from alloy_scripting.storage.protocols import Stores
+from alloy_scripting.storage.protocols import EgressStore, Stores
 from alloy_scripting.storage.state_memory import InMemoryStateStore
 
 logger = logging.getLogger("alloy.runner")
@@ -104,7 +105,7 @@ def build_runtime(
     edges' sinks: where effects go, who hears of script changes and of written records."""
     engine = engine or create_default_engine()
     records = BufferedExecutionLog(stores.executions, listeners=record_listeners)
-    pool = worker_pool(settings, engine)
+    pool = worker_pool(settings, engine, stores.egress)
     state = state if state is not None else InMemoryStateStore(quotas_from(settings))
     orchestrator = ScriptOrchestrator(
         stores.scripts,
@@ -130,15 +131,22 @@ def build_runtime(
     )
 
 
-def worker_pool(settings: Settings, engine: ScriptEngine) -> WorkerPool | None:
-    """The pool of `settings` (None in `inline` mode), with the engine's limits."""
+def worker_pool(
+    settings: Settings, engine: ScriptEngine, egress: EgressStore | None = None
+) -> WorkerPool | None:
+    """The pool of `settings` (None in `inline` mode), with the engine's limits; with the
+    tenants' egress rules, the pool makes the scripts' HTTP calls (`bridge.http`)."""
     if settings.execution_mode != "pool":
         return None
+    http = None if egress is None else HttpRuns.from_settings(settings, egress)
+    # HTTP time has its own per-run budget (the bridge's `http_max_seconds_per_run`, a
+    # limit named `http_time`); the host-call budget covers the other host calls on top.
+    http_seconds = 0.0 if http is None else settings.http_max_seconds_per_run
     config = PoolConfig(
         size=settings.worker_pool_size or available_cpus(),
         per_tenant=settings.worker_tenant_limit or None,
         recycle_after=settings.worker_recycle_after,
         memory_limit=settings.worker_memory_mb * 1024 * 1024,
-        host_call_budget=settings.worker_host_call_budget_ms / 1000,
+        host_call_budget=settings.worker_host_call_budget_ms / 1000 + http_seconds,
     )
-    return WorkerPool(engine.config, config)
+    return WorkerPool(engine.config, config, http=http)

@@ -13,6 +13,7 @@ from alloy_scripting.storage.errors import (
     VersionNotFound,
 )
 from alloy_scripting.storage.memory import (
+    InMemoryEgressStore,
     InMemoryExecutionLog,
     InMemoryProcessedEvents,
     InMemoryStorage,
@@ -20,6 +21,7 @@ from alloy_scripting.storage.memory import (
     InMemoryTickLedger,
 )
 from alloy_scripting.storage.mongo import (
+    MongoEgressStore,
     MongoExecutionLog,
     MongoProcessedEvents,
     MongoStorage,
@@ -28,6 +30,7 @@ from alloy_scripting.storage.mongo import (
 )
 from alloy_scripting.storage.protocols import (
     MAX_PAGE_LIMIT,
+    EgressStore,
     ExecutionLog,
     ProcessedEvents,
     ScriptRegistry,
@@ -38,12 +41,15 @@ from alloy_scripting.storage.protocols import (
 __all__ = [
     "MAX_PAGE_LIMIT",
     "DuplicateScriptName",
+    "EgressStore",
     "ExecutionLog",
+    "InMemoryEgressStore",
     "InMemoryExecutionLog",
     "InMemoryProcessedEvents",
     "InMemoryStorage",
     "InMemoryStores",
     "InMemoryTickLedger",
+    "MongoEgressStore",
     "MongoExecutionLog",
     "MongoProcessedEvents",
     "MongoStorage",

@@ -8,11 +8,12 @@ callers never share objects with the store.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from alloy_scripting.model.egress import EgressRules
 from alloy_scripting.model.enums import EventType, ScriptStatus
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.lifecycle import (
@@ -426,6 +427,23 @@ class InMemoryTickLedger:
         return len(old)
 
 
+class InMemoryEgressStore:
+    """Per-tenant egress rules in a dict (`EgressStore`)."""
+
+    def __init__(self) -> None:
+        self._rules: dict[str | None, EgressRules] = {}
+
+    async def get(self, tenant_id: str | None) -> EgressRules:
+        return self._rules.get(tenant_id, EgressRules(tenant_id))
+
+    async def put(
+        self, tenant_id: str | None, allow: Sequence[str], *, updated_by: str | None = None
+    ) -> EgressRules:
+        rules = EgressRules(tenant_id, tuple(allow), utc_now(), updated_by)
+        self._rules[tenant_id] = rules
+        return rules
+
+
 class InMemoryStores:
     """The four in-memory stores (`Stores`)."""
 
@@ -440,6 +458,7 @@ class InMemoryStores:
         self._executions = InMemoryExecutionLog(retention_days=retention_days)
         self._processed = InMemoryProcessedEvents()
         self._ticks = InMemoryTickLedger(retention_days=tick_retention_days)
+        self._egress = InMemoryEgressStore()
 
     @property
     def scripts(self) -> InMemoryStorage:
@@ -456,6 +475,10 @@ class InMemoryStores:
     @property
     def ticks(self) -> InMemoryTickLedger:
         return self._ticks
+
+    @property
+    def egress(self) -> InMemoryEgressStore:
+        return self._egress
 
     async def ensure_indexes(self) -> None:
         return None

@@ -12,10 +12,11 @@ which lists the cron scripts of *all* tenants for the (global) scheduler; run th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from alloy_scripting.model.egress import EgressRules
 from alloy_scripting.model.enums import EventType
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptPage, ScriptQuery
@@ -243,8 +244,23 @@ class TickLedger(Protocol):
 
 
 @runtime_checkable
+class EgressStore(Protocol):
+    """Per-tenant egress rules (the HTTP bridge's allow-lists), stored as given: the API
+    checks and canonicalises entries before a `put`."""
+
+    async def get(self, tenant_id: str | None) -> EgressRules:
+        """The tenant's rules; no entries when none are stored (deny by default)."""
+        ...
+
+    async def put(
+        self, tenant_id: str | None, allow: Sequence[str], *, updated_by: str | None = None
+    ) -> EgressRules:
+        """Replace the tenant's entries; returns what is stored."""
+        ...
+
+
 class Stores(Protocol):
-    """The four stores over one database, as the service wires them."""
+    """The stores over one database, as the service wires them."""
 
     @property
     def scripts(self) -> ScriptRegistry: ...
@@ -257,6 +273,9 @@ class Stores(Protocol):
 
     @property
     def ticks(self) -> TickLedger: ...
+
+    @property
+    def egress(self) -> EgressStore: ...
 
     async def ensure_indexes(self) -> None: ...
 

@@ -325,8 +325,9 @@ async def test_helpers_come_from_the_registry_and_entity_types_from_the_scripts(
     assert [h["name"] for h in helpers] == list(REGISTRY)
     by_name = {h["name"]: h for h in helpers}
     for name in ("http_get", "http_post", "http_request"):
-        assert by_name[name]["available"] is False
-        assert "not configured" in by_name[name]["description"]
+        assert by_name[name]["available"] is True  # backed by the HTTP bridge
+        assert by_name[name]["signature"].startswith(f"{name}(")
+        assert "http_get" in by_name[name]["description"] or "GET" in by_name[name]["description"]
     assert by_name["emit"]["available"] is True
     assert by_name["emit"]["signature"] == "emit(event_type, payload=None)"
     assert "BEFORE" not in by_name["emit"]["phases"]

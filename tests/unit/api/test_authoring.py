@@ -23,7 +23,7 @@ entity["total"] = total
 EFFECTS = """\
 emit("deal.scored", {"id": entity["id"]})
 answer = http_get("https://rates.example/eur")
-entity["rate"] = answer["body"]["rate"]
+entity["rate"] = answer["json"]["rate"]
 """
 
 SMALL = {

@@ -30,9 +30,13 @@ def test_signatures_leave_out_the_host_the_engine_binds() -> None:
     assert first is not None and by_name["validate_email"].description.startswith(first[:20])
 
 
-def test_reserved_http_helpers_are_not_advertised_as_usable() -> None:
-    reserved = {h.name for h in helper_catalogue() if not h.available}
-    assert reserved == {"http_get", "http_post", "http_request"}
+def test_http_helpers_are_advertised_with_their_signatures() -> None:
+    """The HTTP bridge backs them now: no helper is reserved."""
+    assert {h.name for h in helper_catalogue() if not h.available} == set()
+    by_name = {h.name: h for h in helper_catalogue()}
+    assert by_name["http_get"].signature == "http_get(url, headers=None, params=None, timeout=None)"
+    assert by_name["http_request"].signature.startswith("http_request(method, url,")
+    assert "EgressDenied" in by_name["http_get"].description
 
 
 async def test_entity_types_of_the_tenant() -> None:

@@ -1130,11 +1130,12 @@ CLASSIC: list[Attack] = [
         "cls-http-ssrf",
         "classic",
         S("""
-        # reserved http helpers must not do network I/O yet (SSRF to metadata)
+        # http helpers do no network I/O in-process (SSRF to metadata); in the worker tier
+        # the service refuses the address (tests/integration/http_bridge/test_ssrf.py)
         entity["pwned"] = str(http_get("http://169.254.169.254/latest/meta-data/"))
     """),
         "safe",
-        blocked="HelperNotConfiguredError: HTTP helpers are not configured on this service",
+        blocked="HelperNotConfiguredError: inline execution has no HTTP",
     ),
     A(
         "cls-emit-in-before-phase",

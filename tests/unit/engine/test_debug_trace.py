@@ -144,7 +144,7 @@ def test_effects_are_intents_in_a_debug_run(engine: ScriptEngine) -> None:
         """
         emit("a", {"n": 1})
         answer = http_post("https://x.example/a", {"q": 2})
-        entity["ok"] = answer["body"]["ok"]
+        entity["ok"] = answer["json"]["ok"]
         """,
         effects=effects,
         phase="after",

@@ -114,11 +114,17 @@ def test_emit_payload_must_be_plain(engine: ScriptEngine) -> None:
 
 
 @pytest.mark.parametrize("name", ["http_get", "http_post", "http_request"])
-def test_http_not_configured(engine: ScriptEngine, name: str) -> None:
-    result = engine.execute(f"{name}('https://example.com')\n", phase="after")
+def test_http_needs_the_worker_tier_inline(engine: ScriptEngine, name: str) -> None:
+    """Inline execution has no service loop to make the call: a clear refusal (the calls
+    themselves are tested through worker runs in tests/integration/http_bridge)."""
+    args = "'GET', 'https://example.com'" if name == "http_request" else "'https://example.com'"
+    result = engine.execute(f"{name}({args})\n", phase="after")
     assert result.status is ExecutionStatus.ERROR
     assert result.error is not None
-    assert result.error.message == "HTTP helpers are not configured on this service"
+    assert result.error.message == (
+        f"{name}() is made by the service for scripts running in its worker processes; "
+        "inline execution has no HTTP"
+    )
     result = engine.execute(f"{name}('https://example.com')\n", phase="before")
     assert (
         result.error is not None and "not available in the 'before' phase" in result.error.message

@@ -293,6 +293,7 @@ def _run_fields(**kw: Any) -> dict[str, Any]:
         {"error": "e" * 100_000, "status": ExecutionStatus.ERROR},
         {"reason": "r" * 100_000, "status": ExecutionStatus.ABORTED},
         {"removed": [f"f{i}" for i in range(1500)]},
+        {"http_calls": [{"method": "GET", "host": "api.example.com", "status": 200}] * 150},
     ],
 )
 def test_record_of_a_run_equals_the_validated_record(kw: dict[str, Any]) -> None:

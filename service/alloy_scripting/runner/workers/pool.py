@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from alloy_scripting.bridge.host_calls import HOST_FUNCTIONS, HostCallFailed, HostRun
+from alloy_scripting.bridge.http.helpers import HttpRuns
 from alloy_scripting.bridge.state.context import StateContext
 from alloy_scripting.engine.config import EngineConfig
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus
@@ -120,9 +121,16 @@ class QueueTimeout(Exception):
 
 
 class WorkerPool:
-    def __init__(self, engine_config: EngineConfig | None = None, config: PoolConfig | None = None):
+    def __init__(
+        self,
+        engine_config: EngineConfig | None = None,
+        config: PoolConfig | None = None,
+        *,
+        http: HttpRuns | None = None,
+    ):
         self.engine_config = engine_config or EngineConfig()
         self.config = config or PoolConfig()
+        self.http = http  # None: the HTTP helpers answer "not configured"; closed with the pool
         self.queue = FairQueue(self.config.tenant_cap)
         self.timing = Timing(
             self.engine_config.timeout, self.config.kill_grace, self.config.compile_allowance
@@ -173,6 +181,8 @@ class WorkerPool:
         self._workers.clear()
         self._idle.clear()
         await asyncio.gather(*(worker.stop() for worker in workers), return_exceptions=True)
+        if self.http is not None:
+            await self.http.aclose()
         for waiter_queue in self.queue.queues.values():
             for waiter in waiter_queue:
                 if not waiter.future.done():
@@ -351,13 +361,17 @@ class WorkerPool:
             max_emit_payload_size=self.engine_config.max_emit_payload_size,
             max_emit_total_size=self.engine_config.max_emit_total_size,
             state=request.state,
+            http=None if self.http is None else self.http.run(request.tenant_id),
         )
         outcome: Outcome | None = None
         try:
             outcome = await worker.execute(
                 frame, message["id"], request.source, self.timing, self._host_handler(host_run)
             )
-            return self._result(worker, request, outcome, host_run, started)
+            result = self._result(worker, request, outcome, host_run, started)
+            if host_run.http is not None:
+                result.http_calls = host_run.http.audit()
+            return result
         finally:
             if outcome is None:  # cancelled: `execute` killed it
                 self._replace(worker, "cancelled")

@@ -15,8 +15,8 @@ Written for MongoDB *and* FerretDB v1.24 (SQLite backend), whose limits shape it
 
 Collections (names in `COLLECTIONS`): ``scripts`` (a `Script` per document, ``_id`` = id),
 ``script_versions`` (``_id`` = ``"<script_id>:<version>"``), ``script_triggers``,
-``storage_leases``, ``script_executions``, ``processed_events``, ``scheduler_ticks`` and
-``scheduler_last_ticks``.
+``storage_leases``, ``script_executions``, ``processed_events``, ``scheduler_ticks``,
+``scheduler_last_ticks`` and ``egress_rules``.
 Datetimes are BSON dates, read back as aware UTC datetimes whatever the client's settings
 (collections are opened with ``tz_aware=True``).
 
@@ -39,6 +39,7 @@ from alloy_scripting.storage.mongo.common import (
     IDX_TRIGGER_TYPE,
     is_duplicate_key,
 )
+from alloy_scripting.storage.mongo.egress import MongoEgressStore
 from alloy_scripting.storage.mongo.executions import MongoExecutionLog
 from alloy_scripting.storage.mongo.processed import MongoProcessedEvents
 from alloy_scripting.storage.mongo.scripts import MongoStorage, script_doc, trigger_key
@@ -55,6 +56,7 @@ __all__ = [
     "IDX_TICKS_TTL",
     "IDX_TRIGGER",
     "IDX_TRIGGER_TYPE",
+    "MongoEgressStore",
     "MongoExecutionLog",
     "MongoProcessedEvents",
     "MongoStorage",

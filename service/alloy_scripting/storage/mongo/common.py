@@ -33,6 +33,7 @@ COLLECTIONS = {
     "last_ticks": "scheduler_last_ticks",
     "triggers": "script_triggers",
     "leases": "storage_leases",
+    "egress": "egress_rules",
 }
 
 #: Index names (stable: ``ensure_indexes`` relies on them being the same on every start).

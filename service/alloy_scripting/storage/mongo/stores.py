@@ -12,6 +12,7 @@ from alloy_scripting.storage.mongo.common import (
     Document,
     client_for,
 )
+from alloy_scripting.storage.mongo.egress import MongoEgressStore
 from alloy_scripting.storage.mongo.executions import MongoExecutionLog
 from alloy_scripting.storage.mongo.processed import MongoProcessedEvents
 from alloy_scripting.storage.mongo.scripts import MongoStorage
@@ -38,6 +39,7 @@ class MongoStores:
         self._executions = MongoExecutionLog(db, retention_days=retention_days)
         self._processed = MongoProcessedEvents(db)
         self._ticks = MongoTickLedger(db, retention_days=tick_retention_days)
+        self._egress = MongoEgressStore(db)
         self.db = db
 
     @classmethod
@@ -67,6 +69,10 @@ class MongoStores:
     @property
     def ticks(self) -> MongoTickLedger:
         return self._ticks
+
+    @property
+    def egress(self) -> MongoEgressStore:
+        return self._egress
 
     async def ensure_indexes(self) -> None:
         await self._scripts.ensure_indexes()
