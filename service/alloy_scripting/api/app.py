@@ -13,7 +13,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from alloy_scripting.api import routes_health, routes_lifecycle, routes_runs, routes_scripts
+from alloy_scripting.api import (
+    routes_executions,
+    routes_health,
+    routes_lifecycle,
+    routes_runs,
+    routes_scripts,
+)
 from alloy_scripting.api.auth import KeyRing
 from alloy_scripting.api.graphql import mount_graphql
 from alloy_scripting.api.limits import BodyLimitMiddleware
@@ -54,6 +60,7 @@ def create_api(runtime: Runtime, *, asyncapi: Mapping[str, Any] | None = None) -
     app.add_middleware(HttpMetricsMiddleware)
     app.include_router(routes_scripts.router)
     app.include_router(routes_runs.router)
+    app.include_router(routes_executions.router)
     app.include_router(routes_lifecycle.router)
     app.include_router(routes_health.router)
     mount_graphql(app, runtime.settings)

@@ -22,9 +22,11 @@ from alloy_scripting.api.problems import ProblemError
 from alloy_scripting.api.schemas import RunIn, ScriptCreate, ScriptUpdate, ValidateOut
 from alloy_scripting.model.enums import ExecutionPhase, ScriptStatus
 from alloy_scripting.model.events import SideEffect
+from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptPage, ScriptQuery
 from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import Script
+from alloy_scripting.model.stats import ScriptStats, StatsWindow
 
 _NOT_RUNNABLE = (ScriptStatus.DISABLED, ScriptStatus.ARCHIVED)
 
@@ -40,6 +42,29 @@ async def list_executions(
     """The script's execution records matching `query`, newest first, with the total."""
     script = await ctx.load(script_id)
     return await ctx.executions.find_by_script(script.id, offset, limit, query)
+
+
+async def find_executions(
+    ctx: Ctx, query: ExecutionQuery, offset: int, limit: int
+) -> ExecutionPage:
+    """The caller's execution records matching `query` (any script, deleted ones included),
+    newest first, with the total: `GET /executions`, GraphQL `executions`, MCP
+    `alloy_list_executions`."""
+    return await ctx.executions.find(query, offset, limit)
+
+
+async def get_execution(ctx: Ctx, execution_id: str) -> ExecutionRecord:
+    """One of the caller's execution records; another tenant's is not found (404)."""
+    record = await ctx.executions.get(execution_id[:64])
+    if record is None:
+        raise ProblemError("not-found", f"execution {execution_id[:64]!r} not found")
+    return record
+
+
+async def script_stats(ctx: Ctx, script_id: str, window: StatsWindow) -> ScriptStats:
+    """Run statistics of one of the caller's scripts over `window`, computed by the store."""
+    script = await ctx.load(script_id)
+    return await ctx.executions.stats(script.id, window)
 
 
 async def create_script(ctx: Ctx, body: ScriptCreate) -> Script:
