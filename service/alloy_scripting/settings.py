@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from alloy_scripting.model.limits import (
+    HARD_MAX_CALL_DEPTH,
+    HARD_MAX_OPERATIONS,
+    HARD_MAX_TIMEOUT_MS,
+    ScriptLimits,
+)
 
 
 class Settings(BaseSettings):
@@ -78,6 +85,36 @@ class Settings(BaseSettings):
         default=3, ge=1, description="Consecutive failures before auto-disable."
     )
     execution_retention_days: int = Field(default=30, ge=1)
+
+    # Engine limits: the defaults of every run, and the maxima a script's `limits` may ask.
+    limit_timeout_ms: int = Field(default=100, ge=1, le=HARD_MAX_TIMEOUT_MS)
+    limit_operations: int = Field(default=50_000, ge=1, le=HARD_MAX_OPERATIONS)
+    limit_call_depth: int = Field(default=16, ge=1, le=HARD_MAX_CALL_DEPTH)
+    limit_string_size: int = Field(default=64 * 1024, ge=1, le=16 * 1024 * 1024)
+    limit_array_size: int = Field(default=10_000, ge=1, le=10_000_000)
+    limit_memory_mb: int = Field(default=128, ge=1, le=64 * 1024)
+    limit_max_timeout_ms: int = Field(default=1_000, ge=1, le=HARD_MAX_TIMEOUT_MS)
+    limit_max_operations: int = Field(default=1_000_000, ge=1, le=HARD_MAX_OPERATIONS)
+    limit_max_call_depth: int = Field(default=64, ge=1, le=HARD_MAX_CALL_DEPTH)
+
+    @model_validator(mode="after")
+    def _defaults_within_maxima(self) -> Settings:
+        for name in ("timeout_ms", "operations", "call_depth"):
+            default, most = getattr(self, f"limit_{name}"), getattr(self, f"limit_max_{name}")
+            if default > most:
+                raise ValueError(
+                    f"ALLOY_LIMIT_{name.upper()}={default} is above "
+                    f"ALLOY_LIMIT_MAX_{name.upper()}={most}"
+                )
+        return self
+
+    def script_limit_maxima(self) -> ScriptLimits:
+        """The most a script's `limits` may ask for (`ALLOY_LIMIT_MAX_*`)."""
+        return ScriptLimits(
+            timeout_ms=self.limit_max_timeout_ms,
+            max_operations=self.limit_max_operations,
+            max_call_depth=self.limit_max_call_depth,
+        )
 
 
 def get_settings() -> Settings:

@@ -23,6 +23,7 @@ from alloy_scripting.api.schemas import RunIn, ScriptCreate, ScriptUpdate, Valid
 from alloy_scripting.model.enums import ExecutionPhase, ScriptStatus
 from alloy_scripting.model.events import SideEffect
 from alloy_scripting.model.execution import ExecutionRecord
+from alloy_scripting.model.limits import ScriptLimits
 from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptPage, ScriptQuery
 from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import Script
@@ -67,10 +68,35 @@ async def script_stats(ctx: Ctx, script_id: str, window: StatsWindow) -> ScriptS
     return await ctx.executions.stats(script.id, window)
 
 
+def checked_limits(ctx: Ctx, limits: ScriptLimits | None) -> ScriptLimits | None:
+    """`limits` if within the deployment's maxima (None when empty); else a 422
+    `validation` problem naming each limit asked above its maximum and the setting."""
+    if limits is None or limits.empty:
+        return None
+    above = limits.above(ctx.runtime.settings.script_limit_maxima())
+    if above:
+        errors = [
+            {
+                "loc": ["body", "limits", name],
+                "msg": f"{asked} is above the deployment maximum "
+                f"{ScriptLimits.setting_of(name)}={most}",
+                "type": "less_than_equal",
+            }
+            for name, asked, most in above
+        ]
+        raise ProblemError(
+            "validation",
+            "; ".join(f"limits.{e['loc'][2]}: {e['msg']}" for e in errors),
+            errors=errors,
+        )
+    return limits
+
+
 async def create_script(ctx: Ctx, body: ScriptCreate) -> Script:
     """Validated by the engine first (for the phase of its trigger); error diagnostics give
     422 ``script-invalid``."""
     trigger = body.trigger.to_model()
+    limits = checked_limits(ctx, body.limits)
     await refuse_invalid(ctx.runtime, body.source, trigger)
     script = Script.new(
         body.name,
@@ -82,6 +108,7 @@ async def create_script(ctx: Ctx, body: ScriptCreate) -> Script:
         on_error=body.on_error,
         created_by=ctx.caller.actor,
     )
+    script.limits = limits
     if body.status is ScriptStatus.ACTIVE:
         script.activate()
     elif body.status is ScriptStatus.DISABLED:
@@ -102,8 +129,10 @@ async def update_script(
     changes: dict[str, Any] = {
         field: getattr(body, field)
         for field in body.model_fields_set
-        if field not in ("revision", "trigger") and getattr(body, field) is not None
+        if field not in ("revision", "trigger", "limits") and getattr(body, field) is not None
     }
+    if body.limits is not None:
+        changes["limits"] = checked_limits(ctx, body.limits)
     if body.trigger is not None:
         changes["trigger"] = body.trigger.to_model()
     updated = Script.model_validate({**dict(stored), **changes, "updated_by": ctx.caller.actor})

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ScriptStatus
 from alloy_scripting.model.events import SideEffect
 from alloy_scripting.model.json_check import check_json
+from alloy_scripting.model.limits import ScriptLimits
 from alloy_scripting.model.script import (
     MAX_DESCRIPTION_LENGTH,
     MAX_ENTITY_TYPE_LENGTH,
@@ -104,6 +105,9 @@ class ScriptCreate(_Request):
     )
     priority: Priority = 0
     on_error: OnErrorPolicy = OnErrorPolicy.FAIL
+    limits: ScriptLimits | None = Field(
+        default=None, description="Run limits, up to the deployment's `ALLOY_LIMIT_MAX_*`."
+    )
 
 
 class ScriptUpdate(_Request):
@@ -116,6 +120,9 @@ class ScriptUpdate(_Request):
     status: ScriptStatus | None = None
     priority: Priority | None = None
     on_error: OnErrorPolicy | None = None
+    limits: ScriptLimits | None = Field(
+        default=None, description="New run limits (`{}`: the deployment's defaults)."
+    )
     revision: Revision | None = Field(
         default=None,
         description="The revision you read; a stale one gives 409 (a stale `If-Match` gives 412).",

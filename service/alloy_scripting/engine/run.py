@@ -17,6 +17,7 @@ from alloy_scripting.model.result import EmittedEvent, LogEntry
 
 if TYPE_CHECKING:
     from alloy_scripting.engine.script_engine import ScriptEngine
+    from alloy_scripting.model.limits import ScriptLimits
 
 script_logger = logging.getLogger("alloy.script")
 
@@ -53,6 +54,7 @@ class Run(IterationBuiltins):
         "logs",
         "max_array",
         "max_depth",
+        "max_ops",
         "memory_check",
         "ops",
         "outcome",
@@ -60,16 +62,28 @@ class Run(IterationBuiltins):
         "script_name",
     )
 
-    def __init__(self, engine: ScriptEngine, deadline: float, script_name: str | None) -> None:
+    def __init__(
+        self,
+        engine: ScriptEngine,
+        deadline: float,
+        script_name: str | None,
+        limits: ScriptLimits | None = None,
+    ) -> None:
         config = engine.config
         self.engine = engine
         self.config = config
         self.guards = engine.guards
         self.ops = 0
         self.budget = config.max_operations
+        self.max_depth = config.max_call_depth
+        if limits is not None:
+            if limits.max_operations is not None:
+                self.budget = limits.max_operations
+            if limits.max_call_depth is not None:
+                self.max_depth = limits.max_call_depth
+        self.max_ops = self.budget
         self.deadline = deadline
         self.depth = 0
-        self.max_depth = config.max_call_depth
         self.max_array = config.max_array_size
         self.breach: str | None = None
         self.outcome: ScriptControl | None = None
@@ -141,7 +155,7 @@ class Run(IterationBuiltins):
 
     def _over(self) -> NoReturn:
         if self.outcome is None:
-            self.fail("operations", f"more than {self.config.max_operations} operations")
+            self.fail("operations", f"more than {self.max_ops} operations")
         raise self.outcome.again()
 
     def fail(self, limit: str, detail: str = "") -> NoReturn:

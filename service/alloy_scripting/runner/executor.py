@@ -85,6 +85,7 @@ class ScriptExecutor:
                 params=params,
                 ctx=ctx,
                 script_name=script.name,
+                limits=script.limits,
             )
             if span.is_recording():
                 span.set_attribute("alloy.script.id", script.id)

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from alloy_scripting.engine import ScriptEngine, create_default_engine
+from alloy_scripting.engine import EngineConfig, ScriptEngine
 from alloy_scripting.runner.buffered_log import BufferedExecutionLog, FlushListener
 from alloy_scripting.runner.orchestrator import ChangeListener, EffectsSink, ScriptOrchestrator
 from alloy_scripting.settings import Settings
@@ -71,6 +71,20 @@ class Runtime:
             logger.exception("could not write the last execution records")
 
 
+def engine_config(settings: Settings) -> EngineConfig:
+    """The engine's limits from `ALLOY_LIMIT_*` (the others keep the seed's defaults)."""
+    timeout = settings.limit_timeout_ms / 1000
+    return EngineConfig(
+        timeout=timeout,
+        warn_after=min(0.05, timeout / 2),  # the seed default, or half a shorter timeout
+        max_operations=settings.limit_operations,
+        max_call_depth=settings.limit_call_depth,
+        max_string_size=settings.limit_string_size,
+        max_array_size=settings.limit_array_size,
+        max_memory=settings.limit_memory_mb * 1024 * 1024,
+    )
+
+
 def build_runtime(
     settings: Settings,
     stores: Stores,
@@ -84,7 +98,7 @@ def build_runtime(
 ) -> Runtime:
     """Wire engine, write-behind execution log and orchestrator over `stores`, with the
     edges' sinks: where effects go, who hears of script changes and of written records."""
-    engine = engine or create_default_engine()
+    engine = engine or ScriptEngine(engine_config(settings))
     records = BufferedExecutionLog(stores.executions, listeners=record_listeners)
     orchestrator = ScriptOrchestrator(
         stores.scripts,
