@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI
+from opentelemetry import trace
 
+from alloy_scripting import telemetry
 from alloy_scripting.api import (
     routes_executions,
     routes_health,
@@ -72,6 +74,12 @@ def create_api(runtime: Runtime, *, asyncapi: Mapping[str, Any] | None = None) -
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    if telemetry.tracing_active():  # a server span per request; nothing at all without tracing
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(
+            app, tracer_provider=trace.get_tracer_provider(), excluded_urls="/metrics,/health/.*"
+        )
     return app
 
 

@@ -98,6 +98,8 @@ class ScriptExecutor:
                     span.set_attribute("alloy.tenant_id", script.tenant_id)
         telemetry.script_executions(phase.value, result.status.value).inc()
         telemetry.script_duration(phase.value).observe(result.duration_ms / 1000)
+        if script.name in telemetry.LABELLED_SCRIPTS:  # opt-in, bounded: ALLOY_METRICS_SCRIPTS
+            telemetry.count_script_run(script.name, result.status.value, result.duration_ms / 1000)
         self._log(script, result)
         if dry_run:
             return result

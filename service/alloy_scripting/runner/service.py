@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from alloy_scripting import telemetry
 from alloy_scripting.engine import EngineConfig, ScriptEngine
 from alloy_scripting.runner.buffered_log import BufferedExecutionLog, FlushListener
 from alloy_scripting.runner.orchestrator import ChangeListener, EffectsSink, ScriptOrchestrator
@@ -99,6 +100,7 @@ def build_runtime(
     """Wire engine, write-behind execution log and orchestrator over `stores`, with the
     edges' sinks: where effects go, who hears of script changes and of written records."""
     engine = engine or ScriptEngine(engine_config(settings))
+    telemetry.label_scripts(settings.metrics_script_names())
     records = BufferedExecutionLog(stores.executions, listeners=record_listeners)
     orchestrator = ScriptOrchestrator(
         stores.scripts,
