@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     )
     execution_retention_days: int = Field(default=30, ge=1)
 
+    connection_error_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Repeated Kafka / MongoDB connection errors: one warning with a count "
+        "per interval, and one line when the connection is back.",
+    )
     metrics_scripts: str = Field(
         default="",
         description="Comma-separated script names whose runs `/metrics` labels by script "
