@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -58,6 +60,14 @@ class Settings(BaseSettings):
     )
     graphql_max_tokens: int = Field(default=2_000, ge=100, description="GraphQL document size.")
     graphql_max_aliases: int = Field(default=15, ge=1, description="Aliases per GraphQL document.")
+    api_rate_per_second: float = Field(
+        default=50.0,
+        gt=0,
+        description="API endpoints (`/api/...`): requests per second per tenant and instance.",
+    )
+    api_rate_burst: int = Field(
+        default=100, ge=1, description="API endpoints: requests a tenant may make at once."
+    )
 
     hook_batch_size: int = Field(default=256, ge=1, description="Records per consumer batch.")
     hook_concurrency: int = Field(default=64, ge=1, description="Entity keys processed at once.")
@@ -132,6 +142,47 @@ class Settings(BaseSettings):
             max_operations=self.limit_max_operations,
             max_call_depth=self.limit_max_call_depth,
         )
+
+    state_max_documents: int = Field(
+        default=10_000, ge=1, description="State documents per tenant."
+    )
+    state_max_document_bytes: int = Field(
+        default=16 * 1024, ge=64, description="Bytes per state document (compact JSON)."
+    )
+    state_max_total_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024, description="State bytes per tenant."
+    )
+    state_before_calls: int = Field(
+        default=10, ge=0, description="store.* calls per before-hook run."
+    )
+    state_before_ms: float = Field(
+        default=50.0, gt=0, description="Store time per before-hook run."
+    )
+    state_run_calls: int = Field(default=100, ge=0, description="store.* calls per other run.")
+    state_run_ms: float = Field(default=1000.0, gt=0, description="Store time per other run.")
+    state_purge_seconds: float = Field(
+        default=60.0, gt=0, description="How often expired state documents are purged."
+    )
+    execution_mode: Literal["inline", "pool"] = Field(
+        default="pool",
+        description="`pool`: scripts run in worker processes (`runner/workers/`); `inline`: "
+        "on the service's event loop, as the library API and `script check/run` do.",
+    )
+    worker_pool_size: int = Field(default=0, ge=0, description="Workers; 0: the CPU count.")
+    worker_tenant_limit: int = Field(
+        default=0, ge=0, description="Workers one tenant may hold at once; 0: all but a quarter."
+    )
+    worker_recycle_after: int = Field(default=1000, ge=1, description="Runs before a new worker.")
+    worker_memory_mb: int = Field(default=512, ge=64, description="Address space over start-up.")
+    worker_host_call_budget_ms: int = Field(
+        default=2000, ge=1, description="Time one run may spend waiting on host calls (I/O)."
+    )
+    worker_queue_timeout_ms: int = Field(
+        default=1000,
+        ge=1,
+        description="How long a before-hook's script may wait for a free worker before the "
+        "hook is answered `error` (timeout).",
+    )
 
 
 def get_settings() -> Settings:

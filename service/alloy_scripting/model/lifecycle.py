@@ -20,6 +20,7 @@ SAVED_FIELDS = (
     "priority",
     "on_error",
     "limits",
+    "fixtures",
     "disabled_reason",
     "disabled_at",
     "updated_by",

@@ -7,12 +7,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from alloy_scripting import telemetry
+from alloy_scripting.bridge.state import StateContext, StateLimits
+from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.engine import ScriptEngine
 from alloy_scripting.engine.entity import EntityProxy
 from alloy_scripting.model import EventType, ExecutionPhase, ExecutionStatus
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import Script, utc_now
+from alloy_scripting.model.state import idempotency_base
+from alloy_scripting.runner.workers import RunRequest, WorkerPool
 from alloy_scripting.storage.protocols import ExecutionLog, ScriptRegistry
 
 script_logger = logging.getLogger("alloy.script")
@@ -39,6 +43,11 @@ class ScriptExecutor:
     Each run appends an `ExecutionRecord`; a failure (error, limit, timeout) goes to
     `record_failure`, which disables the script at the threshold; a success after
     failures resets the count. `dry_run` keeps no books at all.
+
+    With a `pool`, scripts run in its worker processes (`runner/workers/`); a before-hook's
+    script waits at most `before_wait` seconds for a worker. A run answered without
+    running because no worker was free (limit `queue`) is recorded, but not counted as
+    the script's failure.
     """
 
     def __init__(
@@ -48,8 +57,16 @@ class ScriptExecutor:
         execution_log: ExecutionLog,
         *,
         on_disabled: OnDisabled | None = None,
+        pool: WorkerPool | None = None,
+        before_wait: float | None = None,
+        state: StateStore | None = None,
+        state_limits: StateLimits | None = None,
     ) -> None:
         self.engine = engine
+        self.pool = pool
+        self.state = state
+        self.state_limits = state_limits or StateLimits()
+        self.before_wait = before_wait
         self.registry = registry
         self.execution_log = execution_log
         self.on_disabled = on_disabled
@@ -66,7 +83,10 @@ class ScriptExecutor:
         user_id: str | None = None,
         correlation_id: str | None = None,
         dry_run: bool = False,
+        replay_id: str | None = None,
     ) -> ExecutionResult:
+        """``replay_id``: the id of the event whose redelivery runs this again; the run's
+        ``store.*`` writes are applied once per (event, script, call)."""
         started_at = utc_now()
         ctx = {
             "tenant_id": script.tenant_id,
@@ -76,17 +96,35 @@ class ScriptExecutor:
             "correlation_id": correlation_id,
         }
         with telemetry.span("script.execute") as span:
-            result = self.engine.execute(
-                script.source,
-                phase=phase,
-                entity=entity,
-                event=event,
-                entity_before=entity_before,
-                params=params,
-                ctx=ctx,
-                script_name=script.name,
-                limits=script.limits,
-            )
+            if self.pool is None:
+                result = self.engine.execute(
+                    script.source,
+                    phase=phase,
+                    entity=entity,
+                    event=event,
+                    entity_before=entity_before,
+                    params=params,
+                    ctx=ctx,
+                    script_name=script.name,
+                    limits=script.limits,
+                )
+            else:
+                result = await self.pool.run(
+                    RunRequest(
+                        script.source,
+                        phase,
+                        event=event,
+                        entity=None if entity is None else dict(entity),
+                        entity_before=entity_before,
+                        params=params,
+                        ctx=ctx,
+                        script_name=script.name,
+                        limits=script.limits,
+                        tenant_id=script.tenant_id,
+                        wait_limit=self.before_wait if phase is ExecutionPhase.BEFORE else None,
+                        state=self._state_context(script, phase, replay_id, dry_run),
+                    )
+                )
             if span.is_recording():
                 span.set_attribute("alloy.script.id", script.id)
                 span.set_attribute("alloy.script.name", script.name)
@@ -108,7 +146,7 @@ class ScriptExecutor:
         result.execution_id = record.id
         await self.execution_log.append(record)
         registry = self.registry.for_tenant(script.tenant_id)
-        if result.status.is_failure:
+        if result.status.is_failure and result.limit != "queue":
             outcome = await registry.record_failure(script.id, describe_failure(result))
             if outcome.disabled:
                 telemetry.SCRIPTS_DISABLED.inc()
@@ -160,8 +198,22 @@ class ScriptExecutor:
             changes=result.changes or None,
             removed=list(result.removed),
             logs=[f"{entry.level}: {entry.message}" for entry in result.logs],
+            state_calls=result.state_calls,
             started_at=started_at,
         )
+
+    def _state_context(
+        self, script: Script, phase: ExecutionPhase, replay_id: str | None, dry_run: bool
+    ) -> StateContext | None:
+        """The run's ``store.*`` context: its script's tenant, never one a script names."""
+        if self.state is None:
+            return None
+        base = None if replay_id is None else idempotency_base(replay_id, script.id)
+        ctx = StateContext.for_run(
+            self.state, script.tenant_id, phase, self.state_limits, idempotency_base=base
+        )
+        ctx.read_only = dry_run
+        return ctx
 
     @staticmethod
     def _log(script: Script, result: ExecutionResult) -> None:

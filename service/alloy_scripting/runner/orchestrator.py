@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from alloy_scripting import telemetry
+from alloy_scripting.bridge.state import StateLimits
+from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.engine import ScriptEngine, create_default_engine
 from alloy_scripting.engine.entity import EntityProxy, compose_changes
 from alloy_scripting.model import EventType, ExecutionPhase, ExecutionStatus
@@ -26,6 +28,7 @@ from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import OnErrorPolicy, Script
 from alloy_scripting.runner.executor import ScriptExecutor, describe_failure
 from alloy_scripting.runner.trigger_cache import TriggerCache
+from alloy_scripting.runner.workers import WorkerPool
 from alloy_scripting.storage.errors import ScriptNotFound
 from alloy_scripting.storage.protocols import ExecutionLog, ScriptRegistry
 
@@ -110,6 +113,10 @@ class ScriptOrchestrator:
         cache: TriggerCache | None = None,
         effects_sink: EffectsSink | None = None,
         change_listeners: Iterable[ChangeListener] = (),
+        pool: WorkerPool | None = None,
+        before_wait: float | None = None,
+        state: StateStore | None = None,
+        state_limits: StateLimits | None = None,
     ) -> None:
         self.registry = registry
         self.engine = engine
@@ -117,7 +124,16 @@ class ScriptOrchestrator:
         self.cache = cache or TriggerCache(registry)
         self.effects_sink = effects_sink
         self.change_listeners: list[ChangeListener] = list(change_listeners)
-        self.executor = ScriptExecutor(engine, registry, execution_log, on_disabled=self._disabled)
+        self.executor = ScriptExecutor(
+            engine,
+            registry,
+            execution_log,
+            on_disabled=self._disabled,
+            pool=pool,
+            before_wait=before_wait,
+            state=state,
+            state_limits=state_limits,
+        )
 
     # -- cache ------------------------------------------------------------------------
 
@@ -273,6 +289,7 @@ class ScriptOrchestrator:
                 entity_before=before_image,
                 user_id=hook.user_id,
                 correlation_id=hook.correlation_id,
+                replay_id=hook.event_id,
             )
             outcome.executed.append(_executed(script, result))
             if result.status is ExecutionStatus.SUCCESS:

@@ -12,11 +12,15 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from alloy_scripting import telemetry
+from alloy_scripting.bridge.state import StateLimits, quotas_from
+from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.engine import EngineConfig, ScriptEngine
 from alloy_scripting.runner.buffered_log import BufferedExecutionLog, FlushListener
 from alloy_scripting.runner.orchestrator import ChangeListener, EffectsSink, ScriptOrchestrator
+from alloy_scripting.runner.workers import PoolConfig, WorkerPool, available_cpus
 from alloy_scripting.settings import Settings
 from alloy_scripting.storage.protocols import Stores
+from alloy_scripting.storage.state_memory import InMemoryStateStore
 
 logger = logging.getLogger("alloy.runner")
 
@@ -38,6 +42,10 @@ class Runtime:
     """Named readiness checks (`kafka`, `mongodb`); `/health/ready` is ready when all pass."""
     records: BufferedExecutionLog | None = None
     """The write-behind execution log, when records are written behind (`build_runtime`)."""
+    state: StateStore = field(default_factory=InMemoryStateStore)
+    """The tenants' state documents (`store.*`, `/state`); `serve` puts MongoDB's here."""
+    pool: WorkerPool | None = None
+    """The worker processes scripts run in (`execution_mode=pool`); started by the edge."""
     _flusher: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     async def readiness(self) -> dict[str, bool]:
@@ -61,6 +69,15 @@ class Runtime:
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
+
+    async def start_workers(self) -> None:
+        """Start the worker pool (if any) and wait until its workers are ready."""
+        if self.pool is not None:
+            await self.pool.start()
+
+    async def stop_workers(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
 
     async def flush_records(self) -> None:
         """Write the buffered execution records now (on shutdown); a failure is logged."""
@@ -96,18 +113,25 @@ def build_runtime(
     change_listeners: Iterable[ChangeListener] = (),
     record_listeners: Iterable[FlushListener] = (),
     health_checks: Mapping[str, HealthCheck] | None = None,
+    state: StateStore | None = None,
 ) -> Runtime:
     """Wire engine, write-behind execution log and orchestrator over `stores`, with the
     edges' sinks: where effects go, who hears of script changes and of written records."""
     engine = engine or ScriptEngine(engine_config(settings))
     telemetry.label_scripts(settings.metrics_script_names())
     records = BufferedExecutionLog(stores.executions, listeners=record_listeners)
+    pool = worker_pool(settings, engine)
+    state = state if state is not None else InMemoryStateStore(quotas_from(settings))
     orchestrator = ScriptOrchestrator(
         stores.scripts,
         engine,
         records,
         effects_sink=effects_sink,
         change_listeners=change_listeners,
+        pool=pool,
+        before_wait=settings.worker_queue_timeout_ms / 1000,
+        state=state,
+        state_limits=StateLimits.from_settings(settings),
     )
     return Runtime(
         settings=settings,
@@ -117,4 +141,20 @@ def build_runtime(
         instance_id=instance_id or new_instance_id(),
         health_checks=dict(health_checks or {}),
         records=records,
+        pool=pool,
+        state=state,
     )
+
+
+def worker_pool(settings: Settings, engine: ScriptEngine) -> WorkerPool | None:
+    """The pool of `settings` (None in `inline` mode), with the engine's limits."""
+    if settings.execution_mode != "pool":
+        return None
+    config = PoolConfig(
+        size=settings.worker_pool_size or available_cpus(),
+        per_tenant=settings.worker_tenant_limit or None,
+        recycle_after=settings.worker_recycle_after,
+        memory_limit=settings.worker_memory_mb * 1024 * 1024,
+        host_call_budget=settings.worker_host_call_budget_ms / 1000,
+    )
+    return WorkerPool(engine.config, config)
