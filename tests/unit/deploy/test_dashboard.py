@@ -51,11 +51,13 @@ async def test_every_queried_metric_is_served() -> None:
     missing = sorted(queried - set(families))
     assert not missing, f"the dashboard queries metrics /metrics does not serve: {missing}"
     assert {"alloy_hook_outcomes_total", "alloy_script_duration_seconds"} <= queried
+    assert {"alloy_workers", "alloy_worker_queue_wait_seconds"} <= queried  # the pool
 
 
 async def test_every_grouping_label_is_the_metrics_own() -> None:
     from alloy_scripting import telemetry
     from alloy_scripting.api import metrics
+    from alloy_scripting.runner.workers import metrics as workers
 
     families = await served()
     declared = {
@@ -70,6 +72,7 @@ async def test_every_grouping_label_is_the_metrics_own() -> None:
             telemetry.SCRIPT_DURATION_BY_SCRIPT,
             metrics.HTTP_REQUESTS,
             metrics.HTTP_DURATION,
+            workers.RESTARTS,
         )
     }
     for expr in expressions():
