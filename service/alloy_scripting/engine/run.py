@@ -57,6 +57,7 @@ class Run(IterationBuiltins):
         "max_array",
         "max_depth",
         "max_ops",
+        "timeout",
         "memory_check",
         "ops",
         "outcome",
@@ -85,6 +86,9 @@ class Run(IterationBuiltins):
             if limits.max_call_depth is not None:
                 self.max_depth = limits.max_call_depth
         self.max_ops = self.budget
+        self.timeout = config.timeout  # for the breach message; `deadline` is what counts
+        if limits is not None and limits.timeout_ms is not None:
+            self.timeout = limits.timeout_ms / 1000
         self.deadline = deadline
         self.depth = 0
         self.max_array = config.max_array_size
@@ -141,7 +145,7 @@ class Run(IterationBuiltins):
 
     def _check(self) -> None:
         if perf_counter() > self.deadline:
-            self.fail("timeout", f"timeout of {self.config.timeout * 1000:g} ms exceeded")
+            self.fail("timeout", f"timeout of {self.timeout * 1000:g} ms exceeded")
         pending = sys.exception()
         if isinstance(pending, ScriptControl):
             raise pending
