@@ -57,13 +57,13 @@ class Run(IterationBuiltins):
         "max_array",
         "max_depth",
         "max_ops",
-        "timeout",
         "memory_check",
         "ops",
         "outcome",
         "response",
         "rss_base",
         "script_name",
+        "timeout",
     )
 
     def __init__(
