@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
 
+from alloy_scripting.connection_log import ConnectionLog
 from alloy_scripting.settings import Settings, get_settings
 
 logger = logging.getLogger("alloy.serve")
@@ -81,6 +82,8 @@ async def run_service(settings: Settings | None = None) -> None:
 
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    connections = ConnectionLog(settings.connection_error_interval_seconds)
+    connections.install()
     # Take the HTTP port first: a second instance started on a busy port must stop before
     # it joins the consumer groups (and makes them rebalance).
     listener = bind_http(settings.http_host, settings.http_port)
@@ -100,7 +103,10 @@ async def run_service(settings: Settings | None = None) -> None:
     )
 
     runtime.start_flusher(0.5)
-    tasks = [asyncio.create_task(_every(3600, stores.purge_expired, "purge expired records"))]
+    tasks = [
+        asyncio.create_task(_every(3600, stores.purge_expired, "purge expired records")),
+        asyncio.create_task(connections.watch(runtime.health_checks)),
+    ]
     purge_state = _every(settings.state_purge_seconds, runtime.state.purge_expired, "purge state")
     tasks.append(asyncio.create_task(purge_state))
 

@@ -5,8 +5,15 @@ from __future__ import annotations
 import ipaddress
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from alloy_scripting.model.limits import (
+    HARD_MAX_CALL_DEPTH,
+    HARD_MAX_OPERATIONS,
+    HARD_MAX_TIMEOUT_MS,
+    ScriptLimits,
+)
 
 
 class Settings(BaseSettings):
@@ -89,6 +96,53 @@ class Settings(BaseSettings):
         default=3, ge=1, description="Consecutive failures before auto-disable."
     )
     execution_retention_days: int = Field(default=30, ge=1)
+
+    connection_error_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Repeated Kafka / MongoDB connection errors: one warning with a count "
+        "per interval, and one line when the connection is back.",
+    )
+    metrics_scripts: str = Field(
+        default="",
+        description="Comma-separated script names whose runs `/metrics` labels by script "
+        "(at most 50: each adds 5 counter and 9 histogram series).",
+    )
+
+    def metrics_script_names(self) -> frozenset[str]:
+        return frozenset(n.strip() for n in self.metrics_scripts.split(",") if n.strip())
+
+    # Engine limits: the defaults of every run, and the maxima a script's `limits` may ask.
+    limit_timeout_ms: int = Field(default=100, ge=1, le=HARD_MAX_TIMEOUT_MS)
+    limit_operations: int = Field(default=50_000, ge=1, le=HARD_MAX_OPERATIONS)
+    limit_call_depth: int = Field(default=16, ge=1, le=HARD_MAX_CALL_DEPTH)
+    limit_string_size: int = Field(default=64 * 1024, ge=1, le=16 * 1024 * 1024)
+    limit_array_size: int = Field(default=10_000, ge=1, le=10_000_000)
+    limit_memory_mb: int = Field(default=128, ge=1, le=64 * 1024)
+    limit_max_timeout_ms: int = Field(default=1_000, ge=1, le=HARD_MAX_TIMEOUT_MS)
+    limit_max_operations: int = Field(default=1_000_000, ge=1, le=HARD_MAX_OPERATIONS)
+    limit_max_call_depth: int = Field(default=64, ge=1, le=HARD_MAX_CALL_DEPTH)
+
+    @model_validator(mode="after")
+    def _defaults_within_maxima(self) -> Settings:
+        if len(self.metrics_script_names()) > 50:
+            raise ValueError("ALLOY_METRICS_SCRIPTS names more than 50 scripts")
+        for name in ("timeout_ms", "operations", "call_depth"):
+            default, most = getattr(self, f"limit_{name}"), getattr(self, f"limit_max_{name}")
+            if default > most:
+                raise ValueError(
+                    f"ALLOY_LIMIT_{name.upper()}={default} is above "
+                    f"ALLOY_LIMIT_MAX_{name.upper()}={most}"
+                )
+        return self
+
+    def script_limit_maxima(self) -> ScriptLimits:
+        """The most a script's `limits` may ask for (`ALLOY_LIMIT_MAX_*`)."""
+        return ScriptLimits(
+            timeout_ms=self.limit_max_timeout_ms,
+            max_operations=self.limit_max_operations,
+            max_call_depth=self.limit_max_call_depth,
+        )
 
     state_max_documents: int = Field(
         default=10_000, ge=1, description="State documents per tenant."

@@ -14,6 +14,9 @@ from prometheus_client import Counter, Gauge, Histogram
 tracer = trace.get_tracer("alloy_scripting")
 trace.get_tracer_provider()  # installs one named by OTEL_PYTHON_TRACER_PROVIDER, if any
 _NO_SPAN = contextlib.nullcontext(trace.INVALID_SPAN)
+#: Set by `tracing.instrument_libraries`: the aiokafka instrumentation injects the trace
+#: into sent records' headers, so our producers leave that to it.
+KAFKA_INSTRUMENTED = False
 
 
 def tracing_active() -> bool:
@@ -74,6 +77,39 @@ SCHEDULED_RUNS = Counter(
     "alloy_scheduled_runs_total",
     "Cron ticks claimed and run by this instance.",
 )
+SCRIPT_RUNS_BY_SCRIPT = Counter(
+    "alloy_script_runs_by_script_total",
+    "Runs of the scripts named in ALLOY_METRICS_SCRIPTS (opt-in, at most "
+    "MAX_LABELLED_SCRIPTS names), by script name and final status.",
+    ["script", "status"],
+)
+SCRIPT_DURATION_BY_SCRIPT = Histogram(
+    "alloy_script_duration_by_script_seconds",
+    "Run wall time of the scripts named in ALLOY_METRICS_SCRIPTS.",
+    ["script"],
+    buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5),
+)
+#: The bound on ALLOY_METRICS_SCRIPTS: at most 5 statuses x 50 scripts = 250 counter series
+#: and 50 x 9 histogram series (buckets, sum, count).
+MAX_LABELLED_SCRIPTS = 50
+#: Script names whose runs are labelled by script (set by `label_scripts`).
+LABELLED_SCRIPTS: frozenset[str] = frozenset()
+
+
+def label_scripts(names: frozenset[str]) -> None:
+    """Label the runs of these scripts (by name) in the `*_by_script` metrics."""
+    global LABELLED_SCRIPTS
+    if len(names) > MAX_LABELLED_SCRIPTS:
+        raise ValueError(f"at most {MAX_LABELLED_SCRIPTS} scripts may be labelled in metrics")
+    LABELLED_SCRIPTS = names
+
+
+def count_script_run(name: str, status: str, seconds: float) -> None:
+    """The labelled series of one run of a script in `LABELLED_SCRIPTS`."""
+    SCRIPT_RUNS_BY_SCRIPT.labels(name, status).inc()
+    SCRIPT_DURATION_BY_SCRIPT.labels(name).observe(seconds)
+
+
 TRIGGER_CACHE_SIZE = Gauge("alloy_trigger_cache_entries", "Entries in the trigger cache.")
 
 

@@ -13,11 +13,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI
+from opentelemetry import trace
 
+from alloy_scripting import telemetry
 from alloy_scripting.api import (
     routes_authoring,
     routes_egress,
     routes_endpoints,
+    routes_executions,
     routes_health,
     routes_lifecycle,
     routes_runs,
@@ -67,6 +70,7 @@ def create_api(runtime: Runtime, *, asyncapi: Mapping[str, Any] | None = None) -
     app.include_router(routes_scripts.router)
     app.include_router(routes_endpoints.router)
     app.include_router(routes_runs.router)
+    app.include_router(routes_executions.router)
     app.include_router(routes_lifecycle.router)
     app.include_router(routes_egress.router)
     app.include_router(routes_health.router)
@@ -80,6 +84,12 @@ def create_api(runtime: Runtime, *, asyncapi: Mapping[str, Any] | None = None) -
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    if telemetry.tracing_active():  # a server span per request; nothing at all without tracing
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(
+            app, tracer_provider=trace.get_tracer_provider(), excluded_urls="/metrics,/health/.*"
+        )
     return app
 
 

@@ -28,10 +28,13 @@ from alloy_scripting.api.schemas import RunIn, ScriptCreate, ScriptUpdate, Valid
 from alloy_scripting.model.debug import DebugSample
 from alloy_scripting.model.enums import ExecutionPhase, ExecutionStatus, ScriptStatus
 from alloy_scripting.model.events import SideEffect
+from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.fixtures import CaseReport
+from alloy_scripting.model.limits import ScriptLimits
 from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptPage, ScriptQuery
 from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import ApiTrigger, Script, ScriptTrigger
+from alloy_scripting.model.stats import ScriptStats, StatsWindow
 from alloy_scripting.runner.debugger import DebugReport, debug_run, run_fixtures
 from alloy_scripting.runner.executor import describe_failure
 from alloy_scripting.runner.service import Runtime
@@ -58,10 +61,58 @@ async def list_executions(
     return await ctx.executions.find_by_script(script.id, offset, limit, query)
 
 
+async def find_executions(
+    ctx: Ctx, query: ExecutionQuery, offset: int, limit: int
+) -> ExecutionPage:
+    """The caller's execution records matching `query` (any script, deleted ones included),
+    newest first, with the total: `GET /executions`, GraphQL `executions`, MCP
+    `alloy_list_executions`."""
+    return await ctx.executions.find(query, offset, limit)
+
+
+async def get_execution(ctx: Ctx, execution_id: str) -> ExecutionRecord:
+    """One of the caller's execution records; another tenant's is not found (404)."""
+    record = await ctx.executions.get(execution_id[:64])
+    if record is None:
+        raise ProblemError("not-found", f"execution {execution_id[:64]!r} not found")
+    return record
+
+
+async def script_stats(ctx: Ctx, script_id: str, window: StatsWindow) -> ScriptStats:
+    """Run statistics of one of the caller's scripts over `window`, computed by the store."""
+    script = await ctx.load(script_id)
+    return await ctx.executions.stats(script.id, window)
+
+
+def checked_limits(ctx: Ctx, limits: ScriptLimits | None) -> ScriptLimits | None:
+    """`limits` if within the deployment's maxima (None when empty); else a 422
+    `validation` problem naming each limit asked above its maximum and the setting."""
+    if limits is None or limits.empty:
+        return None
+    above = limits.above(ctx.runtime.settings.script_limit_maxima())
+    if above:
+        errors = [
+            {
+                "loc": ["body", "limits", name],
+                "msg": f"{asked} is above the deployment maximum "
+                f"{ScriptLimits.setting_of(name)}={most}",
+                "type": "less_than_equal",
+            }
+            for name, asked, most in above
+        ]
+        raise ProblemError(
+            "validation",
+            "; ".join(f"limits.{e['loc'][2]}: {e['msg']}" for e in errors),
+            errors=errors,
+        )
+    return limits
+
+
 async def create_script(ctx: Ctx, body: ScriptCreate) -> Script:
     """Validated by the engine first (for the phase of its trigger); error diagnostics give
     422 ``script-invalid``."""
     trigger = body.trigger.to_model()
+    limits = checked_limits(ctx, body.limits)
     await refuse_invalid(ctx.runtime, body.source, trigger)
     script = Script.new(
         body.name,
@@ -74,6 +125,7 @@ async def create_script(ctx: Ctx, body: ScriptCreate) -> Script:
         created_by=ctx.caller.actor,
         fixtures=body.fixtures,
     )
+    script.limits = limits
     if body.status is ScriptStatus.ACTIVE:
         await check_activation(ctx.runtime, ctx.scripts, script)
         script.activate()
@@ -95,8 +147,10 @@ async def update_script(
     changes: dict[str, Any] = {
         field: getattr(body, field)
         for field in body.model_fields_set
-        if field not in ("revision", "trigger") and getattr(body, field) is not None
+        if field not in ("revision", "trigger", "limits") and getattr(body, field) is not None
     }
+    if body.limits is not None:
+        changes["limits"] = checked_limits(ctx, body.limits)
     if body.trigger is not None:
         changes["trigger"] = body.trigger.to_model()
     updated = Script.model_validate({**dict(stored), **changes, "updated_by": ctx.caller.actor})

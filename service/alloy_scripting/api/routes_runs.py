@@ -10,6 +10,7 @@ from alloy_scripting.api.routes_scripts import Limit, Offset
 from alloy_scripting.api.schemas import RunIn, RunOut
 from alloy_scripting.model.page import ExecutionPage
 from alloy_scripting.model.script import Script
+from alloy_scripting.model.stats import ScriptStats, StatsWindow
 
 router = APIRouter(prefix="/scripts", tags=["runs"])
 
@@ -40,3 +41,12 @@ async def list_executions(
 ) -> ExecutionPage:
     """Newest first, with the total number of records."""
     return await operations.list_executions(ctx, script_id, offset, limit)
+
+
+@router.get("/{script_id}/stats", summary="The script's run statistics")
+async def script_stats(
+    script_id: str, ctx: CtxDep, window: StatsWindow = StatsWindow.DAY
+) -> ScriptStats:
+    """Runs by status, error rate, p50/p95/p99 duration, the newest failure of the window
+    and the current run of consecutive failures, computed by the database."""
+    return await operations.script_stats(ctx, script_id, window)

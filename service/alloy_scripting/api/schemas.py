@@ -13,6 +13,7 @@ from alloy_scripting.model.enums import EventType, ExecutionPhase, ScriptStatus
 from alloy_scripting.model.events import SideEffect
 from alloy_scripting.model.fixtures import MAX_FIXTURES, Fixture
 from alloy_scripting.model.json_check import check_json
+from alloy_scripting.model.limits import ScriptLimits
 from alloy_scripting.model.script import (
     MAX_DESCRIPTION_LENGTH,
     MAX_ENTITY_TYPE_LENGTH,
@@ -125,6 +126,9 @@ class ScriptCreate(_Request):
     )
     priority: Priority = 0
     on_error: OnErrorPolicy = OnErrorPolicy.FAIL
+    limits: ScriptLimits | None = Field(
+        default=None, description="Run limits, up to the deployment's `ALLOY_LIMIT_MAX_*`."
+    )
     fixtures: list[Fixture] = Field(
         default_factory=list,
         max_length=MAX_FIXTURES,
@@ -142,6 +146,9 @@ class ScriptUpdate(_Request):
     status: ScriptStatus | None = None
     priority: Priority | None = None
     on_error: OnErrorPolicy | None = None
+    limits: ScriptLimits | None = Field(
+        default=None, description="New run limits (`{}`: the deployment's defaults)."
+    )
     fixtures: list[Fixture] | None = Field(default=None, max_length=MAX_FIXTURES)
     revision: Revision | None = Field(
         default=None,

@@ -26,7 +26,8 @@ from alloy_scripting.api.schemas import (
     ValidateOut,
     VersionList,
 )
-from alloy_scripting.model.page import ExecutionPage
+from alloy_scripting.model.execution import ExecutionRecord
+from alloy_scripting.model.page import ExecutionPage, ExecutionQuery
 from alloy_scripting.model.script import ScriptVersion
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -264,6 +265,20 @@ class ManagementClient:
         return self._model(
             ExecutionPage, "GET", self._script(script_id, "/executions"), params=params
         )
+
+    def find_executions(
+        self, query: ExecutionQuery, *, offset: int = 0, limit: int = 50
+    ) -> ExecutionPage:
+        """`GET /executions`: the tenant's records matching `query`, newest first."""
+        params = {
+            **query.model_dump(mode="json", exclude_none=True),
+            "offset": offset,
+            "limit": limit,
+        }
+        return self._model(ExecutionPage, "GET", "/executions", params=params)
+
+    def execution(self, execution_id: str) -> ExecutionRecord:
+        return self._model(ExecutionRecord, "GET", f"/executions/{quote(execution_id, safe='')}")
 
     # -- state ----------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from alloy_scripting.model.result import ApiResponse, EmittedEvent, LogEntry
 
 if TYPE_CHECKING:
     from alloy_scripting.engine.script_engine import ScriptEngine
+    from alloy_scripting.model.limits import ScriptLimits
 
 script_logger = logging.getLogger("alloy.script")
 
@@ -55,24 +56,41 @@ class Run(IterationBuiltins):
         "logs",
         "max_array",
         "max_depth",
+        "max_ops",
         "memory_check",
         "ops",
         "outcome",
         "response",
         "rss_base",
         "script_name",
+        "timeout",
     )
 
-    def __init__(self, engine: ScriptEngine, deadline: float, script_name: str | None) -> None:
+    def __init__(
+        self,
+        engine: ScriptEngine,
+        deadline: float,
+        script_name: str | None,
+        limits: ScriptLimits | None = None,
+    ) -> None:
         config = engine.config
         self.engine = engine
         self.config = config
         self.guards = engine.guards
         self.ops = 0
         self.budget = config.max_operations
+        self.max_depth = config.max_call_depth
+        if limits is not None:
+            if limits.max_operations is not None:
+                self.budget = limits.max_operations
+            if limits.max_call_depth is not None:
+                self.max_depth = limits.max_call_depth
+        self.max_ops = self.budget
+        self.timeout = config.timeout  # for the breach message; `deadline` is what counts
+        if limits is not None and limits.timeout_ms is not None:
+            self.timeout = limits.timeout_ms / 1000
         self.deadline = deadline
         self.depth = 0
-        self.max_depth = config.max_call_depth
         self.max_array = config.max_array_size
         self.breach: str | None = None
         self.outcome: ScriptControl | None = None
@@ -127,7 +145,7 @@ class Run(IterationBuiltins):
 
     def _check(self) -> None:
         if perf_counter() > self.deadline:
-            self.fail("timeout", f"timeout of {self.config.timeout * 1000:g} ms exceeded")
+            self.fail("timeout", f"timeout of {self.timeout * 1000:g} ms exceeded")
         pending = sys.exception()
         if isinstance(pending, ScriptControl):
             raise pending
@@ -147,7 +165,7 @@ class Run(IterationBuiltins):
 
     def _over(self) -> NoReturn:
         if self.outcome is None:
-            self.fail("operations", f"more than {self.config.max_operations} operations")
+            self.fail("operations", f"more than {self.max_ops} operations")
         raise self.outcome.again()
 
     def fail(self, limit: str, detail: str = "") -> NoReturn:

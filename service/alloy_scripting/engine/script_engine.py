@@ -111,6 +111,7 @@ from alloy_scripting.engine.trace_lines import LINE_HOOK
 from alloy_scripting.engine.tracer import MAX_STEPS, Tracer
 from alloy_scripting.model.debug import DebugEffects, Trace
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus
+from alloy_scripting.model.limits import ScriptLimits
 from alloy_scripting.model.result import (
     Diagnostic,
     ExecutionResult,
@@ -187,9 +188,12 @@ class ScriptEngine:
         params: Mapping[str, Any] | None = None,
         ctx: Mapping[str, Any] | None = None,
         script_name: str | None = None,
+        limits: ScriptLimits | None = None,
     ) -> ExecutionResult:
         """Run `source` and report what happened. Never raises for anything the script does;
-        raises `ValueError` only for an unknown `phase` or `event` (a caller error)."""
+        raises `ValueError` only for an unknown `phase` or `event` (a caller error).
+        `limits` overrides the configured time, operations and call depth of this run (the
+        caller bounds it; a straight script, the hot path below, needs none of them)."""
         started = perf_counter()
         if event is None:
             event_type = None
@@ -261,6 +265,7 @@ class ScriptEngine:
             ctx,
             script_name,
             started,
+            limits=limits,
         )
 
     def debug(
@@ -319,6 +324,7 @@ class ScriptEngine:
         started: float,
         tracer: Tracer | None = None,
         effects: DebugEffects | None = None,
+        limits: ScriptLimits | None = None,
     ) -> ExecutionResult:
         """`execute` beyond its hot path: any entity, context, `Run` and decimal context."""
         try:
@@ -352,7 +358,10 @@ class ScriptEngine:
             scope["entity"] = proxy
             previous: Any = None
             if compiled.needs_run:
-                run = Run(self, started + self._timeout, script_name or _script_name(ctx))
+                timeout = self._timeout
+                if limits is not None and limits.timeout_ms is not None:
+                    timeout = limits.timeout_ms / 1000
+                run = Run(self, started + timeout, script_name or _script_name(ctx), limits)
                 run.effects = effects
                 if tracer is not None:
                     tracer.attach(run, proxy)

@@ -168,7 +168,7 @@ class Producers:
     ) -> asyncio.Future[Any]:
         if producer is None:
             raise RuntimeError("the Kafka producers are not started")
-        if telemetry.tracing_active():
+        if telemetry.tracing_active() and not telemetry.KAFKA_INSTRUMENTED:
             headers = dict(headers)
             propagate.inject(headers)  # the consumer's spans continue this trace
         delivery: asyncio.Future[Any] = await producer.send(

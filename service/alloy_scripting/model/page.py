@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from alloy_scripting.model.enums import EventType, ExecutionStatus, ScriptStatus
+from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus, ScriptStatus
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.script import Script, TriggerType
 
@@ -22,18 +22,27 @@ class ScriptQuery(BaseModel):
 
 
 class ExecutionQuery(BaseModel):
-    """Filters for `ExecutionLog.find_by_script`: a status, and started at or after `since`
-    and before `until` (aware datetimes)."""
+    """Filters for `ExecutionLog.find` (and `find_by_script`, which sets `script_id`): every
+    field set narrows the result; started at or after `since` and before `until` (aware
+    datetimes). The tenant is the log's own scope, never a filter."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    script_id: str | None = Field(default=None, min_length=1, max_length=128)
     status: ExecutionStatus | None = None
+    phase: ExecutionPhase | None = None
+    entity_type: str | None = Field(default=None, min_length=1, max_length=128)
+    entity_id: str | None = Field(default=None, min_length=1, max_length=256)
     since: AwareDatetime | None = None
     until: AwareDatetime | None = None
 
     def matches(self, record: ExecutionRecord) -> bool:
         return (
-            (self.status is None or record.status is self.status)
+            (self.script_id is None or record.script_id == self.script_id)
+            and (self.status is None or record.status is self.status)
+            and (self.phase is None or record.phase is self.phase)
+            and (self.entity_type is None or record.entity_type == self.entity_type)
+            and (self.entity_id is None or record.entity_id == self.entity_id)
             and (self.since is None or record.started_at >= self.since)
             and (self.until is None or record.started_at < self.until)
         )

@@ -42,6 +42,7 @@ from pydantic_core import PydanticCustomError
 
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ScriptStatus
 from alloy_scripting.model.fixtures import MAX_FIXTURES, Fixture
+from alloy_scripting.model.limits import ScriptLimits
 
 #: Largest script source accepted, in UTF-8 bytes.
 MAX_SOURCE_BYTES = 256 * 1024
@@ -339,6 +340,10 @@ class Script(BaseModel):
     status: ScriptStatus = ScriptStatus.DRAFT
     priority: int = Field(default=0, ge=-1_000_000, le=1_000_000)
     on_error: OnErrorPolicy = OnErrorPolicy.FAIL
+    limits: ScriptLimits | None = Field(
+        default=None,
+        description="Run limits above or below the deployment's defaults, up to its maxima.",
+    )
     version: int = Field(default=1, ge=1)
     revision: int = Field(default=0, ge=0)
     error_count: int = Field(default=0, ge=0)

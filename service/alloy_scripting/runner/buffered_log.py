@@ -17,6 +17,7 @@ from datetime import datetime
 
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.page import ExecutionPage, ExecutionQuery
+from alloy_scripting.model.stats import ScriptStats, StatsWindow
 from alloy_scripting.storage.protocols import ExecutionLog
 
 logger = logging.getLogger("alloy.runner")
@@ -92,6 +93,20 @@ class BufferedExecutionLog:
     ) -> ExecutionPage:
         await self.flush()
         return await self.inner.find_by_script(script_id, offset, limit, query)
+
+    async def find(self, query: ExecutionQuery, offset: int = 0, limit: int = 50) -> ExecutionPage:
+        await self.flush()
+        return await self.inner.find(query, offset, limit)
+
+    async def get(self, record_id: str) -> ExecutionRecord | None:
+        await self.flush()
+        return await self.inner.get(record_id)
+
+    async def stats(
+        self, script_id: str, window: StatsWindow, now: datetime | None = None
+    ) -> ScriptStats:
+        await self.flush()
+        return await self.inner.stats(script_id, window, now)
 
     async def purge_expired(self, now: datetime | None = None) -> int:
         return await self.inner.purge_expired(now)

@@ -106,6 +106,7 @@ class ScriptExecutor:
                     params=params,
                     ctx=ctx,
                     script_name=script.name,
+                    limits=script.limits,
                 )
             else:
                 result = await self.pool.run(
@@ -118,6 +119,7 @@ class ScriptExecutor:
                         params=params,
                         ctx=ctx,
                         script_name=script.name,
+                        limits=script.limits,
                         tenant_id=script.tenant_id,
                         wait_limit=self.before_wait if phase is ExecutionPhase.BEFORE else None,
                         state=self._state_context(script, phase, replay_id, dry_run),
@@ -134,6 +136,8 @@ class ScriptExecutor:
                     span.set_attribute("alloy.tenant_id", script.tenant_id)
         telemetry.script_executions(phase.value, result.status.value).inc()
         telemetry.script_duration(phase.value).observe(result.duration_ms / 1000)
+        if script.name in telemetry.LABELLED_SCRIPTS:  # opt-in, bounded: ALLOY_METRICS_SCRIPTS
+            telemetry.count_script_run(script.name, result.status.value, result.duration_ms / 1000)
         self._log(script, result)
         if dry_run:
             return result

@@ -11,10 +11,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from alloy_scripting import telemetry
 from alloy_scripting.bridge.http.helpers import HttpRuns
 from alloy_scripting.bridge.state import StateLimits, quotas_from
 from alloy_scripting.bridge.state.store import StateStore
-from alloy_scripting.engine import ScriptEngine, create_default_engine
+from alloy_scripting.engine import EngineConfig, ScriptEngine
 from alloy_scripting.runner.buffered_log import BufferedExecutionLog, FlushListener
 from alloy_scripting.runner.orchestrator import ChangeListener, EffectsSink, ScriptOrchestrator
 from alloy_scripting.runner.workers import PoolConfig, WorkerPool, available_cpus
@@ -89,6 +90,20 @@ class Runtime:
             logger.exception("could not write the last execution records")
 
 
+def engine_config(settings: Settings) -> EngineConfig:
+    """The engine's limits from `ALLOY_LIMIT_*` (the others keep the seed's defaults)."""
+    timeout = settings.limit_timeout_ms / 1000
+    return EngineConfig(
+        timeout=timeout,
+        warn_after=min(0.05, timeout / 2),  # the seed default, or half a shorter timeout
+        max_operations=settings.limit_operations,
+        max_call_depth=settings.limit_call_depth,
+        max_string_size=settings.limit_string_size,
+        max_array_size=settings.limit_array_size,
+        max_memory=settings.limit_memory_mb * 1024 * 1024,
+    )
+
+
 def build_runtime(
     settings: Settings,
     stores: Stores,
@@ -103,7 +118,8 @@ def build_runtime(
 ) -> Runtime:
     """Wire engine, write-behind execution log and orchestrator over `stores`, with the
     edges' sinks: where effects go, who hears of script changes and of written records."""
-    engine = engine or create_default_engine()
+    engine = engine or ScriptEngine(engine_config(settings))
+    telemetry.label_scripts(settings.metrics_script_names())
     records = BufferedExecutionLog(stores.executions, listeners=record_listeners)
     pool = worker_pool(settings, engine, stores.egress)
     state = state if state is not None else InMemoryStateStore(quotas_from(settings))

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from alloy_scripting.model.egress import EgressRules
-from alloy_scripting.model.enums import EventType, ScriptStatus
+from alloy_scripting.model.enums import EventType, ExecutionStatus, ScriptStatus
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.lifecycle import (
     as_last_error,
@@ -32,6 +32,13 @@ from alloy_scripting.model.script import (
     ScriptVersion,
     to_utc_ms,
     utc_now,
+)
+from alloy_scripting.model.stats import (
+    PERCENTILES,
+    FailedRun,
+    ScriptStats,
+    StatsWindow,
+    rank,
 )
 from alloy_scripting.storage._common import cutoff, scoped, tick_key
 from alloy_scripting.storage.errors import (
@@ -318,16 +325,69 @@ class InMemoryExecutionLog:
         limit: int = 50,
         query: ExecutionQuery | None = None,
     ) -> ExecutionPage:
+        scoped = (query or ExecutionQuery()).model_copy(update={"script_id": script_id})
+        return await self.find(scoped, offset, limit)
+
+    async def find(self, query: ExecutionQuery, offset: int = 0, limit: int = 50) -> ExecutionPage:
         check_page(offset, limit)
-        query = query or ExecutionQuery()
-        found = [
-            r
-            for r in self._records.values()
-            if r.script_id == script_id and r.tenant_id == self._tenant_id and query.matches(r)
-        ]
-        found.sort(key=lambda r: (r.started_at, r.id), reverse=True)
+        found = self._newest_first(query)
         items = [r.model_copy(deep=True) for r in found[offset : offset + limit]]
         return ExecutionPage(items=items, total=len(found), offset=offset, limit=limit)
+
+    def _newest_first(self, query: ExecutionQuery) -> list[ExecutionRecord]:
+        found = [
+            r for r in self._records.values() if r.tenant_id == self._tenant_id and query.matches(r)
+        ]
+        found.sort(key=lambda r: (r.started_at, r.id), reverse=True)
+        return found
+
+    async def get(self, record_id: str) -> ExecutionRecord | None:
+        record = self._records.get(record_id)
+        if record is None or record.tenant_id != self._tenant_id:
+            return None
+        return record.model_copy(deep=True)
+
+    async def stats(
+        self, script_id: str, window: StatsWindow, now: datetime | None = None
+    ) -> ScriptStats:
+        until = now or utc_now()
+        since = until - window.span
+        every = self._newest_first(ExecutionQuery(script_id=script_id))
+        runs = [r for r in every if since <= r.started_at < until]
+        by_status = dict.fromkeys(ExecutionStatus, 0)
+        for r in runs:
+            by_status[r.status] += 1
+        failures = [r for r in runs if r.is_failure]
+        ranked = sorted(runs, key=lambda r: (r.duration_ms, r.id))
+        durations: dict[str, float | None] = {
+            f"p{p}": ranked[rank(p, len(ranked))].duration_ms if ranked else None
+            for p in PERCENTILES
+        }
+        streak = 0
+        for r in every:
+            if not r.is_failure:
+                break
+            streak += 1
+        newest = failures[0] if failures else None
+        return ScriptStats(
+            script_id=script_id,
+            window=window,
+            since=since,
+            until=until,
+            runs=len(runs),
+            by_status=by_status,
+            error_rate=len(failures) / len(runs) if runs else 0.0,
+            duration_ms=durations,
+            last_error=None
+            if newest is None
+            else FailedRun(
+                execution_id=newest.id,
+                status=newest.status,
+                error=newest.error,
+                started_at=newest.started_at,
+            ),
+            consecutive_failures=streak,
+        )
 
     async def purge_expired(self, now: datetime | None = None) -> int:
         limit = cutoff(now, self._retention_days)

@@ -21,6 +21,7 @@ from alloy_scripting.model.enums import EventType
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptPage, ScriptQuery
 from alloy_scripting.model.script import FailureOutcome, LastError, Script, ScriptVersion
+from alloy_scripting.model.stats import ScriptStats, StatsWindow
 
 #: Largest page a single ``find_paginated`` / ``find_by_script`` call returns.
 MAX_PAGE_LIMIT = 1000
@@ -163,7 +164,21 @@ class ExecutionLog(Protocol):
         query: ExecutionQuery | None = None,
     ) -> ExecutionPage:
         """This tenant's records of one script matching `query`, newest first, with the
-        total count."""
+        total count: `find` with `query.script_id` set to `script_id`."""
+        ...
+
+    async def find(self, query: ExecutionQuery, offset: int = 0, limit: int = 50) -> ExecutionPage:
+        """This tenant's records matching `query`, newest first, with the total count."""
+        ...
+
+    async def get(self, record_id: str) -> ExecutionRecord | None:
+        """This tenant's record `record_id` (None if absent or another tenant's)."""
+        ...
+
+    async def stats(
+        self, script_id: str, window: StatsWindow, now: datetime | None = None
+    ) -> ScriptStats:
+        """Run statistics of one script over `window` ending at `now`."""
         ...
 
     async def purge_expired(self, now: datetime | None = None) -> int:

@@ -12,6 +12,7 @@ from tests.unit.api.test_errors import (  # noqa: F401
     test_unknown_route_and_method,
     test_wrong_types_list_field_errors,
 )
+from tests.unit.api.test_executions import *  # noqa: F403
 from tests.unit.api.test_health import test_live, test_not_ready_names_the_failing_checks  # noqa: F401
 from tests.unit.api.test_lifecycle import *  # noqa: F403
 from tests.unit.api.test_runs import *  # noqa: F403

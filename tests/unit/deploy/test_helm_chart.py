@@ -252,6 +252,7 @@ def test_optional_templates_are_guarded() -> None:
         "servicemonitor.yaml": ".Values.serviceMonitor.enabled",
         "serviceaccount.yaml": ".Values.serviceAccount.create",
         "pdb.yaml": ".Values.podDisruptionBudget.enabled",
+        "dashboard.yaml": ".Values.grafanaDashboard.enabled",
         "secret.yaml": 'include "alloy-scripting.createSecret"',
     }
     for name, guard in guards.items():
@@ -267,6 +268,7 @@ def test_kinds() -> None:
     kinds = {p.name: _skeleton_docs(p)[0]["kind"] for p in _manifest_templates()}
     assert kinds == {
         "configmap.yaml": "ConfigMap",
+        "dashboard.yaml": "ConfigMap",
         "deployment.yaml": "Deployment",
         "hpa.yaml": "HorizontalPodAutoscaler",
         "ingress.yaml": "Ingress",

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Annotated
 
 import strawberry
+from pydantic import ValidationError
 
 from alloy_scripting.api import catalogue, operations
 from alloy_scripting.api.graphql.context import Info, ctx_of
@@ -28,7 +29,7 @@ from alloy_scripting.api.schemas import (
     MAX_OFFSET,
     NAME_PREFIX_PATTERN,
 )
-from alloy_scripting.model.enums import EventType, ExecutionStatus, ScriptStatus
+from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus, ScriptStatus
 from alloy_scripting.model.page import ExecutionQuery, ScriptQuery
 from alloy_scripting.model.script import MAX_ENTITY_TYPE_LENGTH, MAX_NAME_LENGTH
 
@@ -106,12 +107,21 @@ class Query:
         script = await (ctx.load(str(id)) if id is not None else ctx.load_by_name(str(name)))
         return ScriptNode.of(script)
 
-    @strawberry.field(description="A script's execution records, newest first.")
+    @strawberry.field(
+        description="The tenant's execution records (one script's with `scriptId`), newest first."
+    )
     async def executions(
         self,
         info: Info,
-        script_id: strawberry.ID,
+        script_id: strawberry.ID | None = None,
         status: ExecutionStatus | None = None,
+        phase: ExecutionPhase | None = None,
+        entity_type: Annotated[
+            str | None, strawberry.argument(description="Records of this entity type.")
+        ] = None,
+        entity_id: Annotated[
+            str | None, strawberry.argument(description="Records of this entity id.")
+        ] = None,
         since: Annotated[
             datetime | None, strawberry.argument(description="Started at or after this instant.")
         ] = None,
@@ -124,10 +134,23 @@ class Query:
         ] = DEFAULT_LIMIT,
     ) -> ExecutionPageNode:
         check_page(offset, limit)
-        query = ExecutionQuery(
-            status=status, since=_aware("since", since), until=_aware("until", until)
-        )
-        page = await operations.list_executions(ctx_of(info), str(script_id), offset, limit, query)
+        ctx = ctx_of(info)
+        try:
+            query = ExecutionQuery(
+                script_id=None if script_id is None else str(script_id),
+                status=status,
+                phase=phase,
+                entity_type=entity_type,
+                entity_id=entity_id,
+                since=_aware("since", since),
+                until=_aware("until", until),
+            )
+        except ValidationError as exc:
+            raise _invalid("executions", str(exc.errors()[0]["msg"])) from exc
+        if query.script_id is not None:  # a script that is not the caller's is not found
+            page = await operations.list_executions(ctx, query.script_id, offset, limit, query)
+        else:
+            page = await operations.find_executions(ctx, query, offset, limit)
         return ExecutionPageNode.of(page)
 
     @strawberry.field(description="Every helper scripts may call, with its phases.")

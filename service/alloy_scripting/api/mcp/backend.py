@@ -23,7 +23,7 @@ from alloy_scripting.api.schemas import (
     ValidateIn,
     ValidateOut,
 )
-from alloy_scripting.model.page import ExecutionPage, ScriptQuery
+from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptQuery
 from alloy_scripting.model.script import Script
 
 
@@ -44,7 +44,9 @@ class ScriptBackend(Protocol):
 
     async def run(self, script_id: str | None, name: str | None, body: RunIn) -> RunOut: ...
 
-    async def list_executions(self, script_id: str, offset: int, limit: int) -> ExecutionPage: ...
+    async def list_executions(
+        self, query: ExecutionQuery, offset: int, limit: int
+    ) -> ExecutionPage: ...
 
     async def reset(self, script_id: str) -> ScriptOut: ...
 
@@ -87,8 +89,12 @@ class LocalBackend:
         ran = await operations.run_script(self.ctx, await self._load(script_id, name), body)
         return run_out(ran.script, ran.result, ran.effects)
 
-    async def list_executions(self, script_id: str, offset: int, limit: int) -> ExecutionPage:
-        return await operations.list_executions(self.ctx, script_id, offset, limit)
+    async def list_executions(
+        self, query: ExecutionQuery, offset: int, limit: int
+    ) -> ExecutionPage:
+        if query.script_id is not None:  # a script that is not the caller's is not found
+            return await operations.list_executions(self.ctx, query.script_id, offset, limit, query)
+        return await operations.find_executions(self.ctx, query, offset, limit)
 
     async def reset(self, script_id: str) -> ScriptOut:
         return script_out(await operations.reset_script(self.ctx, script_id))

@@ -21,7 +21,7 @@ from alloy_scripting.api.schemas import (
     ValidateOut,
 )
 from alloy_scripting.client.rest import ManagementClient
-from alloy_scripting.model.page import ExecutionPage, ScriptQuery
+from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptQuery
 
 T = TypeVar("T")
 
@@ -79,9 +79,13 @@ class RemoteBackend:
         assert name is not None
         return await self._call(lambda: self.client.run_by_name(name, **options))
 
-    async def list_executions(self, script_id: str, offset: int, limit: int) -> ExecutionPage:
+    async def list_executions(
+        self, query: ExecutionQuery, offset: int, limit: int
+    ) -> ExecutionPage:
+        if query.script_id is not None:  # a script that is not the caller's is not found
+            await self._call(lambda: self.client.get_script(str(query.script_id)))
         return await self._call(
-            lambda: self.client.executions(script_id, offset=offset, limit=limit)
+            lambda: self.client.find_executions(query, offset=offset, limit=limit)
         )
 
     async def reset(self, script_id: str) -> ScriptOut:

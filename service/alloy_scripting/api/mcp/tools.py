@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import ToolAnnotations
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from alloy_scripting.api.catalogue import entity_types
 from alloy_scripting.api.mcp.backend import BackendFor
@@ -32,8 +32,8 @@ from alloy_scripting.api.schemas import (
     ValidateOut,
     VersionNumber,
 )
-from alloy_scripting.model.enums import EventType, ExecutionPhase, ScriptStatus
-from alloy_scripting.model.page import ExecutionPage, ScriptQuery
+from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus, ScriptStatus
+from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptQuery
 from alloy_scripting.model.script import (
     MAX_DESCRIPTION_LENGTH,
     MAX_ENTITY_TYPE_LENGTH,
@@ -48,6 +48,10 @@ OptionalId = Annotated[
     Field(description="The script's id (or give `name`)."),
 ]
 OptionalName = Annotated[Name | None, Field(description="The script's name (or `script_id`).")]
+OptionalScriptFilter = Annotated[
+    Annotated[str, Field(min_length=1, max_length=64)] | None,
+    Field(description="Only this script's records (its id)."),
+]
 Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET, description="Items to skip.")]
 Limit = Annotated[int, Field(ge=0, le=MAX_LIMIT, description=f"At most {MAX_LIMIT}.")]
 Source = Annotated[
@@ -231,10 +235,29 @@ def register(server: MCPServer, backend_for: BackendFor) -> None:
 
     @server.tool(annotations=_READ)
     async def alloy_list_executions(
-        ctx: Context, script_id: ScriptId, offset: Offset = 0, limit: Limit = 20
+        ctx: Context,
+        script_id: OptionalScriptFilter = None,
+        status: ExecutionStatus | None = None,
+        phase: ExecutionPhase | None = None,
+        entity_type: Annotated[str | None, Field(min_length=1, max_length=128)] = None,
+        entity_id: Annotated[str | None, Field(min_length=1, max_length=256)] = None,
+        since: Annotated[AwareDatetime | None, Field(description="Started at or after.")] = None,
+        until: Annotated[AwareDatetime | None, Field(description="Started before.")] = None,
+        offset: Offset = 0,
+        limit: Limit = 20,
     ) -> ExecutionPage:
-        """The script's execution log, newest first: status, duration, error, changes, logs."""
-        return await backend_for(ctx).list_executions(script_id, offset, limit)
+        """Your tenant's execution log, newest first (status, duration, error, changes,
+        logs), narrowed by any of script, status, phase, entity and start time."""
+        query = ExecutionQuery(
+            script_id=script_id,
+            status=status,
+            phase=phase,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            since=since,
+            until=until,
+        )
+        return await backend_for(ctx).list_executions(query, offset, limit)
 
     @server.tool(annotations=_WRITE)
     async def alloy_reset_script(ctx: Context, script_id: ScriptId) -> ScriptOut:

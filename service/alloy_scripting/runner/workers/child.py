@@ -112,6 +112,20 @@ def _warm(engine: Any) -> None:
     )
 
 
+def _limits(raw: Any) -> Any:
+    """The script's own limits of a run frame (None: the engine's)."""
+    if raw is None:
+        return None
+    from pydantic import ValidationError
+
+    from alloy_scripting.model.limits import ScriptLimits
+
+    try:
+        return ScriptLimits.model_validate(raw)
+    except ValidationError as error:
+        raise protocol.ProtocolError(f"invalid limits: {error.errors()[0]['msg']}") from None
+
+
 def _run(engine: Any, channel: Channel, request: dict[str, Any]) -> dict[str, Any]:
     source = request["source"]
     if not isinstance(source, str):
@@ -128,6 +142,7 @@ def _run(engine: Any, channel: Channel, request: dict[str, Any]) -> dict[str, An
         params=request.get("params"),
         ctx=request.get("ctx"),
         script_name=request.get("script_name"),
+        limits=_limits(request.get("limits")),
     )
     return {
         "t": "result",

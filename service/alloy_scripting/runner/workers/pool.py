@@ -20,7 +20,7 @@ import math
 import os
 import secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from alloy_scripting.bridge.host_calls import HOST_FUNCTIONS, HostCallFailed, HostRun
@@ -28,6 +28,7 @@ from alloy_scripting.bridge.http.helpers import HttpRuns
 from alloy_scripting.bridge.state.context import StateContext
 from alloy_scripting.engine.config import EngineConfig
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus
+from alloy_scripting.model.limits import ScriptLimits
 from alloy_scripting.model.result import ExecutionResult, ScriptError
 from alloy_scripting.runner.workers import metrics, protocol
 from alloy_scripting.runner.workers.fairness import FairQueue, Waiter
@@ -96,6 +97,8 @@ class RunRequest:
     params: dict[str, Any] | None = None
     ctx: dict[str, Any] | None = None
     script_name: str | None = None
+    limits: ScriptLimits | None = None
+    """The script's own time, operations and call depth (bounded by the API)."""
     tenant_id: str | None = None
     wait_limit: float | None = None
     state: StateContext | None = None
@@ -113,6 +116,7 @@ class RunRequest:
             "params": self.params,
             "ctx": self.ctx,
             "script_name": self.script_name,
+            "limits": None if self.limits is None else self.limits.model_dump(),
         }
 
 
@@ -366,7 +370,11 @@ class WorkerPool:
         outcome: Outcome | None = None
         try:
             outcome = await worker.execute(
-                frame, message["id"], request.source, self.timing, self._host_handler(host_run)
+                frame,
+                message["id"],
+                request.source,
+                self._timing_of(request),
+                self._host_handler(host_run),
             )
             result = self._result(worker, request, outcome, host_run, started)
             if host_run.http is not None:
@@ -390,6 +398,13 @@ class WorkerPool:
         finally:
             metrics.BUSY.observe(time.perf_counter() - started)
             self._release(worker, tenant)
+
+    def _timing_of(self, request: RunRequest) -> Timing:
+        """The pool's timing, with the script's own timeout if it has one."""
+        limits = request.limits
+        if limits is None or limits.timeout_ms is None:
+            return self.timing
+        return replace(self.timing, timeout=limits.timeout_ms / 1000)
 
     def _result(
         self,
@@ -427,7 +442,7 @@ class WorkerPool:
         if outcome.kind == "timeout":
             if not worker.overdue:  # the CPU-seconds backstop ended it
                 self._replace(worker, "timeout")
-            ms = f"{self.engine_config.timeout * 1000:g}"
+            ms = f"{self._timing_of(request).timeout * 1000:g}"
             return self._synthetic(
                 request,
                 ExecutionStatus.TIMEOUT,

@@ -9,11 +9,23 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from alloy_scripting.model.enums import ExecutionStatus
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.page import ExecutionPage, ExecutionQuery
+from alloy_scripting.model.script import utc_now
+from alloy_scripting.model.stats import (
+    FAILURE_STATUSES,
+    PERCENTILES,
+    FailedRun,
+    ScriptStats,
+    StatsWindow,
+    rank,
+)
 from alloy_scripting.storage._common import cutoff
 from alloy_scripting.storage.mongo.common import (
+    IDX_EXEC_BY_ENTITY,
     IDX_EXEC_BY_SCRIPT,
+    IDX_EXEC_BY_TENANT,
     IDX_EXEC_TTL,
     Database,
     Document,
@@ -37,6 +49,32 @@ def record_doc(record: ExecutionRecord) -> Document:
         if (value is not None and value != []) or name == "tenant_id":
             doc[name] = value
     return doc
+
+
+_NEWEST_FIRST = [("started_at", DESCENDING), ("_id", DESCENDING)]
+
+
+def query_filter(tenant_id: str | None, query: ExecutionQuery) -> Document:
+    """The MongoDB filter of `query` in `tenant_id`'s log. Each filter leads with the tenant
+    and an equality the indexes start with (script, entity, else the tenant alone), then
+    `started_at`, so every query is an index range read in the order it is returned."""
+    flt = tenant_filter(tenant_id)
+    for name in ("script_id", "entity_type", "entity_id"):
+        value = getattr(query, name)
+        if value is not None:
+            flt[name] = value
+    if query.status is not None:
+        flt["status"] = query.status.value
+    if query.phase is not None:
+        flt["phase"] = query.phase.value
+    started: dict[str, Any] = {}
+    if query.since is not None:
+        started["$gte"] = query.since
+    if query.until is not None:
+        started["$lt"] = query.until
+    if started:
+        flt["started_at"] = started
+    return flt
 
 
 def record_from(doc: Mapping[str, Any]) -> ExecutionRecord:
@@ -84,6 +122,21 @@ class MongoExecutionLog:
             [("tenant_id", ASCENDING), ("script_id", ASCENDING), ("started_at", DESCENDING)],
             name=IDX_EXEC_BY_SCRIPT,
         )
+        await create_index(
+            self._records,
+            [("tenant_id", ASCENDING), ("started_at", DESCENDING)],
+            name=IDX_EXEC_BY_TENANT,
+        )
+        await create_index(
+            self._records,
+            [
+                ("tenant_id", ASCENDING),
+                ("entity_type", ASCENDING),
+                ("entity_id", ASCENDING),
+                ("started_at", DESCENDING),
+            ],
+            name=IDX_EXEC_BY_ENTITY,
+        )
         self.ttl_supported = await create_ttl_index(
             self._records, "started_at", self._retention_days * 86400, name=IDX_EXEC_TTL
         )
@@ -113,29 +166,82 @@ class MongoExecutionLog:
         limit: int = 50,
         query: ExecutionQuery | None = None,
     ) -> ExecutionPage:
+        scoped = (query or ExecutionQuery()).model_copy(update={"script_id": script_id})
+        return await self.find(scoped, offset, limit)
+
+    async def find(self, query: ExecutionQuery, offset: int = 0, limit: int = 50) -> ExecutionPage:
         check_page(offset, limit)
-        flt = tenant_filter(self._tenant_id, script_id=script_id)
-        if query is not None:
-            if query.status is not None:
-                flt["status"] = query.status.value
-            started: dict[str, Any] = {}
-            if query.since is not None:
-                started["$gte"] = query.since
-            if query.until is not None:
-                started["$lt"] = query.until
-            if started:
-                flt["started_at"] = started
+        flt = query_filter(self._tenant_id, query)
         total = await self._records.count_documents(flt)
         items: list[ExecutionRecord] = []
         if limit > 0 and offset < total:
-            cursor = self._records.find(
-                flt,
-                sort=[("started_at", DESCENDING), ("_id", DESCENDING)],
-                skip=offset,
-                limit=limit,
-            )
+            cursor = self._records.find(flt, sort=_NEWEST_FIRST, skip=offset, limit=limit)
             items = [record_from(doc) async for doc in cursor]
         return ExecutionPage(items=items, total=total, offset=offset, limit=limit)
+
+    async def get(self, record_id: str) -> ExecutionRecord | None:
+        doc = await self._records.find_one(tenant_filter(self._tenant_id, _id=record_id))
+        return None if doc is None else record_from(doc)
+
+    async def stats(
+        self, script_id: str, window: StatsWindow, now: datetime | None = None
+    ) -> ScriptStats:
+        """Counted, ranked and found by the server (FerretDB 1.24 has `$match` and `$group`
+        with `$sum`, but no `$percentile`: each percentile is one sorted read of a single
+        duration at its rank). Every read is bounded by the (tenant, script, started_at)
+        index."""
+        until = now or utc_now()
+        since = until - window.span
+        scope = tenant_filter(self._tenant_id, script_id=script_id)
+        flt = {**scope, "started_at": {"$gte": since, "$lt": until}}
+        by_status = dict.fromkeys(ExecutionStatus, 0)
+        pipeline = [{"$match": flt}, {"$group": {"_id": "$status", "runs": {"$sum": 1}}}]
+        async for row in await self._records.aggregate(pipeline):
+            by_status[ExecutionStatus(row["_id"])] = int(row["runs"])
+        runs = sum(by_status.values())
+        failures = sum(n for s, n in by_status.items() if s.is_failure)
+        durations: dict[str, float | None] = {f"p{p}": None for p in PERCENTILES}
+        if runs:
+            for p in PERCENTILES:
+                doc = await self._records.find_one(
+                    flt,
+                    projection={"duration_ms": 1},
+                    sort=[("duration_ms", ASCENDING), ("_id", ASCENDING)],
+                    skip=rank(p, runs),
+                )
+                durations[f"p{p}"] = float(doc.get("duration_ms", 0.0)) if doc else None
+        last_error = None
+        if failures:
+            doc = await self._records.find_one(
+                {**flt, "status": {"$in": list(FAILURE_STATUSES)}}, sort=_NEWEST_FIRST
+            )
+            if doc is not None:
+                last_error = FailedRun(
+                    execution_id=doc["_id"],
+                    status=ExecutionStatus(doc["status"]),
+                    error=doc.get("error"),
+                    started_at=doc["started_at"],
+                )
+        newest_ok = await self._records.find_one(
+            {**scope, "status": {"$nin": list(FAILURE_STATUSES)}},
+            projection={"started_at": 1},
+            sort=_NEWEST_FIRST,
+        )
+        streak = {**scope, "status": {"$in": list(FAILURE_STATUSES)}}
+        if newest_ok is not None:
+            streak["started_at"] = {"$gt": newest_ok["started_at"]}
+        return ScriptStats(
+            script_id=script_id,
+            window=window,
+            since=since,
+            until=until,
+            runs=runs,
+            by_status=by_status,
+            error_rate=failures / runs if runs else 0.0,
+            duration_ms=durations,
+            last_error=last_error,
+            consecutive_failures=await self._records.count_documents(streak),
+        )
 
     async def purge_expired(self, now: datetime | None = None) -> int:
         result = await self._records.delete_many(
