@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from alloy_scripting import telemetry
@@ -13,6 +13,7 @@ from alloy_scripting.model import EventType, ExecutionPhase, ExecutionStatus
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import Script, utc_now
+from alloy_scripting.runner.records import ExecutionRecords, Recording, RecordListener
 from alloy_scripting.storage.protocols import ExecutionLog, ScriptRegistry
 
 script_logger = logging.getLogger("alloy.script")
@@ -36,7 +37,9 @@ def describe_failure(result: ExecutionResult) -> str:
 class ScriptExecutor:
     """`execute(script, ...)` runs a stored script and keeps its books.
 
-    Each run appends an `ExecutionRecord`; a failure (error, limit, timeout) goes to
+    Each run has an `ExecutionRecord`: written (stored and handed to `record_listeners`)
+    before `execute` returns, or, for a hook run given a `recording`, added to it for the
+    caller to write with the rest of its batch. A failure (error, limit, timeout) goes to
     `record_failure`, which disables the script at the threshold; a success after
     failures resets the count. `dry_run` keeps no books at all.
     """
@@ -48,10 +51,12 @@ class ScriptExecutor:
         execution_log: ExecutionLog,
         *,
         on_disabled: OnDisabled | None = None,
+        record_listeners: Iterable[RecordListener] = (),
     ) -> None:
         self.engine = engine
         self.registry = registry
         self.execution_log = execution_log
+        self.records = ExecutionRecords(execution_log, record_listeners)
         self.on_disabled = on_disabled
 
     async def execute(
@@ -66,6 +71,7 @@ class ScriptExecutor:
         user_id: str | None = None,
         correlation_id: str | None = None,
         dry_run: bool = False,
+        recording: Recording | None = None,
     ) -> ExecutionResult:
         started_at = utc_now()
         ctx = {
@@ -101,9 +107,14 @@ class ScriptExecutor:
         if dry_run:
             return result
 
-        await self.execution_log.append(
-            self._record(script, result, started_at, event, entity, user_id, correlation_id)
+        record_id = None if recording is None else recording.record_id(script.id)
+        record = self._record(
+            script, result, started_at, event, entity, user_id, correlation_id, record_id
         )
+        if recording is None:
+            await self.records.write([record])
+        else:
+            recording.records.append(record)
         registry = self.registry.for_tenant(script.tenant_id)
         if result.status.is_failure:
             outcome = await registry.record_failure(script.id, describe_failure(result))
@@ -130,6 +141,7 @@ class ScriptExecutor:
         entity: EntityProxy | None,
         user_id: str | None,
         correlation_id: str | None,
+        record_id: str | None = None,
     ) -> ExecutionRecord:
         error: dict[str, Any] | None = None
         if result.error is not None:
@@ -138,7 +150,9 @@ class ScriptExecutor:
                 error["line"] = result.error.line
             if result.limit:
                 error["limit"] = result.limit
+        ids = {} if record_id is None else {"id": record_id}
         return ExecutionRecord.of_run(
+            **ids,
             script_id=script.id,
             script_version=script.version,
             script_name=script.name,

@@ -24,6 +24,7 @@ from alloy_scripting.model.outcomes import (
 from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import OnErrorPolicy, Script
 from alloy_scripting.runner.executor import ScriptExecutor, describe_failure
+from alloy_scripting.runner.records import ExecutionRecords, Recording, RecordListener
 from alloy_scripting.runner.trigger_cache import TriggerCache
 from alloy_scripting.storage.errors import ScriptNotFound
 from alloy_scripting.storage.protocols import ExecutionLog, ScriptRegistry
@@ -64,6 +65,7 @@ class ScriptOrchestrator:
         cache: TriggerCache | None = None,
         effects_sink: EffectsSink | None = None,
         change_listeners: Iterable[ChangeListener] = (),
+        record_listeners: Iterable[RecordListener] = (),
     ) -> None:
         self.registry = registry
         self.engine = engine
@@ -71,7 +73,19 @@ class ScriptOrchestrator:
         self.cache = cache or TriggerCache(registry)
         self.effects_sink = effects_sink
         self.change_listeners: list[ChangeListener] = list(change_listeners)
-        self.executor = ScriptExecutor(engine, registry, execution_log, on_disabled=self._disabled)
+        self.executor = ScriptExecutor(
+            engine,
+            registry,
+            execution_log,
+            on_disabled=self._disabled,
+            record_listeners=record_listeners,
+        )
+
+    @property
+    def records(self) -> ExecutionRecords:
+        """Where execution records are made durable (a hook's caller writes its recording's
+        records there)."""
+        return self.executor.records
 
     # -- cache ------------------------------------------------------------------------
 
@@ -119,12 +133,20 @@ class ScriptOrchestrator:
             tenant_id=tenant_id, correlation_id=correlation_id, event_id=event_id,
         )  # fmt: skip
 
-    async def before(self, event: EntityEvent, *, correlation_id: str | None = None) -> HookOutcome:
-        """The answer to a decoded before-hook request (its event is a `before_*` one)."""
+    async def before(
+        self,
+        event: EntityEvent,
+        *,
+        correlation_id: str | None = None,
+        recording: Recording | None = None,
+    ) -> HookOutcome:
+        """The answer to a decoded before-hook request (its event is a `before_*` one).
+        With a `recording`, the runs' records are added to it, not written."""
         return await self._before(
             event.entity_id, event.entity_type, event.event, event.data, event.before,
             event.user_id, tenant_id=event.tenant_id,
             correlation_id=correlation_id or event.event_id, event_id=event.event_id,
+            recording=recording,
         )  # fmt: skip
 
     async def _before(
@@ -139,6 +161,7 @@ class ScriptOrchestrator:
         tenant_id: str | None,
         correlation_id: str | None,
         event_id: str | None,
+        recording: Recording | None = None,
     ) -> HookOutcome:
         started = time.perf_counter()
         original = dict(data)
@@ -156,6 +179,7 @@ class ScriptOrchestrator:
                     entity_before=before_image,
                     user_id=user_id,
                     correlation_id=correlation_id,
+                    recording=recording,
                 )
                 executed.append(_executed(script, result))
                 if result.status is ExecutionStatus.ABORTED:
@@ -241,13 +265,19 @@ class ScriptOrchestrator:
         )  # fmt: skip
 
     async def effects(
-        self, event: EntityEvent, *, correlation_id: str | None = None
+        self,
+        event: EntityEvent,
+        *,
+        correlation_id: str | None = None,
+        recording: Recording | None = None,
     ) -> EffectsOutcome:
-        """What a decoded after or on-commit event does (every script runs)."""
+        """What a decoded after or on-commit event does (every script runs). With a
+        `recording`, the runs' records are added to it, not written."""
         return await self._effects_of(
             event.entity_id, event.entity_type, event.event, event.data, event.before,
             event.user_id, tenant_id=event.tenant_id,
             correlation_id=correlation_id or event.event_id, event_id=event.event_id,
+            recording=recording,
         )  # fmt: skip
 
     async def _effects_of(
@@ -262,6 +292,7 @@ class ScriptOrchestrator:
         tenant_id: str | None,
         correlation_id: str | None,
         event_id: str | None,
+        recording: Recording | None = None,
     ) -> EffectsOutcome:
         phase = event.phase
         started = time.perf_counter()
@@ -277,6 +308,7 @@ class ScriptOrchestrator:
                 entity_before=before_image,
                 user_id=user_id,
                 correlation_id=correlation_id,
+                recording=recording,
             )
             outcome.executed.append(_executed(script, result))
             if result.status is ExecutionStatus.SUCCESS:

@@ -1,19 +1,17 @@
 """The service's parts, wired once and handed to every edge (Kafka, REST, scheduler):
-settings, stores, engine, orchestrator, the write-behind execution log and the readiness
+settings, stores, engine, orchestrator (with where execution records go) and the readiness
 checks."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from alloy_scripting.engine import ScriptEngine, create_default_engine
-from alloy_scripting.runner.buffered_log import BufferedExecutionLog, FlushListener
 from alloy_scripting.runner.orchestrator import ChangeListener, EffectsSink, ScriptOrchestrator
+from alloy_scripting.runner.records import RecordListener
 from alloy_scripting.settings import Settings
 from alloy_scripting.storage.protocols import Stores
 
@@ -35,9 +33,6 @@ class Runtime:
     instance_id: str = field(default_factory=new_instance_id)
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     """Named readiness checks (`kafka`, `mongodb`); `/health/ready` is ready when all pass."""
-    records: BufferedExecutionLog | None = None
-    """The write-behind execution log, when records are written behind (`build_runtime`)."""
-    _flusher: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     async def readiness(self) -> dict[str, bool]:
         results: dict[str, bool] = {}
@@ -48,28 +43,6 @@ class Runtime:
                 results[name] = False
         return results
 
-    def start_flusher(self, interval: float = 0.5) -> None:
-        """Write buffered execution records every `interval` seconds (until `stop_flusher`)."""
-        if self.records is not None and self._flusher is None:
-            self._flusher = asyncio.create_task(self.records.run_flusher(interval))
-
-    async def stop_flusher(self) -> None:
-        """Stop the periodic writes; what is still buffered waits for `flush_records`."""
-        flusher, self._flusher = self._flusher, None
-        if flusher is not None:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
-
-    async def flush_records(self) -> None:
-        """Write the buffered execution records now (on shutdown); a failure is logged."""
-        if self.records is None:
-            return
-        try:
-            await self.records.flush()
-        except Exception:
-            logger.exception("could not write the last execution records")
-
 
 def build_runtime(
     settings: Settings,
@@ -79,19 +52,20 @@ def build_runtime(
     instance_id: str | None = None,
     effects_sink: EffectsSink | None = None,
     change_listeners: Iterable[ChangeListener] = (),
-    record_listeners: Iterable[FlushListener] = (),
+    record_listeners: Iterable[RecordListener] = (),
     health_checks: Mapping[str, HealthCheck] | None = None,
 ) -> Runtime:
-    """Wire engine, write-behind execution log and orchestrator over `stores`, with the
-    edges' sinks: where effects go, who hears of script changes and of written records."""
+    """Wire engine and orchestrator over `stores`, with the edges' sinks: where effects
+    go, who hears of script changes, who takes execution records (each is stored and handed
+    to every record listener before it counts as written)."""
     engine = engine or create_default_engine()
-    records = BufferedExecutionLog(stores.executions, listeners=record_listeners)
     orchestrator = ScriptOrchestrator(
         stores.scripts,
         engine,
-        records,
+        stores.executions,
         effects_sink=effects_sink,
         change_listeners=change_listeners,
+        record_listeners=record_listeners,
     )
     return Runtime(
         settings=settings,
@@ -100,5 +74,4 @@ def build_runtime(
         orchestrator=orchestrator,
         instance_id=instance_id or new_instance_id(),
         health_checks=dict(health_checks or {}),
-        records=records,
     )
