@@ -147,7 +147,7 @@ class HookProcessor:
                 # mark written before its records could hide records that failed).
                 if run_records or marks:
                     await self._books.submit([(run_records, marks)])
-                for key in batch.ran:
+                for key in batch.owed:
                     self._unrecorded.pop(key, None)
             finally:
                 self._unmarked -= unmarked
@@ -315,7 +315,7 @@ class HookProcessor:
         if remembered is not None:
             telemetry.messages("before", "duplicate").inc()
             if batch.is_suspect(inbound):  # its first batch may have failed before its books
-                batch.records.extend(self._unrecorded.get(key, ()))
+                self._owe(batch, key, self._unrecorded.get(key, []))
                 batch.marks[key] = _mark(remembered)
             return remembered
         if batch.is_suspect(inbound):
@@ -325,19 +325,25 @@ class HookProcessor:
                 telemetry.messages("before", "duplicate").inc()
                 assert mark is not None
                 if not mark.get(_RECORDED):  # an earlier version's mark: its records may be lost
-                    batch.records.extend(self._recovered(inbound, key, stored))
+                    self._owe(batch, key, self._recovered(inbound, key, stored))
                 self._remember(key, stored)
                 return stored
         outcome, records = await self._run_before(inbound, key)
         answer = _Answer.of(outcome)
         batch.marks[key] = _mark(answer)
-        batch.records.extend(records)
-        batch.ran.append(key)
-        if records:
-            self._unrecorded[key] = records
+        self._owe(batch, key, records)
         self._remember(key, answer)
         telemetry.messages("before", "ok").inc()
         return answer
+
+    def _owe(self, batch: _Batch, key: str, records: list[ExecutionRecord]) -> None:
+        """The batch writes these records of a before-request; until its books are written,
+        they are also kept with the remembered answer (a redelivery answered from memory
+        writes them then)."""
+        if records:
+            batch.records.extend(records)
+            batch.owed.append(key)
+            self._unrecorded[key] = records
 
     @staticmethod
     def _recovered(inbound: Inbound, key: str, answer: _Answer) -> list[ExecutionRecord]:
@@ -439,8 +445,8 @@ class _Batch:
     """Processed-event marks to write once the batch's output and records are durable."""
     records: list[ExecutionRecord] = field(default_factory=list)
     """Execution records of the batch's runs, written before its marks."""
-    ran: list[str] = field(default_factory=list)
-    """Keys of the before-requests this batch ran (their records are in `records`)."""
+    owed: list[str] = field(default_factory=list)
+    """Keys of the before-requests whose records are in `records`."""
 
     def is_suspect(self, inbound: Inbound) -> bool:
         record = inbound.record
