@@ -29,6 +29,7 @@ lint: venv
 	$(BIN)/ruff check service tests benchmarks examples scripts
 	$(BIN)/ruff format --check service tests benchmarks examples scripts
 	$(BIN)/mypy service
+	$(BIN)/lint-imports
 
 $(ASYNCAPI_CHECK): scripts/asyncapi/package-lock.json
 	cd scripts/asyncapi && npm ci --no-audit --no-fund --silent

@@ -107,7 +107,7 @@ async def serve_alloy(prefix: str) -> None:
 
 
 async def measure(prefix: str, sequential: int, total: int, in_flight: int) -> dict[str, float]:
-    from alloy_scripting.client.hooks import HookClient
+    from alloy_scripting.client.kafka import HookClient
 
     async with HookClient(BOOTSTRAP, topic_prefix=prefix, timeout=60) as hooks:
         for i in range(20):  # warm-up: connections, metadata, caches

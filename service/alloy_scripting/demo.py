@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from alloy_scripting.client.hooks import HookClient
+from alloy_scripting.client.kafka import HookClient
 from alloy_scripting.model.outcomes import Continue, Error, Rejected
 
 SCRIPT_NAME = "validate_deal"

@@ -6,16 +6,14 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from croniter import croniter
 from fastapi import Depends, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from alloy_scripting.api.auth import Caller, CallerDep
 from alloy_scripting.api.problems import ProblemError
-from alloy_scripting.api.schemas import Diagnostic, ScriptOut
+from alloy_scripting.api.schemas import DiagnosticOut, ScriptOut
 from alloy_scripting.model.enums import ExecutionPhase
 from alloy_scripting.model.script import (
     MAX_NAME_LENGTH,
@@ -25,6 +23,9 @@ from alloy_scripting.model.script import (
     EventTrigger,
     ManualTrigger,
     Script,
+)
+from alloy_scripting.runner.scheduler import (  # served as the scheduler fires them
+    next_run_at as next_run_at,
 )
 from alloy_scripting.runner.service import Runtime
 from alloy_scripting.storage.errors import ScriptNotFound, VersionConflict
@@ -90,18 +91,6 @@ IfMatch = Annotated[
 # -- responses -----------------------------------------------------------------------------
 
 
-def next_run_at(script: Script, now: datetime | None = None) -> datetime | None:
-    trigger = script.trigger
-    if not script.is_active or not isinstance(trigger, CronTrigger):
-        return None
-    base = (now or datetime.now(UTC)).astimezone(trigger.zone)
-    try:
-        following: datetime = croniter(trigger.expression, base).get_next(datetime)
-    except (ValueError, KeyError, OverflowError):
-        return None
-    return following.astimezone(UTC)
-
-
 def script_out(script: Script, response: Response | None = None) -> ScriptOut:
     if response is not None:
         response.headers["ETag"] = script.etag
@@ -146,31 +135,18 @@ def conflicts_as(if_match: str | None) -> Iterator[None]:
 
 
 def phase_for(trigger: AnyTrigger) -> ExecutionPhase:
-    if isinstance(trigger, EventTrigger):
-        return trigger.event.phase
-    if isinstance(trigger, CronTrigger):
-        return ExecutionPhase.SCHEDULED
-    if isinstance(trigger, ApiTrigger):
-        return ExecutionPhase.API
-    return ExecutionPhase.MANUAL
+    """The phase a script with `trigger` runs in (its helpers are checked for it)."""
+    return trigger.phase
 
 
-def _diagnostic(found: Any) -> Diagnostic:
-    data: dict[str, Any] = dict(found.to_dict())
-    severity = getattr(found, "severity", data.get("severity", "error"))
-    data["severity"] = str(getattr(severity, "value", severity))
-    data.setdefault("message", str(getattr(found, "message", "")))
-    data.setdefault("line", getattr(found, "line", None))
-    data.setdefault("col", getattr(found, "col", None))
-    return Diagnostic.model_validate(data)
-
-
-async def diagnose(runtime: Runtime, source: str, phase: ExecutionPhase | None) -> list[Diagnostic]:
+async def diagnose(
+    runtime: Runtime, source: str, phase: ExecutionPhase | None
+) -> list[DiagnosticOut]:
     found = await run_in_threadpool(runtime.engine.validate, source, phase)
-    return [_diagnostic(d) for d in found]
+    return [DiagnosticOut.model_validate(d.to_dict()) for d in found]
 
 
-def has_errors(diagnostics: list[Diagnostic]) -> bool:
+def has_errors(diagnostics: list[DiagnosticOut]) -> bool:
     return any(d.severity == "error" for d in diagnostics)
 
 

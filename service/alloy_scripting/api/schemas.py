@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ScriptStatus
 from alloy_scripting.model.events import SideEffect
@@ -17,6 +16,7 @@ from alloy_scripting.model.script import (
     MAX_NAME_LENGTH,
     NAME_PATTERN,
     ApiTrigger,
+    CronExpression,
     CronTrigger,
     EventTrigger,
     ManualTrigger,
@@ -24,7 +24,7 @@ from alloy_scripting.model.script import (
     Script,
     ScriptSource,
     ScriptVersion,
-    check_timezone,
+    TimezoneName,
     parse_trigger,
 )
 
@@ -70,21 +70,8 @@ class EventTriggerIn(_TriggerIn):
 
 class CronTriggerIn(_TriggerIn):
     type: Literal["cron"]
-    expression: str = Field(min_length=1, max_length=256, examples=["*/5 * * * *"])
-    timezone: str = Field(default="UTC", max_length=64, examples=["Europe/Paris"])
-
-    @field_validator("expression")
-    @classmethod
-    def _valid_cron(cls, value: str) -> str:
-        value = value.strip()
-        if not croniter.is_valid(value):
-            raise ValueError(f"invalid cron expression {value!r}")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _valid_timezone(cls, value: str) -> str:
-        return check_timezone(value)
+    expression: CronExpression = Field(examples=["*/5 * * * *"])
+    timezone: TimezoneName = Field(default="UTC", max_length=64, examples=["Europe/Paris"])
 
 
 class ManualTriggerIn(_TriggerIn):
@@ -173,7 +160,9 @@ class ValidateIn(_Request):
     )
 
 
-class Diagnostic(BaseModel):
+class DiagnosticOut(BaseModel):
+    """A `model.result.Diagnostic` as the API returns it."""
+
     model_config = ConfigDict(extra="allow")
 
     severity: str
@@ -184,7 +173,7 @@ class Diagnostic(BaseModel):
 
 class ValidateOut(BaseModel):
     ok: bool = Field(description="True when there is no error diagnostic.")
-    diagnostics: list[Diagnostic]
+    diagnostics: list[DiagnosticOut]
 
 
 class RunIn(_Request):

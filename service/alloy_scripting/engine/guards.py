@@ -9,7 +9,7 @@ that C code would otherwise consume without passing through `_getiter_`.
 
 Guards hold no per-run state: one instance serves every run of an engine, from any thread.
 Limits they detect raise `LimitExceeded`, which scripts cannot catch; the per-run `_tick_`
-(see `runtime.py`) re-raises a breach that is still propagating through a `finally:`.
+(see `run.py`) re-raises a breach that is still propagating through a `finally:`.
 """
 
 from __future__ import annotations

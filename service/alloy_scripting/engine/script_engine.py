@@ -13,7 +13,7 @@ padding, formatting, `**`, `<<`, `pow` with a modulus, integer parsing in any ba
 regular expressions and their output, JSON, slice assignment, unpacking, starred
 displays, set/dict operators, comparisons of aliased containers and tuples nested by C
 code such as `popitem`) is preceded by a size check (`guards.py`, `attrs.py`,
-`render.py`, `toolbox.py`). So each single C call is bounded by the size limits, and
+`render.py`, `toolbox/`). So each single C call is bounded by the size limits, and
 the in-band checks suffice:
 
 * `_tick_` counts operations and, every 4 ticks, compares `time.perf_counter()` with the
@@ -57,7 +57,8 @@ from time import perf_counter
 from types import TracebackType
 from typing import Any, NoReturn
 
-from alloy_scripting.bridge.helpers import REGISTRY, HelperHost, phase_error_message, unavailable
+from alloy_scripting.bridge.host import HelperHost, phase_error_message, unavailable
+from alloy_scripting.bridge.registry import REGISTRY
 from alloy_scripting.engine.attrs import STR_METHODS, build_policies, make_getattr
 from alloy_scripting.engine.builtins import (
     ITERATION_BUILTINS,

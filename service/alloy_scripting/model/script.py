@@ -37,7 +37,7 @@ from pydantic import (
     field_validator,
 )
 
-from alloy_scripting.model.enums import EventType, ScriptStatus
+from alloy_scripting.model.enums import EventType, ExecutionPhase, ScriptStatus
 
 #: Largest script source accepted, in UTF-8 bytes.
 MAX_SOURCE_BYTES = 256 * 1024
@@ -83,6 +83,25 @@ def check_timezone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(f"unknown timezone {value!r}") from exc
     return value
+
+
+#: An IANA time-zone name (checked by `check_timezone`).
+TimezoneName = Annotated[str, AfterValidator(check_timezone)]
+
+
+def check_cron_expression(value: str) -> str:
+    """`value`, stripped, if croniter accepts it (5 fields, or 6 with seconds); else a
+    `ValueError`."""
+    value = value.strip()
+    if not croniter.is_valid(value):
+        raise ValueError(f"invalid cron expression {value!r}")
+    return value
+
+
+#: A cron expression (checked by `check_cron_expression`), as every surface accepts it.
+CronExpression = Annotated[
+    str, Field(min_length=1, max_length=256), AfterValidator(check_cron_expression)
+]
 
 
 #: A tenant id: the same bound on every surface (REST header, Kafka events, storage).
@@ -146,6 +165,9 @@ def _positional(
 
 
 class _Trigger(BaseModel):
+    """A trigger knows the phase its runs have (`phase`), which decides the helpers
+    available to its script."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -160,6 +182,10 @@ class EventTrigger(_Trigger):
         """`EventTrigger(entity_type, event)`; missing fields are validation errors."""
         super().__init__(**_positional(args, ("entity_type", "event"), data))
 
+    @property
+    def phase(self) -> ExecutionPhase:
+        return self.event.phase
+
 
 class CronTrigger(_Trigger):
     """Runs on a schedule: ``Cron("*/5 * * * *", timezone="Europe/Paris")``.
@@ -168,25 +194,16 @@ class CronTrigger(_Trigger):
     """
 
     type: Literal["cron"] = "cron"
-    expression: str = Field(min_length=1, max_length=256)
-    timezone: str = "UTC"
+    expression: CronExpression
+    timezone: TimezoneName = "UTC"
 
     def __init__(self, *args: Any, **data: Any) -> None:
         """`CronTrigger(expression, timezone="UTC")`."""
         super().__init__(**_positional(args, ("expression", "timezone"), data))
 
-    @field_validator("expression")
-    @classmethod
-    def _valid_cron(cls, value: str) -> str:
-        value = value.strip()
-        if not croniter.is_valid(value):
-            raise ValueError(f"invalid cron expression {value!r}")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _valid_timezone(cls, value: str) -> str:
-        return check_timezone(value)
+    @property
+    def phase(self) -> ExecutionPhase:
+        return ExecutionPhase.SCHEDULED
 
     @property
     def zone(self) -> ZoneInfo:
@@ -198,6 +215,10 @@ class ManualTrigger(_Trigger):
 
     type: Literal["manual"] = "manual"
 
+    @property
+    def phase(self) -> ExecutionPhase:
+        return ExecutionPhase.MANUAL
+
 
 class ApiTrigger(_Trigger):
     """Runs as a named API endpoint: ``Api("recalculate")``."""
@@ -208,6 +229,10 @@ class ApiTrigger(_Trigger):
     def __init__(self, *args: Any, **data: Any) -> None:
         """`ApiTrigger(name)`."""
         super().__init__(**_positional(args, ("name",), data))
+
+    @property
+    def phase(self) -> ExecutionPhase:
+        return ExecutionPhase.API
 
 
 # The short names of the seed: Event(...), Cron(...), Manual(), Api(...).

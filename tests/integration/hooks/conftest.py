@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from alloy_scripting.client.hooks import HookClient
+from alloy_scripting.client.kafka import HookClient
 from alloy_scripting.messaging.edge import KafkaEdge
 from alloy_scripting.messaging.wiring import wire_service
 from alloy_scripting.model import EventType

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from alloy_scripting.client.hooks import HookClient
+from alloy_scripting.client.kafka import HookClient
 from alloy_scripting.model import EventType
 from alloy_scripting.model.outcomes import Continue, Rejected
 from alloy_scripting.model.script import Event, Manual, Script

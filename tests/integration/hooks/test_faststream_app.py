@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from alloy_scripting.client.hooks import HookClient
+from alloy_scripting.client.kafka import HookClient
 from alloy_scripting.model.outcomes import Continue, Rejected
 from alloy_scripting.storage.mongo import MongoStores
 

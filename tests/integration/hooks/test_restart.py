@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from alloy_scripting.client.hooks import HookClient
+from alloy_scripting.client.kafka import HookClient
 from alloy_scripting.model.outcomes import Continue, Rejected
 
 from .conftest import read_topic, seed_database, serve_env

@@ -14,7 +14,7 @@ import uvicorn
 from typer.testing import CliRunner
 
 from alloy_scripting.api.auth import key_label
-from alloy_scripting.cli_scripts import scripts_app
+from alloy_scripting.cli.remote import scripts_app
 from alloy_scripting.storage import InMemoryStores
 from tests.unit.api.fixtures import (
     FAILING_SOURCE,

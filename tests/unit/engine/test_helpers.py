@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from alloy_scripting.bridge.helpers import (
-    REGISTRY,
-    helpers_for,
+from alloy_scripting.bridge.registry import REGISTRY, helpers_for
+from alloy_scripting.bridge.validation import (
     validate_email,
     validate_length,
     validate_range,

@@ -20,7 +20,8 @@ import httpx
 import typer
 from pydantic import BaseModel
 
-from alloy_scripting.client.rest import DEFAULT_URL, ApiError, ManagementClient
+from alloy_scripting.cli.options import AsJson, Connection, connected
+from alloy_scripting.client.rest import ApiError, ManagementClient
 from alloy_scripting.model.enums import EventType
 
 scripts_app = typer.Typer(
@@ -29,22 +30,7 @@ scripts_app = typer.Typer(
     no_args_is_help=True,
 )
 
-Url = Annotated[
-    str, typer.Option("--url", envvar="ALLOY_API_URL", help="Base URL of the REST API.")
-]
-ApiKey = Annotated[
-    str | None, typer.Option("--api-key", envvar="ALLOY_API_KEY", help="API key (Bearer).")
-]
-Tenant = Annotated[
-    str | None, typer.Option("--tenant", envvar="ALLOY_TENANT", help="Act as this tenant.")
-]
-User = Annotated[
-    str | None,
-    typer.Option("--user", envvar="ALLOY_USER", help="Recorded as created_by/updated_by."),
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the API's JSON.")]
 Ref = Annotated[str, typer.Argument(help="Script id or name.")]
-
 SourceFile = Annotated[
     Path | None,
     typer.Option("--file", "-f", help="Script source file ('-' reads stdin).", allow_dash=True),
@@ -73,17 +59,17 @@ ActivateOpt = Annotated[bool, typer.Option("--activate", help="Activate it as we
 
 
 @contextmanager
-def _api(
-    url: str, api_key: str | None, tenant: str | None, user: str | None = None
-) -> Iterator[ManagementClient]:
+def _api(conn: Connection) -> Iterator[ManagementClient]:
     try:
-        with ManagementClient(url, api_key=api_key, tenant=tenant, user=user) as client:
+        with ManagementClient(
+            conn.url, api_key=conn.api_key, tenant=conn.tenant, user=conn.user
+        ) as client:
             yield client
     except ApiError as exc:
         _print_problem(exc)
         raise typer.Exit(1) from None
     except httpx.HTTPError as exc:
-        typer.echo(f"error: cannot reach the API at {url}: {exc}", err=True)
+        typer.echo(f"error: cannot reach the API at {conn.url}: {exc}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -180,10 +166,8 @@ def _summary(verb: str, script: Any) -> None:
 
 
 @scripts_app.command("list")
+@connected()
 def list_scripts(
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
     as_json: AsJson = False,
     status: Annotated[str | None, typer.Option(help="draft, active, disabled or archived.")] = None,
     trigger_type: Annotated[
@@ -194,9 +178,11 @@ def list_scripts(
     prefix: Annotated[str | None, typer.Option("--prefix", help="Name prefix.")] = None,
     offset: int = 0,
     limit: Annotated[int, typer.Option(help="At most 200.")] = 50,
+    *,
+    conn: Connection,
 ) -> None:
     """List scripts (sorted by name)."""
-    with _api(url, api_key, tenant) as api:
+    with _api(conn) as api:
         page = api.list_scripts(
             offset=offset,
             limit=limit,
@@ -227,15 +213,15 @@ def list_scripts(
 
 
 @scripts_app.command("get")
+@connected()
 def get_script(
     ref: Ref,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """Show a script and its source."""
-    with _api(url, api_key, tenant) as api:
+    with _api(conn) as api:
         script = api.resolve(ref)
     if as_json:
         _emit_json(script)
@@ -265,6 +251,7 @@ def get_script(
 
 
 @scripts_app.command("create")
+@connected(writes=True)
 def create_script(
     name: Annotated[str, typer.Argument(help="Unique name (letters, digits, _ . -).")],
     file: SourceFile = None,
@@ -277,18 +264,16 @@ def create_script(
     priority: PriorityOpt = None,
     on_error: OnErrorOpt = None,
     activate: ActivateOpt = False,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
-    user: User = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """Create a script from a file; the engine validates it first."""
     if file is None:
         raise _usage("--file is required")
     source = _read_source(file)
     trigger = _trigger(event, cron, timezone, manual, api_trigger) or {"type": "manual"}
-    with _api(url, api_key, tenant, user) as api:
+    with _api(conn) as api:
         script = api.create_script(
             name,
             source,
@@ -305,6 +290,7 @@ def create_script(
 
 
 @scripts_app.command("update")
+@connected(writes=True)
 def update_script(
     ref: Ref,
     file: SourceFile = None,
@@ -318,16 +304,14 @@ def update_script(
     priority: PriorityOpt = None,
     on_error: OnErrorOpt = None,
     activate: ActivateOpt = False,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
-    user: User = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """Change a script; refused if it changed since it was read (optimistic concurrency)."""
     source = _read_source(file) if file is not None else None
     trigger = _trigger(event, cron, timezone, manual, api_trigger)
-    with _api(url, api_key, tenant, user) as api:
+    with _api(conn) as api:
         current = api.resolve(ref)
         script = api.update_script(
             current.id,
@@ -347,16 +331,16 @@ def update_script(
 
 
 @scripts_app.command("delete")
+@connected()
 def delete_script(
     ref: Ref,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """Delete a script and its versions."""
-    with _api(url, api_key, tenant) as api:
+    with _api(conn) as api:
         script = api.resolve(ref)
         if not yes and not typer.confirm(f"Delete script {script.name} ({script.id})?"):
             raise typer.Exit(1)
@@ -368,6 +352,7 @@ def delete_script(
 
 
 @scripts_app.command("run")
+@connected(writes=True)
 def run_script(
     ref: Ref,
     param: Annotated[
@@ -384,11 +369,9 @@ def run_script(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="No effects, no log, no failure count.")
     ] = False,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
-    user: User = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """Run a script once (manual phase) and print its result."""
     values: dict[str, Any] = {}
@@ -408,7 +391,7 @@ def run_script(
     sample = _json_arg("--entity", entity) if entity is not None else None
     if sample is not None and not isinstance(sample, dict):
         raise _usage("--entity must be a JSON object")
-    with _api(url, api_key, tenant, user) as api:
+    with _api(conn) as api:
         kwargs: dict[str, Any] = {
             "params": values,
             "entity": sample,
@@ -434,17 +417,17 @@ def run_script(
 
 
 @scripts_app.command("executions")
+@connected()
 def executions(
     ref: Ref,
     offset: int = 0,
     limit: Annotated[int, typer.Option(help="At most 200.")] = 20,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """The script's execution log, newest first."""
-    with _api(url, api_key, tenant) as api:
+    with _api(conn) as api:
         script = api.resolve(ref)
         page = api.executions(script.id, offset=offset, limit=limit)
     if as_json:
@@ -468,14 +451,11 @@ def executions(
 def _lifecycle(
     verb: str,
     ref: str,
-    url: str,
-    api_key: str | None,
-    tenant: str | None,
-    user: str | None,
+    conn: Connection,
     as_json: bool,
     reason: str | None = None,
 ) -> None:
-    with _api(url, api_key, tenant, user) as api:
+    with _api(conn) as api:
         script = api.resolve(ref)
         if verb == "activated":
             script = api.activate(script.id)
@@ -490,56 +470,53 @@ def _lifecycle(
 
 
 @scripts_app.command("activate")
+@connected(writes=True)
 def activate(
     ref: Ref,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
-    user: User = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """Activate a script."""
-    _lifecycle("activated", ref, url, api_key, tenant, user, as_json)
+    _lifecycle("activated", ref, conn, as_json)
 
 
 @scripts_app.command("disable")
+@connected(writes=True)
 def disable(
     ref: Ref,
     reason: Annotated[str | None, typer.Option(help="Why (shown as disabled_reason).")] = None,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
-    user: User = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """Disable a script."""
-    _lifecycle("disabled", ref, url, api_key, tenant, user, as_json, reason)
+    _lifecycle("disabled", ref, conn, as_json, reason)
 
 
 @scripts_app.command("reset")
+@connected(writes=True)
 def reset(
     ref: Ref,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
-    user: User = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """Re-enable a script disabled after failures (clears the failure count)."""
-    _lifecycle("reset", ref, url, api_key, tenant, user, as_json)
+    _lifecycle("reset", ref, conn, as_json)
 
 
 @scripts_app.command("versions")
+@connected()
 def versions(
     ref: Ref,
     version: Annotated[int | None, typer.Argument(help="Show this version's source.")] = None,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """List a script's versions, or show one."""
-    with _api(url, api_key, tenant) as api:
+    with _api(conn) as api:
         script = api.resolve(ref)
         if version is not None:
             one = api.get_version(script.id, version)
@@ -571,17 +548,16 @@ def versions(
 
 
 @scripts_app.command("rollback")
+@connected(writes=True)
 def rollback(
     ref: Ref,
     version: Annotated[int, typer.Argument(help="The version to make current again.")],
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
-    user: User = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """Make an earlier version current again (as a new version)."""
-    with _api(url, api_key, tenant, user) as api:
+    with _api(conn) as api:
         script = api.resolve(ref)
         script = api.rollback(script.id, version, revision=script.revision)
     if as_json:
