@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,6 +32,27 @@ class Settings(BaseSettings):
     )
     auth_disabled: bool = Field(default=False, description="Development only: no API key needed.")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    mcp_allowed_hosts: str = Field(
+        default="127.0.0.1:*,localhost:*,[::1]:*",
+        description="`Host` values the MCP endpoint (`/mcp`) answers, comma-separated "
+        "(`host:*` for any port): DNS-rebinding protection. `*` turns the check off.",
+    )
+    mcp_allowed_origins: str = Field(
+        default="http://127.0.0.1:*,http://localhost:*,http://[::1]:*",
+        description="`Origin` values the MCP endpoint accepts from browsers, comma-separated.",
+    )
+
+    graphql_introspection: bool = Field(
+        default=True, description="Answer GraphQL introspection (`__schema`, `__type`)."
+    )
+    graphql_max_depth: int = Field(default=8, ge=1, description="Deepest GraphQL selection.")
+    graphql_max_complexity: int = Field(
+        default=10_000,
+        ge=1,
+        description="GraphQL query cost: one per field, times `limit` inside paginated lists.",
+    )
+    graphql_max_tokens: int = Field(default=2_000, ge=100, description="GraphQL document size.")
+    graphql_max_aliases: int = Field(default=15, ge=1, description="Aliases per GraphQL document.")
 
     hook_batch_size: int = Field(default=256, ge=1, description="Records per consumer batch.")
     hook_concurrency: int = Field(default=64, ge=1, description="Entity keys processed at once.")
@@ -57,6 +80,27 @@ class Settings(BaseSettings):
         default=3, ge=1, description="Consecutive failures before auto-disable."
     )
     execution_retention_days: int = Field(default=30, ge=1)
+
+    execution_mode: Literal["inline", "pool"] = Field(
+        default="pool",
+        description="`pool`: scripts run in worker processes (`runner/workers/`); `inline`: "
+        "on the service's event loop, as the library API and `script check/run` do.",
+    )
+    worker_pool_size: int = Field(default=0, ge=0, description="Workers; 0: the CPU count.")
+    worker_tenant_limit: int = Field(
+        default=0, ge=0, description="Workers one tenant may hold at once; 0: all but a quarter."
+    )
+    worker_recycle_after: int = Field(default=1000, ge=1, description="Runs before a new worker.")
+    worker_memory_mb: int = Field(default=512, ge=64, description="Address space over start-up.")
+    worker_host_call_budget_ms: int = Field(
+        default=2000, ge=1, description="Time one run may spend waiting on host calls (I/O)."
+    )
+    worker_queue_timeout_ms: int = Field(
+        default=1000,
+        ge=1,
+        description="How long a before-hook's script may wait for a free worker before the "
+        "hook is answered `error` (timeout).",
+    )
 
 
 def get_settings() -> Settings:

@@ -1,8 +1,9 @@
 """`create_api(runtime)`: the FastAPI application of the management REST API.
 
 Open endpoints (no API key): ``/health/live``, ``/health/ready``, ``/metrics``, ``/asyncapi``,
-``/openapi.json`` and ``/docs``. Everything under ``/scripts`` needs ``Authorization: Bearer``
-unless ``settings.auth_disabled``. Every error is ``application/problem+json``.
+``/openapi.json`` and ``/docs``. Everything under ``/scripts``, ``/graphql`` and the MCP
+endpoint ``/mcp`` needs ``Authorization: Bearer`` unless ``settings.auth_disabled``. Every REST
+error is ``application/problem+json``; GraphQL errors carry the same problem in ``extensions``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from fastapi import FastAPI
 
 from alloy_scripting.api import routes_health, routes_lifecycle, routes_runs, routes_scripts
 from alloy_scripting.api.auth import KeyRing
+from alloy_scripting.api.graphql import mount_graphql
 from alloy_scripting.api.limits import BodyLimitMiddleware
+from alloy_scripting.api.mcp.http import McpHttp
 from alloy_scripting.api.metrics import HttpMetricsMiddleware
 from alloy_scripting.api.problems import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers
 from alloy_scripting.runner.service import Runtime
@@ -35,14 +38,17 @@ _ERRORS = {
 def create_api(runtime: Runtime, *, asyncapi: Mapping[str, Any] | None = None) -> FastAPI:
     """The REST API over `runtime`; `asyncapi` is the Kafka contract served at `/asyncapi`
     (the edge describes it: the API does not reach into the messaging layer)."""
+    key_ring = KeyRing(runtime.settings)
+    mcp = McpHttp(runtime, key_ring, asyncapi)
     app = FastAPI(
         title="alloy-scripting",
         summary="Manage and run sandboxed business scripts.",
         version="0.1.0",
+        lifespan=mcp.lifespan,
     )
     app.state.runtime = runtime
     app.state.asyncapi = asyncapi
-    app.state.key_ring = KeyRing(runtime.settings)
+    app.state.key_ring = key_ring
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(HttpMetricsMiddleware)
@@ -50,6 +56,8 @@ def create_api(runtime: Runtime, *, asyncapi: Mapping[str, Any] | None = None) -
     app.include_router(routes_runs.router)
     app.include_router(routes_lifecycle.router)
     app.include_router(routes_health.router)
+    mount_graphql(app, runtime.settings)
+    app.router.routes.append(mcp.route())
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -32,6 +32,9 @@ from alloy_scripting.model.script import (
 MAX_LIMIT = 200
 #: Largest ``offset`` (keeps skips within what every backend accepts).
 MAX_OFFSET = 2_147_483_647
+#: List filters: a name prefix, and an entity type (printable).
+NAME_PREFIX_PATTERN = r"^[A-Za-z0-9_.-]*$"
+ENTITY_TYPE_FILTER_PATTERN = r"^[^\x00-\x1f]+$"
 _INT64_MAX = 2**63 - 1
 
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN)]
@@ -188,6 +191,9 @@ class RunIn(_Request):
 class RunOut(BaseModel):
     script_id: str
     version: int
+    execution_id: str | None = Field(
+        default=None, description="The run's execution record (none for a dry run)."
+    )
     result: dict[str, Any] = Field(description="The engine's `ExecutionResult`.")
     effects: list[SideEffect]
 

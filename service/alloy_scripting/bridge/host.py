@@ -49,6 +49,8 @@ class HelperSpec:
     function: Callable[..., Any]
     phases: frozenset[ExecutionPhase]
     needs_host: bool = False
+    reserved: bool = False
+    """A name kept for a later release: every call fails (the catalogue marks it unavailable)."""
 
 
 def phase_error_message(name: str, phase: ExecutionPhase | str) -> str:

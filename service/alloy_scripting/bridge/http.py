@@ -14,7 +14,7 @@ def _not_configured(*args: Any, **kwargs: Any) -> Any:
 
 
 HELPERS = (
-    HelperSpec("http_get", _not_configured, EFFECT_PHASES),
-    HelperSpec("http_post", _not_configured, EFFECT_PHASES),
-    HelperSpec("http_request", _not_configured, EFFECT_PHASES),
+    HelperSpec("http_get", _not_configured, EFFECT_PHASES, reserved=True),
+    HelperSpec("http_post", _not_configured, EFFECT_PHASES, reserved=True),
+    HelperSpec("http_request", _not_configured, EFFECT_PHASES, reserved=True),
 )

@@ -47,6 +47,21 @@ def asyncapi_export(
 
 
 @app.command()
+def mcp(
+    url: str = typer.Option(
+        "http://127.0.0.1:8080", "--url", envvar="ALLOY_API_URL", help="The service's REST API."
+    ),
+    api_key: str | None = typer.Option(None, "--api-key", envvar="ALLOY_API_KEY"),
+    tenant: str | None = typer.Option(None, "--tenant", envvar="ALLOY_TENANT"),
+    user: str | None = typer.Option(None, "--user", envvar="ALLOY_USER", help="Acting user."),
+) -> None:
+    """MCP server over stdio (for a desktop agent), acting through the service's REST API."""
+    from alloy_scripting.api.mcp.stdio import run_stdio
+
+    run_stdio(url, api_key=api_key, tenant=tenant, user=user)
+
+
+@app.command()
 def demo(
     url: Url = DEFAULT_URL,
     bootstrap: Bootstrap = "127.0.0.1:9092",

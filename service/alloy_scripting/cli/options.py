@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -47,36 +47,44 @@ class Connection:
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
-_KEYWORD = inspect.Parameter.KEYWORD_ONLY
-_CONNECTION = [
-    inspect.Parameter("url", _KEYWORD, default=DEFAULT_URL, annotation=Url),
-    inspect.Parameter("api_key", _KEYWORD, default=None, annotation=ApiKey),
-    inspect.Parameter("tenant", _KEYWORD, default=None, annotation=Tenant),
-]
-_USER = inspect.Parameter("user", _KEYWORD, default=None, annotation=User)
 
-
-def connected(*, writes: bool = False) -> Callable[[Command], Command]:
-    """Declare the connection options on a command taking `conn: Connection` (keyword);
-    `writes` adds `--user`, recorded by the API on what the command changes."""
+def grouped(
+    name: str, options: Sequence[inspect.Parameter], make: Callable[..., Any]
+) -> Callable[[Command], Command]:
+    """Declare `options` on a command taking the keyword `name`: the command receives
+    `make(**those options' values)` there instead (one declaration for a group of options
+    many commands take)."""
 
     def declare(command: Command) -> Command:
         signature = inspect.signature(command, eval_str=True)
-        own = [p for p in signature.parameters.values() if p.name != "conn"]
-        options = [*_CONNECTION, _USER] if writes else _CONNECTION
+        own = [p for p in signature.parameters.values() if p.name != name]
 
         @functools.wraps(command)
-        def run(
-            *args: Any,
-            url: str = DEFAULT_URL,
-            api_key: str | None = None,
-            tenant: str | None = None,
-            user: str | None = None,
-            **kwargs: Any,
-        ) -> Any:
-            return command(*args, conn=Connection(url, api_key, tenant, user), **kwargs)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            values = {option.name: kwargs.pop(option.name, option.default) for option in options}
+            return command(*args, **{name: make(**values)}, **kwargs)
 
         run.__signature__ = signature.replace(parameters=[*own, *options])  # type: ignore[attr-defined]
         return run  # type: ignore[return-value]
 
     return declare
+
+
+def keyword_option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
+
+
+_CONNECTION = [
+    keyword_option("url", Url, DEFAULT_URL),
+    keyword_option("api_key", ApiKey, None),
+    keyword_option("tenant", Tenant, None),
+]
+
+
+def connected(*, writes: bool = False) -> Callable[[Command], Command]:
+    """Declare the connection options on a command taking `conn: Connection` (keyword);
+    `writes` adds `--user`, recorded by the API on what the command changes."""
+    options = [*_CONNECTION, keyword_option("user", User, None)] if writes else _CONNECTION
+    return grouped("conn", options, Connection)

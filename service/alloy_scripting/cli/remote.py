@@ -20,7 +20,7 @@ import httpx
 import typer
 from pydantic import BaseModel
 
-from alloy_scripting.cli.options import AsJson, Connection, connected
+from alloy_scripting.cli.options import AsJson, Connection, connected, grouped, keyword_option
 from alloy_scripting.client.rest import ApiError, ManagementClient
 from alloy_scripting.model.enums import EventType
 
@@ -132,6 +132,18 @@ def _trigger(
     if manual:
         return {"type": "manual"}
     return None
+
+
+_TRIGGER_OPTIONS = [
+    keyword_option("event", EventOpt, None),
+    keyword_option("cron", CronOpt, None),
+    keyword_option("timezone", TimezoneOpt, "UTC"),
+    keyword_option("manual", ManualOpt, False),
+    keyword_option("api", ApiOpt, None),
+]
+#: The trigger options (`--event`, `--cron` and `--timezone`, `--manual`, `--api`), given to
+#: a command as `trigger`: the trigger they describe, or None.
+trigger_options = grouped("trigger", _TRIGGER_OPTIONS, _trigger)
 
 
 def _describe_trigger(trigger: Any) -> str:
@@ -252,27 +264,24 @@ def get_script(
 
 @scripts_app.command("create")
 @connected(writes=True)
+@trigger_options
 def create_script(
     name: Annotated[str, typer.Argument(help="Unique name (letters, digits, _ . -).")],
     file: SourceFile = None,
-    event: EventOpt = None,
-    cron: CronOpt = None,
-    timezone: TimezoneOpt = "UTC",
-    manual: ManualOpt = False,
-    api_trigger: ApiOpt = None,
     description: DescriptionOpt = None,
     priority: PriorityOpt = None,
     on_error: OnErrorOpt = None,
     activate: ActivateOpt = False,
     as_json: AsJson = False,
     *,
+    trigger: dict[str, Any] | None,
     conn: Connection,
 ) -> None:
     """Create a script from a file; the engine validates it first."""
     if file is None:
         raise _usage("--file is required")
     source = _read_source(file)
-    trigger = _trigger(event, cron, timezone, manual, api_trigger) or {"type": "manual"}
+    trigger = trigger or {"type": "manual"}
     with _api(conn) as api:
         script = api.create_script(
             name,
@@ -291,26 +300,22 @@ def create_script(
 
 @scripts_app.command("update")
 @connected(writes=True)
+@trigger_options
 def update_script(
     ref: Ref,
     file: SourceFile = None,
     new_name: Annotated[str | None, typer.Option("--name", help="Rename.")] = None,
-    event: EventOpt = None,
-    cron: CronOpt = None,
-    timezone: TimezoneOpt = "UTC",
-    manual: ManualOpt = False,
-    api_trigger: ApiOpt = None,
     description: DescriptionOpt = None,
     priority: PriorityOpt = None,
     on_error: OnErrorOpt = None,
     activate: ActivateOpt = False,
     as_json: AsJson = False,
     *,
+    trigger: dict[str, Any] | None,
     conn: Connection,
 ) -> None:
     """Change a script; refused if it changed since it was read (optimistic concurrency)."""
     source = _read_source(file) if file is not None else None
-    trigger = _trigger(event, cron, timezone, manual, api_trigger)
     with _api(conn) as api:
         current = api.resolve(ref)
         script = api.update_script(

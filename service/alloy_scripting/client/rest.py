@@ -290,6 +290,11 @@ class ManagementClient:
 
     # -- operations -----------------------------------------------------------------------
 
+    def asyncapi(self) -> dict[str, Any]:
+        """The AsyncAPI document the service serves (``/asyncapi``)."""
+        body: dict[str, Any] = self._request("GET", "/asyncapi").json()
+        return body
+
     def health(self) -> dict[str, Any]:
         """``/health/ready`` as a dict (a 503 answer is returned, not raised)."""
         response = self._http.get("/health/ready")

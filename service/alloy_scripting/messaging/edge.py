@@ -66,10 +66,12 @@ class KafkaEdge:
         await self.start_hooks()
 
     async def start_hooks(self) -> None:
-        """Start the producers, then one consumer for the before-hooks and one for the
-        after/on-commit events (so slow side effects never delay a before-hook answer)."""
+        """Start the script workers and the producers, then one consumer for the
+        before-hooks and one for the after/on-commit events (so slow side effects never
+        delay a before-hook answer)."""
         s = self.settings
         self._stopping = None
+        await self.runtime.start_workers()
         await self.producers.start()
         self.consumers = [
             BatchConsumer(
@@ -96,9 +98,10 @@ class KafkaEdge:
         await asyncio.shield(self._stopping)
 
     async def close(self) -> None:
-        """After `stop_hooks`: close the producers."""
+        """After `stop_hooks`: close the producers and stop the script workers."""
         await self.producers.stop()
         self.consumers = []
+        await self.runtime.stop_workers()
 
     async def stop(self) -> None:
         await self.stop_hooks()

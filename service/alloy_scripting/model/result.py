@@ -90,6 +90,8 @@ class ExecutionResult:
     emitted: list[EmittedEvent] = field(default_factory=list)
     operations: int = 0
     duration_ms: float = 0.0
+    execution_id: str | None = None
+    """The execution record kept for this run (set by the executor; None for a dry run)."""
 
     @property
     def ok(self) -> bool:
@@ -140,6 +142,7 @@ def success_result(
     result.emitted = []
     result.operations = 0
     result.duration_ms = duration_ms
+    result.execution_id = None
     return result
 
 

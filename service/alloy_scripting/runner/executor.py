@@ -14,6 +14,7 @@ from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import Script, utc_now
 from alloy_scripting.runner.records import ExecutionRecords, Recording, RecordListener
+from alloy_scripting.runner.workers import RunRequest, WorkerPool
 from alloy_scripting.storage.protocols import ExecutionLog, ScriptRegistry
 
 script_logger = logging.getLogger("alloy.script")
@@ -42,6 +43,11 @@ class ScriptExecutor:
     caller to write with the rest of its batch. A failure (error, limit, timeout) goes to
     `record_failure`, which disables the script at the threshold; a success after
     failures resets the count. `dry_run` keeps no books at all.
+
+    With a `pool`, scripts run in its worker processes (`runner/workers/`); a before-hook's
+    script waits at most `before_wait` seconds for a worker. A run answered without
+    running because no worker was free (limit `queue`) is recorded, but not counted as
+    the script's failure.
     """
 
     def __init__(
@@ -51,9 +57,13 @@ class ScriptExecutor:
         execution_log: ExecutionLog,
         *,
         on_disabled: OnDisabled | None = None,
+        pool: WorkerPool | None = None,
+        before_wait: float | None = None,
         record_listeners: Iterable[RecordListener] = (),
     ) -> None:
         self.engine = engine
+        self.pool = pool
+        self.before_wait = before_wait
         self.registry = registry
         self.execution_log = execution_log
         self.records = ExecutionRecords(execution_log, record_listeners)
@@ -82,16 +92,32 @@ class ScriptExecutor:
             "correlation_id": correlation_id,
         }
         with telemetry.span("script.execute") as span:
-            result = self.engine.execute(
-                script.source,
-                phase=phase,
-                entity=entity,
-                event=event,
-                entity_before=entity_before,
-                params=params,
-                ctx=ctx,
-                script_name=script.name,
-            )
+            if self.pool is None:
+                result = self.engine.execute(
+                    script.source,
+                    phase=phase,
+                    entity=entity,
+                    event=event,
+                    entity_before=entity_before,
+                    params=params,
+                    ctx=ctx,
+                    script_name=script.name,
+                )
+            else:
+                result = await self.pool.run(
+                    RunRequest(
+                        script.source,
+                        phase,
+                        event=event,
+                        entity=None if entity is None else dict(entity),
+                        entity_before=entity_before,
+                        params=params,
+                        ctx=ctx,
+                        script_name=script.name,
+                        tenant_id=script.tenant_id,
+                        wait_limit=self.before_wait if phase is ExecutionPhase.BEFORE else None,
+                    )
+                )
             if span.is_recording():
                 span.set_attribute("alloy.script.id", script.id)
                 span.set_attribute("alloy.script.name", script.name)
@@ -111,12 +137,13 @@ class ScriptExecutor:
         record = self._record(
             script, result, started_at, event, entity, user_id, correlation_id, record_id
         )
+        result.execution_id = record.id
         if recording is None:
             await self.records.write([record])
         else:
             recording.records.append(record)
         registry = self.registry.for_tenant(script.tenant_id)
-        if result.status.is_failure:
+        if result.status.is_failure and result.limit != "queue":
             outcome = await registry.record_failure(script.id, describe_failure(result))
             if outcome.disabled:
                 telemetry.SCRIPTS_DISABLED.inc()

@@ -27,6 +27,7 @@ from alloy_scripting.model.script import OnErrorPolicy, Script
 from alloy_scripting.runner.executor import ScriptExecutor, describe_failure
 from alloy_scripting.runner.records import ExecutionRecords, Recording, RecordListener
 from alloy_scripting.runner.trigger_cache import TriggerCache
+from alloy_scripting.runner.workers import WorkerPool
 from alloy_scripting.storage.errors import ScriptNotFound
 from alloy_scripting.storage.protocols import ExecutionLog, ScriptRegistry
 
@@ -112,6 +113,8 @@ class ScriptOrchestrator:
         effects_sink: EffectsSink | None = None,
         change_listeners: Iterable[ChangeListener] = (),
         record_listeners: Iterable[RecordListener] = (),
+        pool: WorkerPool | None = None,
+        before_wait: float | None = None,
     ) -> None:
         self.registry = registry
         self.engine = engine
@@ -125,6 +128,8 @@ class ScriptOrchestrator:
             execution_log,
             on_disabled=self._disabled,
             record_listeners=record_listeners,
+            pool=pool,
+            before_wait=before_wait,
         )
 
     @property

@@ -1,6 +1,6 @@
 """The service's parts, wired once and handed to every edge (Kafka, REST, scheduler):
-settings, stores, engine, orchestrator (with where execution records go) and the readiness
-checks."""
+settings, stores, engine, orchestrator (with where execution records go), the script
+worker pool and the readiness checks."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from alloy_scripting.engine import ScriptEngine, create_default_engine
 from alloy_scripting.runner.orchestrator import ChangeListener, EffectsSink, ScriptOrchestrator
 from alloy_scripting.runner.records import RecordListener
+from alloy_scripting.runner.workers import PoolConfig, WorkerPool, available_cpus
 from alloy_scripting.settings import Settings
 from alloy_scripting.storage.protocols import Stores
 
@@ -33,6 +34,8 @@ class Runtime:
     instance_id: str = field(default_factory=new_instance_id)
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     """Named readiness checks (`kafka`, `mongodb`); `/health/ready` is ready when all pass."""
+    pool: WorkerPool | None = None
+    """The worker processes scripts run in (`execution_mode=pool`); started by the edge."""
 
     async def readiness(self) -> dict[str, bool]:
         results: dict[str, bool] = {}
@@ -42,6 +45,15 @@ class Runtime:
             except Exception:
                 results[name] = False
         return results
+
+    async def start_workers(self) -> None:
+        """Start the worker pool (if any) and wait until its workers are ready."""
+        if self.pool is not None:
+            await self.pool.start()
+
+    async def stop_workers(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
 
 
 def build_runtime(
@@ -59,6 +71,7 @@ def build_runtime(
     go, who hears of script changes, who takes execution records (each is stored and handed
     to every record listener before it counts as written)."""
     engine = engine or create_default_engine()
+    pool = worker_pool(settings, engine)
     orchestrator = ScriptOrchestrator(
         stores.scripts,
         engine,
@@ -66,6 +79,8 @@ def build_runtime(
         effects_sink=effects_sink,
         change_listeners=change_listeners,
         record_listeners=record_listeners,
+        pool=pool,
+        before_wait=settings.worker_queue_timeout_ms / 1000,
     )
     return Runtime(
         settings=settings,
@@ -74,4 +89,19 @@ def build_runtime(
         orchestrator=orchestrator,
         instance_id=instance_id or new_instance_id(),
         health_checks=dict(health_checks or {}),
+        pool=pool,
     )
+
+
+def worker_pool(settings: Settings, engine: ScriptEngine) -> WorkerPool | None:
+    """The pool of `settings` (None in `inline` mode), with the engine's limits."""
+    if settings.execution_mode != "pool":
+        return None
+    config = PoolConfig(
+        size=settings.worker_pool_size or available_cpus(),
+        per_tenant=settings.worker_tenant_limit or None,
+        recycle_after=settings.worker_recycle_after,
+        memory_limit=settings.worker_memory_mb * 1024 * 1024,
+        host_call_budget=settings.worker_host_call_budget_ms / 1000,
+    )
+    return WorkerPool(engine.config, config)

@@ -1,0 +1,114 @@
+"""Helpers whose work the service does for a script: the host-call registry.
+
+In the worker tier (`runner/workers/`) a script runs in a separate process that can do no
+I/O. A helper that needs some (`emit` today; HTTP and a state store next) is a
+`HostFunction`: the worker checks the script's arguments and turns them into plain data
+(`prepare`, inside the sandbox, with the run's limits), sends them to the service, waits,
+and the service runs `handle` on its event loop under the run's host-call time budget.
+Adding such a helper is one entry in `HOST_FUNCTIONS` (plus its `HelperSpec` in
+`bridge.registry.REGISTRY`, which the compiler and `validate` read for its phases).
+
+`handle` sees the worker's arguments as hostile data: it checks their shape and size
+again, and answers with plain data (or raises `HostCallFailed` with a message for the
+script). What it records for the run (emitted intents) lives in the `HostRun`, which the
+service, not the worker, turns into the run's result.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from alloy_scripting.bridge.effects import emit
+from alloy_scripting.bridge.host import HelperHost
+from alloy_scripting.bridge.registry import REGISTRY
+from alloy_scripting.model.enums import ExecutionPhase
+from alloy_scripting.model.json_check import check_json
+from alloy_scripting.model.result import EmittedEvent
+
+MAX_EVENT_TYPE = 200
+
+
+class HostCallFailed(Exception):
+    """A host function refused or failed; its message is what the script sees."""
+
+
+@dataclass(slots=True)
+class HostRun:
+    """What the service keeps of one run while its worker makes host calls."""
+
+    tenant_id: str | None
+    phase: ExecutionPhase
+    max_emits: int
+    max_emit_payload_size: int
+    max_emit_total_size: int
+    emitted: list[EmittedEvent] = field(default_factory=list)
+    emitted_size: int = 0
+
+
+class EmittingHost(HelperHost, Protocol):
+    emitted: list[EmittedEvent]
+
+
+Prepare = Callable[[Any, tuple[Any, ...], dict[str, Any]], list[Any]]
+Handle = Callable[[HostRun, list[Any]], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class HostFunction:
+    """`prepare(run, args, kwargs)` runs in the worker and returns the plain arguments;
+    `handle(host_run, arguments)` runs in the service and returns the plain answer."""
+
+    name: str
+    prepare: Prepare
+    handle: Handle
+
+    @property
+    def phases(self) -> frozenset[ExecutionPhase]:
+        return REGISTRY[self.name].phases
+
+
+# -- emit ----------------------------------------------------------------------------------------
+
+
+def _prepare_emit(run: EmittingHost, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+    """The sandbox's own checks and limits (`Run.emit_intent`), then the plain intent."""
+    emit(run, *args, **kwargs)
+    intent = run.emitted[-1]
+    return [intent.event_type, intent.payload]
+
+
+async def _handle_emit(run: HostRun, arguments: list[Any]) -> None:
+    """Record the intent for the run; published by the runner only if the run succeeds.
+    The worker already applied the exact limits; this bounds what a lying worker can do
+    (twice the limits, as the worker measures sizes its own way)."""
+    if len(arguments) != 2:
+        raise HostCallFailed("emit() takes an event type and a payload")
+    event_type, payload = arguments
+    if (
+        not isinstance(event_type, str)
+        or not event_type.strip()
+        or len(event_type) > MAX_EVENT_TYPE
+    ):
+        raise HostCallFailed("emit() event_type must be a non-empty str of at most 200 characters")
+    if not isinstance(payload, dict):
+        raise HostCallFailed("emit() payload must be a dict")
+    try:
+        check_json(payload, "emit() payload")
+        check_json(event_type, "emit() event_type")
+        size = len(json.dumps(payload, allow_nan=False)) + len(event_type)
+    except (ValueError, RecursionError) as error:
+        raise HostCallFailed(str(error)) from None
+    if len(run.emitted) >= run.max_emits or size > 2 * run.max_emit_payload_size:
+        raise HostCallFailed("emit() limits exceeded")
+    run.emitted_size += size
+    if run.emitted_size > 2 * run.max_emit_total_size:
+        raise HostCallFailed("emit() limits exceeded")
+    run.emitted.append(EmittedEvent(event_type, payload))
+
+
+HOST_FUNCTIONS: Mapping[str, HostFunction] = {
+    function.name: function for function in (HostFunction("emit", _prepare_emit, _handle_emit),)
+}

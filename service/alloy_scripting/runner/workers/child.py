@@ -1,0 +1,174 @@
+"""The worker process: `python -I -B -m alloy_scripting.runner.workers.child`.
+
+Started by the pool from a clean interpreter with a scrubbed environment and three pipes.
+It moves its channel off fds 0 and 1 (so nothing a library prints can corrupt a frame),
+reads its `init` frame (engine limits, OS limits), loads and warms the engine, confines
+itself (`confine.py`), says `ready`, then serves `run` frames one at a time until its
+input closes. Each run answers with one `result` frame of plain data; a helper that needs
+I/O sends `host_call` frames and blocks for their `host_reply` (time spent waiting moves
+the run's own deadline: the service counts it against the host-call budget instead).
+
+Exit codes the pool reads: 0 done, 3 out of memory outside a run's own handling, 4 a bug.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from time import perf_counter
+from typing import Any, NoReturn
+
+from alloy_scripting.runner.workers import protocol
+
+EXIT_MEMORY = 3
+EXIT_FAILED = 4
+
+
+class Channel:
+    """The worker's end of the wire (blocking)."""
+
+    def __init__(self, read_fd: int, write_fd: int) -> None:
+        self.read_fd = read_fd
+        self.write_fd = write_fd
+
+    def send(self, message: dict[str, Any]) -> None:
+        protocol.write_all(self.write_fd, protocol.encode(message))
+
+    def receive(self) -> dict[str, Any]:
+        return protocol.read_frame_blocking(self.read_fd, protocol.MAX_REQUEST_FRAME)
+
+
+def _take_channel() -> Channel:
+    read_fd, write_fd = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)  # stray output goes to the log pipe, never into a frame
+    return Channel(read_fd, write_fd)
+
+
+def _worker_engine(config: Any, channel: Channel) -> Any:
+    """A `ScriptEngine` whose host functions (`bridge.host_calls`) call the service."""
+    from alloy_scripting.bridge.host_calls import HOST_FUNCTIONS
+    from alloy_scripting.engine import ScriptEngine
+
+    class WorkerEngine(ScriptEngine):
+        def _helper(self, name: str, phase: Any, run: Any) -> Callable[..., Any]:
+            function = HOST_FUNCTIONS.get(name)
+            if function is None or phase not in function.phases:
+                return super()._helper(name, phase, run)
+            return functools.partial(_host_call, channel, function, run)
+
+    return WorkerEngine(config)
+
+
+def _host_call(channel: Channel, function: Any, run: Any, *args: Any, **kwargs: Any) -> Any:
+    arguments = function.prepare(run, args, kwargs)
+    started = perf_counter()
+    channel.send({"t": "host_call", "name": function.name, "args": arguments})
+    reply = channel.receive()
+    run.deadline += perf_counter() - started  # the wait is the host budget's, not the CPU's
+    if reply.get("t") != "host_reply":
+        raise protocol.ProtocolError("expected a host_reply")
+    if reply.get("ok") is True:
+        return reply.get("value")
+    if reply.get("limit"):
+        run.fail(str(reply["limit"]), str(reply.get("error", "")))
+    raise RuntimeError(str(reply.get("error") or f"{function.name}() failed"))
+
+
+_WARM_UP = """
+total = 0
+for item in entity.get("items", []):
+    total += item["qty"] * Decimal(str(item["price"]))
+entity["total"] = str(total.quantize(Decimal("0.01")))
+entity["ok"] = validate_email("a@example.com") and validate_pattern("ab", "[a-z]+")
+log(json.dumps({"n": len(entity)}), re.sub("a", "b", "aaa"), math.floor(1.5), ctx.phase)
+d = datetime.now(timezone.utc) + timedelta(days=1)
+entity["when"] = d.isoformat()[:4] + f"{sorted([3, 1])}" + sha256("x")[:2]
+"""
+
+
+def _warm(engine: Any) -> None:
+    """Load what a first run would load lazily, before the filter is on."""
+    engine.execute(
+        _WARM_UP,
+        phase="manual",
+        entity={"items": [{"qty": 1, "price": 2.5}]},
+        ctx={"entity_id": "warm", "entity_type": "warm"},
+    )
+
+
+def _run(engine: Any, channel: Channel, request: dict[str, Any]) -> dict[str, Any]:
+    source = request["source"]
+    if not isinstance(source, str):
+        raise protocol.ProtocolError("source must be a str")
+    if engine.cache.lookup(source) is None:
+        engine.compile(source)
+        channel.send({"t": "started"})
+    result = engine.execute(
+        source,
+        phase=request.get("phase"),
+        entity=request.get("entity"),
+        event=request.get("event"),
+        entity_before=request.get("entity_before"),
+        params=request.get("params"),
+        ctx=request.get("ctx"),
+        script_name=request.get("script_name"),
+    )
+    return {
+        "t": "result",
+        "id": request.get("id"),
+        "status": result.status.value,
+        "changes": result.changes,
+        "removed": list(result.removed),
+        "reason": result.reason,
+        "error": None if result.error is None else result.error.to_dict(),
+        "limit": result.limit,
+        "logs": [[entry.level, entry.message] for entry in result.logs],
+        "operations": result.operations,
+        "duration_ms": result.duration_ms,
+    }
+
+
+def serve(channel: Channel) -> NoReturn:
+    init = channel.receive()
+    from alloy_scripting.engine import EngineConfig
+    from alloy_scripting.runner.workers.confine import confine
+
+    engine = _worker_engine(EngineConfig(**init["engine"]), channel)
+    _warm(engine)
+    confinement = confine(
+        memory_limit=int(init["memory_limit"]), cpu_seconds=int(init["cpu_seconds"])
+    )
+    channel.send({"t": "ready", "pid": os.getpid(), **confinement.to_dict()})
+    while True:
+        try:
+            request = channel.receive()
+        except protocol.ProtocolError:
+            os._exit(0)  # the service closed the channel: done
+        if request.get("t") != "run":
+            os._exit(EXIT_FAILED)
+        channel.send(_run(engine, channel, request))
+
+
+def main() -> None:
+    channel = _take_channel()
+    code = EXIT_FAILED
+    try:
+        serve(channel)
+    except MemoryError:
+        code = EXIT_MEMORY
+    except BaseException as error:  # a bug of ours or a broken channel: report and die
+        try:
+            sys.stderr.write(f"alloy worker failed: {type(error).__name__}: {error}\n"[:2000])
+            sys.stderr.flush()
+        except BaseException:
+            pass
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,508 @@
+"""`WorkerPool`: runs scripts in worker processes, fairly between tenants.
+
+* `size` workers (default: the CPU count) start at `start()`; each is replaced when it
+  dies, times out, runs out of memory or breaks the protocol, and recycled (a fresh one
+  started first, so capacity never dips) after `recycle_after` runs.
+* A run waits for a free worker in its tenant's queue (`fairness.FairQueue`: at most
+  `per_tenant` workers per tenant, tenants served round-robin), at most `wait_limit`
+  seconds; past that it is answered `timeout` (limit `queue`) without running.
+* The service enforces the deadline (`process.WorkerProcess.execute`) and does the
+  run's host calls (`bridge.host_calls`) under the run's host-call time budget.
+* Whatever happens to a worker, `run` returns an `ExecutionResult`; only that run is
+  affected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from alloy_scripting.bridge.host_calls import HOST_FUNCTIONS, HostCallFailed, HostRun
+from alloy_scripting.engine.config import EngineConfig
+from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus
+from alloy_scripting.model.result import ExecutionResult, ScriptError
+from alloy_scripting.runner.workers import metrics, protocol
+from alloy_scripting.runner.workers.fairness import FairQueue, Waiter
+from alloy_scripting.runner.workers.process import Outcome, Timing, WorkerProcess
+from alloy_scripting.runner.workers.results import to_result
+
+logger = logging.getLogger("alloy.workers")
+
+
+def available_cpus() -> int:
+    """CPUs this process may use: its affinity, capped by a cgroup v2 CPU quota (a
+    container's CPU limit, which `os.cpu_count()` does not see)."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        count = os.cpu_count() or 1
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as limits:
+            quota, period = limits.read().split()[:2]
+        if quota != "max":
+            count = min(count, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, count)
+
+
+def default_per_tenant(size: int) -> int:
+    """A tenant may hold all workers but a quarter of them (at least one is left over
+    for the others when there are two or more)."""
+    return max(1, size - max(1, size // 4))
+
+
+@dataclass(frozen=True, slots=True)
+class PoolConfig:
+    size: int = field(default_factory=available_cpus)
+    per_tenant: int | None = None
+    recycle_after: int = 1000
+    memory_limit: int = 512 * 1024 * 1024
+    start_timeout: float = 30.0
+    kill_grace: float = 0.03
+    #: After a `timeout` answer, how long the worker may take to finish before it is killed.
+    kill_after: float = 0.2
+    compile_allowance: float = 2.0
+    host_call_budget: float = 2.0
+    max_host_calls: int = 1000
+    max_wait: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.size < 1 or (self.per_tenant is not None and self.per_tenant < 1):
+            raise ValueError("the pool needs at least one worker, and a tenant at least one")
+
+    @property
+    def tenant_cap(self) -> int:
+        return self.per_tenant or default_per_tenant(self.size)
+
+
+@dataclass(slots=True)
+class RunRequest:
+    """One script run, as plain data (what crosses to the worker)."""
+
+    source: str
+    phase: ExecutionPhase
+    event: EventType | None = None
+    entity: dict[str, Any] | None = None
+    entity_before: dict[str, Any] | None = None
+    params: dict[str, Any] | None = None
+    ctx: dict[str, Any] | None = None
+    script_name: str | None = None
+    tenant_id: str | None = None
+    wait_limit: float | None = None
+
+    def frame(self) -> dict[str, Any]:
+        return {
+            "t": "run",
+            "id": secrets.randbits(63),  # echoed in the result: a frame sent early cannot match
+            "source": self.source,
+            "phase": self.phase.value,
+            "event": None if self.event is None else self.event.value,
+            "entity": self.entity,
+            "entity_before": self.entity_before,
+            "params": self.params,
+            "ctx": self.ctx,
+            "script_name": self.script_name,
+        }
+
+
+class QueueTimeout(Exception):
+    pass
+
+
+class WorkerPool:
+    def __init__(self, engine_config: EngineConfig | None = None, config: PoolConfig | None = None):
+        self.engine_config = engine_config or EngineConfig()
+        self.config = config or PoolConfig()
+        self.queue = FairQueue(self.config.tenant_cap)
+        self.timing = Timing(
+            self.engine_config.timeout, self.config.kill_grace, self.config.compile_allowance
+        )
+        self._idle: list[WorkerProcess] = []
+        self._workers: set[WorkerProcess] = set()
+        self._retiring: set[WorkerProcess] = set()
+        self._starting = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        self._started = False
+        self._start_lock = asyncio.Lock()
+        self._confinement_logged = False
+        self.restarts: dict[str, int] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def _init(self) -> dict[str, Any]:
+        config = self.config
+        cpu = max(60, int(config.recycle_after * (self.engine_config.timeout + 0.05) * 2))
+        return {
+            "engine": asdict(self.engine_config),
+            "memory_limit": config.memory_limit,
+            "cpu_seconds": cpu,
+        }
+
+    async def start(self) -> None:
+        """Start the workers; returns when all are ready (raises if none could start).
+        Does nothing when started already; a closed pool starts again."""
+        async with self._start_lock:
+            if self._started:
+                return
+            self._closed = False
+            results = await asyncio.gather(
+                *(self._spawn() for _ in range(self.config.size)), return_exceptions=True
+            )
+            if not self._workers:
+                failure = next((r for r in results if isinstance(r, BaseException)), None)
+                raise RuntimeError(f"no worker process could start: {failure!r}")
+            self._started = True
+
+    async def close(self) -> None:
+        self._closed = True
+        self._started = False
+        for task in list(self._tasks):
+            task.cancel()
+        workers = list(self._workers)
+        self._workers.clear()
+        self._idle.clear()
+        await asyncio.gather(*(worker.stop() for worker in workers), return_exceptions=True)
+        for waiter_queue in self.queue.queues.values():
+            for waiter in waiter_queue:
+                if not waiter.future.done():
+                    waiter.future.set_exception(RuntimeError("the worker pool is closed"))
+        metrics.WORKERS.set(0)
+
+    async def __aenter__(self) -> WorkerPool:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def workers(self) -> int:
+        return len(self._workers)
+
+    def pids(self) -> list[int]:
+        return sorted(worker.pid for worker in self._workers)
+
+    async def _spawn(self) -> WorkerProcess:
+        self._starting += 1
+        try:
+            worker = await WorkerProcess.start(self._init(), self.config.start_timeout)
+        finally:
+            self._starting -= 1
+        if self._closed:
+            await worker.stop()
+            raise RuntimeError("the worker pool is closed")
+        if not self._confinement_logged:
+            self._confinement_logged = True
+            seccomp = worker.ready.get("seccomp")
+            log = logger.info if seccomp == "on" else logger.warning
+            log(
+                "worker processes confined: seccomp %s; limits %s",
+                seccomp,
+                worker.ready.get("limits"),
+            )
+        self._workers.add(worker)
+        metrics.WORKERS.set(len(self._workers))
+        self._idle.append(worker)
+        self._dispatch()
+        return worker
+
+    def _background(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _replace(self, worker: WorkerProcess, reason: str) -> None:
+        """Drop a dead or doomed worker and start another in its place."""
+        worker.kill()
+        self._workers.discard(worker)
+        self._retiring.discard(worker)
+        metrics.WORKERS.set(len(self._workers))
+        metrics.RESTARTS.labels(reason).inc()
+        self.restarts[reason] = self.restarts.get(reason, 0) + 1
+        if not self._closed:
+            self._background(self._respawn())
+
+    async def _respawn(self) -> None:
+        delay = 0.1
+        while not self._closed:
+            try:
+                await self._spawn()
+                return
+            except Exception as error:
+                logger.error("could not start a worker process (%s); retrying", error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _recycle(self, old: WorkerProcess) -> None:
+        """A fresh worker first, then the old one leaves (now if idle, else when done)."""
+        await self._respawn()
+        self._retiring.discard(old)
+        old.retired = True
+        if old in self._idle:
+            self._idle.remove(old)
+            self._retire(old)
+
+    def _retire(self, worker: WorkerProcess) -> None:
+        self._workers.discard(worker)
+        metrics.WORKERS.set(len(self._workers))
+        metrics.RESTARTS.labels("recycle").inc()
+        self.restarts["recycle"] = self.restarts.get("recycle", 0) + 1
+        self._background(worker.stop())
+
+    # -- dispatch --------------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        """Give free workers to waiting runs, tenants in turn, each within its cap."""
+        while self._idle and (waiter := self.queue.next_waiter()) is not None:
+            if not waiter.future.done():  # else it gave up meanwhile
+                self.queue.started(waiter.tenant)
+                waiter.future.set_result(self._idle.pop())
+        metrics.WAITING.set(self.queue.waiting())
+
+    async def _acquire(self, tenant: str, wait_limit: float | None) -> WorkerProcess:
+        if self._idle and self.queue.may_start(tenant):
+            self.queue.started(tenant)
+            return self._idle.pop()
+        loop = asyncio.get_running_loop()
+        waiter = Waiter(tenant, loop.create_future(), loop.time())
+        self.queue.push(waiter)
+        metrics.WAITING.set(self.queue.waiting())
+        limit = self.config.max_wait if wait_limit is None else wait_limit
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiter.future), max(limit, 0.0))
+        except BaseException as error:
+            self.queue.discard(waiter)
+            metrics.WAITING.set(self.queue.waiting())
+            if waiter.future.done() and not waiter.future.cancelled():
+                if waiter.future.exception() is None:  # a worker arrived as we gave up
+                    self._release(waiter.future.result(), tenant)
+            else:
+                waiter.future.cancel()
+            if isinstance(error, TimeoutError):
+                raise QueueTimeout from None
+            raise
+
+    def _release(self, worker: WorkerProcess, tenant: str) -> None:
+        self.queue.finished(tenant)
+        if worker.alive and worker in self._workers:
+            if worker.retired:
+                self._retire(worker)
+            else:
+                if worker.runs >= self.config.recycle_after and worker not in self._retiring:
+                    self._retiring.add(worker)
+                    self._background(self._recycle(worker))
+                self._idle.append(worker)
+        # The tenant, below its cap again, may have runs waiting while other workers idle.
+        self._dispatch()
+
+    # -- runs ------------------------------------------------------------------------------
+
+    async def run(self, request: RunRequest) -> ExecutionResult:
+        """Run one script in a worker (starting the pool on first use); never raises for
+        anything the script or the worker does."""
+        queued = time.perf_counter()
+        if not self._started:
+            if self._closed:
+                return self._synthetic(request, ExecutionStatus.ERROR, None, "WorkerError",
+                                       "the service is stopping", queued)  # fmt: skip
+            await self.start()
+        tenant = request.tenant_id or ""
+        try:
+            message = request.frame()
+            frame = protocol.encode(message)
+        except (TypeError, ValueError) as error:
+            return self._synthetic(
+                request,
+                ExecutionStatus.ERROR,
+                None,
+                "InvalidInput",
+                f"the run's data is not JSON: {error}",
+                queued,
+            )
+        try:
+            worker = await self._acquire(tenant, request.wait_limit)
+        except QueueTimeout:
+            metrics.QUEUE_TIMEOUTS.inc()
+            return self._synthetic(
+                request,
+                ExecutionStatus.TIMEOUT,
+                "queue",
+                "QueueTimeout",
+                "no worker was free before the run's deadline",
+                queued,
+            )
+        started = time.perf_counter()
+        metrics.QUEUE_WAIT.observe(started - queued)
+        host_run = HostRun(
+            tenant_id=request.tenant_id,
+            phase=request.phase,
+            max_emits=self.engine_config.max_emits,
+            max_emit_payload_size=self.engine_config.max_emit_payload_size,
+            max_emit_total_size=self.engine_config.max_emit_total_size,
+        )
+        outcome: Outcome | None = None
+        try:
+            outcome = await worker.execute(
+                frame, message["id"], request.source, self.timing, self._host_handler(host_run)
+            )
+            return self._result(worker, request, outcome, host_run, started)
+        finally:
+            if outcome is None:  # cancelled: `execute` killed it
+                self._replace(worker, "cancelled")
+            if worker.overdue and worker.alive:
+                self._background(self._settle(worker, tenant, started))
+            else:
+                metrics.BUSY.observe(time.perf_counter() - started)
+                self._release(worker, tenant)
+
+    async def _settle(self, worker: WorkerProcess, tenant: str, started: float) -> None:
+        """A worker whose run was answered `timeout`: back to the pool if it finishes
+        within `kill_after`, else killed and replaced. The tenant holds it meanwhile."""
+        try:
+            if not await worker.settle(self.config.kill_after):
+                self._replace(worker, "timeout")
+        finally:
+            metrics.BUSY.observe(time.perf_counter() - started)
+            self._release(worker, tenant)
+
+    def _result(
+        self,
+        worker: WorkerProcess,
+        request: RunRequest,
+        outcome: Outcome,
+        host_run: HostRun,
+        started: float,
+    ) -> ExecutionResult:
+        if outcome.kind == "result" and outcome.frame is not None:
+            try:
+                result = to_result(
+                    outcome.frame,
+                    config=self.engine_config,
+                    phase=request.phase,
+                    entity=request.entity,
+                    emitted=host_run.emitted,
+                )
+            except protocol.ProtocolError as error:
+                logger.error("worker %d sent an invalid result: %s", worker.pid, error)
+                self._replace(worker, "protocol")
+                return self._synthetic(
+                    request,
+                    ExecutionStatus.ERROR,
+                    None,
+                    "WorkerError",
+                    "the script's worker sent an invalid result",
+                    started,
+                )
+            if result.limit == "memory":
+                self._replace(worker, "memory")  # whatever it holds now, start afresh
+            return result
+        if outcome.kind == "timeout":
+            if not worker.overdue:  # the CPU-seconds backstop ended it
+                self._replace(worker, "timeout")
+            ms = f"{self.engine_config.timeout * 1000:g}"
+            return self._synthetic(
+                request,
+                ExecutionStatus.TIMEOUT,
+                "timeout",
+                "LimitExceeded",
+                f"timeout of {ms} ms exceeded",
+                started,
+            )
+        if outcome.kind == "memory":
+            self._replace(worker, "memory")
+            return self._synthetic(
+                request,
+                ExecutionStatus.LIMIT_EXCEEDED,
+                "memory",
+                "LimitExceeded",
+                "out of memory",
+                started,
+            )
+        logger.error("worker %d failed during a run: %s", worker.pid, outcome.detail)
+        self._replace(worker, "crash")
+        return self._synthetic(
+            request,
+            ExecutionStatus.ERROR,
+            None,
+            "WorkerError",
+            "the script's worker process failed",
+            started,
+        )
+
+    @staticmethod
+    def _synthetic(
+        request: RunRequest,
+        status: ExecutionStatus,
+        limit: str | None,
+        error_type: str,
+        message: str,
+        since: float,
+    ) -> ExecutionResult:
+        return ExecutionResult(
+            status,
+            {},
+            [],
+            dict(request.entity or {}),
+            request.phase,
+            error=ScriptError(error_type, message),
+            limit=limit,
+            duration_ms=(time.perf_counter() - since) * 1000,
+        )
+
+    def _host_handler(self, host_run: HostRun) -> Any:
+        budget = self.config.host_call_budget
+        calls = 0
+        used = 0.0
+
+        async def handle(frame: dict[str, Any]) -> dict[str, Any]:
+            nonlocal calls, used
+            calls += 1
+            if calls > self.config.max_host_calls:
+                raise protocol.ProtocolError("too many host calls in one run")
+            name, arguments = frame.get("name"), frame.get("args")
+            function = HOST_FUNCTIONS.get(name) if isinstance(name, str) else None
+            if function is None or not isinstance(arguments, list):
+                raise protocol.ProtocolError("a host call names no host function")
+            if host_run.phase not in function.phases:
+                raise protocol.ProtocolError(f"{function.name}() is not offered in this phase")
+            left = budget - used
+            if left <= 0:
+                metrics.HOST_CALLS.labels(function.name, "budget").inc()
+                return _refusal("host_time", f"host calls exceeded {budget:g} s in this run")
+            began = time.perf_counter()
+            try:
+                value = await asyncio.wait_for(function.handle(host_run, arguments), left)
+            except TimeoutError:
+                metrics.HOST_CALLS.labels(function.name, "budget").inc()
+                return _refusal("host_time", f"host calls exceeded {budget:g} s in this run")
+            except HostCallFailed as error:
+                metrics.HOST_CALLS.labels(function.name, "failed").inc()
+                return {"t": "host_reply", "ok": False, "error": str(error)[:1000]}
+            finally:
+                used += time.perf_counter() - began
+            metrics.HOST_CALLS.labels(function.name, "ok").inc()
+            return {"t": "host_reply", "ok": True, "value": value}
+
+        return handle
+
+
+def _refusal(limit: str, message: str) -> dict[str, Any]:
+    return {"t": "host_reply", "ok": False, "limit": limit, "error": message}
+
+
+__all__ = [
+    "PoolConfig",
+    "QueueTimeout",
+    "RunRequest",
+    "WorkerPool",
+    "available_cpus",
+    "default_per_tenant",
+]

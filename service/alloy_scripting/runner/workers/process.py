@@ -1,0 +1,304 @@
+"""The service's handle on one worker process: start it, run one script on it, kill it.
+
+The worker is a fresh interpreter (`sys.executable -I -B`, never a fork of the service)
+started with an environment of its own (`PATH` and a locale: no `ALLOY_*` settings, no
+database or broker URLs, no keys), `/` as its working directory, its own session (a
+signal to the service's process group does not reach it) and only its three pipes
+(`close_fds`). Its stderr is drained into the service log, a bounded number of lines.
+
+`execute` sends a `run` frame and takes frames until the `result`, with a timer at the
+run's deadline: the engine's own timeout plus `kill_grace` (plus `compile_allowance`
+until the worker says it compiled a source it had not seen). Waiting on host calls stops
+that clock. Whatever the worker does, `execute` returns an `Outcome` by the deadline: past
+it, the run is answered `timeout` at once and the worker is `overdue`; `settle` then gives
+it a short while to come back on its own (the engine's in-band timeout usually ends the
+script within milliseconds, and a fresh interpreter costs far more than that wait), and
+kills it if it does not. A persistent reader task takes every frame the worker sends, so
+a worker that floods or breaks the channel is caught even between runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alloy_scripting.runner.workers import protocol
+from alloy_scripting.runner.workers.child import EXIT_MEMORY
+
+logger = logging.getLogger("alloy.workers")
+
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
+_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from alloy_scripting.runner.workers.child import main; main()"
+)
+WORKER_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+MAX_STDERR_CHUNKS = 50
+
+HostHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """`kind` is `result` (with its `frame`), `timeout`, `memory` or `crash` (`detail`)."""
+
+    kind: str
+    frame: dict[str, Any] | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    timeout: float
+    kill_grace: float
+    compile_allowance: float
+
+
+class _Deadline(Exception):
+    """The run's clock ran out (raised into the coroutine waiting for a frame)."""
+
+
+#: Frames a worker may have sent that the service has not taken yet (`started` and
+#: `result` can arrive back to back); more is a flood, and a protocol error.
+MAX_UNREAD_FRAMES = 4
+
+
+class WorkerProcess:
+    def __init__(self, process: asyncio.subprocess.Process, ready: dict[str, Any]) -> None:
+        self.process = process
+        self.pid = process.pid
+        self.ready = ready
+        self.runs = 0
+        self.known: set[str] = set()
+        self.alive = True
+        #: Replaced by a fresh worker (recycling): leaves the pool when its run ends.
+        self.retired = False
+        #: Still running a script whose run was answered `timeout` (see `settle`).
+        self.overdue = False
+        assert process.stdin is not None and process.stdout is not None
+        self._writer = process.stdin
+        self._frames: deque[dict[str, Any]] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._broken: str | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._reading = asyncio.get_running_loop().create_task(self._read(process.stdout))
+
+    @classmethod
+    async def start(cls, init: dict[str, Any], start_timeout: float) -> WorkerProcess:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-I", "-B", "-c", _BOOT, _PACKAGE_ROOT,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=WORKER_ENV,
+            cwd="/",
+            close_fds=True,
+            start_new_session=True,
+        )  # fmt: skip
+        assert process.stdin is not None and process.stdout is not None
+        if process.stderr is not None:
+            asyncio.get_running_loop().create_task(_drain(process.stderr, process.pid))
+        try:
+            process.stdin.write(protocol.encode({"t": "init", **init}))
+            ready = await asyncio.wait_for(
+                protocol.read_frame(process.stdout, protocol.MAX_RESPONSE_FRAME), start_timeout
+            )
+            if ready.get("t") != "ready":
+                raise protocol.ProtocolError("expected ready")
+        except BaseException:
+            _kill(process)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(process.wait(), 5)
+            raise
+        return cls(process, ready)
+
+    # -- frames ----------------------------------------------------------------------------
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        """Every frame the worker sends, in order, for `_next`; a broken channel or a
+        flood ends the worker."""
+        try:
+            while True:
+                frame = await protocol.read_frame(reader, protocol.MAX_RESPONSE_FRAME)
+                if len(self._frames) >= MAX_UNREAD_FRAMES:
+                    raise protocol.ProtocolError("the worker sends frames nobody asked for")
+                self._frames.append(frame)
+                self._wake(None)
+        except (protocol.ProtocolError, ConnectionError, OSError) as error:
+            self._broken = str(error) or type(error).__name__
+        except asyncio.CancelledError:
+            self._broken = "stopped"
+        self._wake(None)
+
+    def _wake(self, error: BaseException | None) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            if error is None:
+                waiter.set_result(None)
+            else:
+                waiter.set_exception(error)
+
+    async def _next(self) -> dict[str, Any]:
+        while not self._frames:
+            if self._broken is not None:
+                raise protocol.ProtocolError(self._broken)
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._frames.popleft()
+
+    # -- runs ------------------------------------------------------------------------------
+
+    async def execute(
+        self, frame: bytes, run_id: int, source: str, timing: Timing, host: HostHandler
+    ) -> Outcome:
+        """Run the encoded `run` frame; see the module docstring."""
+        self.runs += 1
+        loop = asyncio.get_running_loop()
+        if self._frames:  # sent between runs: nobody asked for it
+            self.kill()
+            return Outcome("crash", detail="the worker sent frames between runs")
+        compiling = source not in self.known
+        budget = timing.timeout + timing.kill_grace
+        self._arm(loop, loop.time() + budget + (timing.compile_allowance if compiling else 0.0))
+        try:
+            self._writer.write(frame)
+            while True:
+                message = await self._next()
+                kind = message["t"]
+                if kind == "result":
+                    if message.get("id") != run_id:
+                        raise protocol.ProtocolError("a result for another run")
+                    self._disarm()
+                    self.known.add(source)
+                    return Outcome("result", message)
+                if kind == "started" and compiling:
+                    compiling = False
+                    self._arm(loop, loop.time() + budget)
+                elif kind == "host_call":
+                    assert self._timer is not None
+                    remaining = self._timer.when() - loop.time()
+                    self._disarm()
+                    reply = await host(message)
+                    if not self.alive:
+                        return Outcome("crash", detail="stopped during a host call")
+                    self._writer.write(protocol.encode(reply))
+                    self._arm(loop, loop.time() + max(remaining, 0.0))
+                else:
+                    raise protocol.ProtocolError(f"unexpected frame {kind[:40]!r}")
+        except _Deadline:
+            # Answered now; the worker may still come back with its own result (`settle`).
+            self.overdue = True
+            return Outcome("timeout")
+        except (protocol.ProtocolError, ConnectionError, OSError) as error:
+            self._disarm()
+            self.kill()
+            return await self._death(str(error))
+        except BaseException:
+            self._disarm()
+            self.kill()  # cancelled mid-run: the worker's state is unknown
+            raise
+
+    async def settle(self, within: float) -> bool:
+        """After a `timeout` answer: wait at most `within` seconds for the worker to finish
+        the script (its late result is dropped). True if it did and can serve again; else
+        it is killed."""
+        loop = asyncio.get_running_loop()
+        self._arm(loop, loop.time() + within)
+        try:
+            while True:
+                message = await self._next()
+                if message["t"] == "result":
+                    self._disarm()
+                    self.overdue = False
+                    return True
+                if message["t"] != "started":  # a host call now would get no answer
+                    break
+        except (_Deadline, protocol.ProtocolError):
+            pass
+        self._disarm()
+        self.kill()
+        return False
+
+    async def _death(self, detail: str) -> Outcome:
+        """Why the channel broke, from the exit status (the worker was just killed if it
+        was still running, so this waits at most for the kernel)."""
+        try:
+            code = await asyncio.wait_for(self.process.wait(), 2)
+        except TimeoutError:
+            return Outcome("crash", detail=detail)
+        if code == EXIT_MEMORY:
+            return Outcome("memory")
+        if code == -getattr(signal, "SIGXCPU", 24):
+            return Outcome("timeout")
+        return Outcome("crash", detail=f"{detail} (exit status {code})")
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = loop.call_at(when, self._expire)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expire(self) -> None:
+        self._timer = None
+        self._wake(_Deadline())
+
+    def kill(self) -> None:
+        if self.alive:
+            self.alive = False
+            self._disarm()
+            _kill(self.process)
+            self._reading.cancel()
+            # Reap it: a killed worker must not linger as a zombie.
+            asyncio.get_running_loop().create_task(_reap(self.process))
+
+    async def stop(self) -> None:
+        """Close its input (it exits at once when idle); kill it if it does not."""
+        if not self.alive:
+            return
+        self.alive = False
+        self._disarm()
+        with contextlib.suppress(Exception):
+            self._writer.close()
+        try:
+            await asyncio.wait_for(self.process.wait(), 2)
+        except TimeoutError:
+            _kill(self.process)
+            await _reap(self.process)
+        self._reading.cancel()
+
+
+def _kill(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:  # not reaped yet, so its pid is still its own
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+
+
+async def _reap(process: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(process.wait(), 10)
+
+
+async def _drain(stream: asyncio.StreamReader, pid: int) -> None:
+    """A worker's stderr into the log: its first chunks, then discarded."""
+    logged = 0
+    with contextlib.suppress(Exception):
+        while chunk := await stream.read(2048):
+            if logged < MAX_STDERR_CHUNKS:
+                logged += 1
+                text = chunk.decode("utf-8", "replace").strip()
+                logger.warning("worker %d: %s", pid, text[:2000])

@@ -1,0 +1,83 @@
+"""A compromised worker (`rogue_worker.py`) abusing the wire: each abuse ends that run as
+`error`, the worker is replaced, and the next run is served."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus
+from alloy_scripting.runner.workers import PoolConfig, RunRequest, WorkerPool
+
+pytestmark = pytest.mark.usefixtures("rogue_boot")
+
+
+def request(source: str, phase: ExecutionPhase = ExecutionPhase.MANUAL) -> RunRequest:
+    event = EventType.BEFORE_CREATE if phase is ExecutionPhase.BEFORE else None
+    return RunRequest(source, phase, event=event, entity={"n": 7}, tenant_id="t")
+
+
+ABUSES = [
+    "oversized", "garbage", "not-object", "big-int", "nan", "unknown-removed",
+    "too-many-logs", "bad-status", "deep", "host-unknown", "started-spam", "half-frame",
+    "exit", "pickle",
+]  # fmt: skip
+
+
+async def test_an_abusive_answer_is_an_error_and_a_fresh_worker() -> None:
+    async with WorkerPool(config=PoolConfig(size=1)) as pool:
+        for count, abuse in enumerate(ABUSES, start=1):
+            before = pool.pids()
+            assert (await pool.run(request("ok"))).changes == {"seen": 7}
+            result = await pool.run(request(abuse))
+            assert result.status is ExecutionStatus.ERROR, (abuse, result)
+            assert result.error is not None and result.error.type == "WorkerError", abuse
+            assert result.changes == {} and result.entity == {"n": 7}
+            assert sum(pool.restarts.values()) == count, abuse
+            served = await pool.run(request("ok"))  # waits for the replacement
+            assert served.changes == {"seen": 7}
+            assert pool.pids() != before, abuse
+
+
+async def test_a_frame_sent_between_runs_ends_the_worker_not_the_next_run() -> None:
+    async with WorkerPool(config=PoolConfig(size=1)) as pool:
+        assert (await pool.run(request("double"))).status is ExecutionStatus.SUCCESS
+        forged = await pool.run(request("ok"))  # the unsolicited frame is not its answer
+        assert forged.status is ExecutionStatus.ERROR and "forged" not in forged.changes
+        assert pool.restarts == {"crash": 1}
+        assert (await pool.run(request("ok"))).changes == {"seen": 7}
+
+
+async def test_a_host_call_outside_its_phase_is_refused() -> None:
+    async with WorkerPool(config=PoolConfig(size=1)) as pool:
+        result = await pool.run(request("host-wrong-phase", ExecutionPhase.BEFORE))
+        assert result.status is ExecutionStatus.ERROR and pool.restarts == {"crash": 1}
+
+
+async def test_a_silent_worker_is_stopped_at_the_deadline() -> None:
+    async with WorkerPool(config=PoolConfig(size=1)) as pool:
+        await pool.run(request("silence-warmup"))
+        started = time.perf_counter()
+        result = await pool.run(request("silence"))
+        assert (result.status, result.limit) == (ExecutionStatus.TIMEOUT, "timeout")
+        assert time.perf_counter() - started <= 0.1 + 0.05 + pool.config.compile_allowance
+        first = pool.pids()
+        assert (await pool.run(request("ok"))).changes == {"seen": 7}  # a fresh worker
+        assert pool.restarts == {"timeout": 1} and pool.pids() != first
+
+
+async def test_the_worker_starts_clean() -> None:
+    """No service settings or secrets in its environment, no descriptor but its pipes."""
+    import os
+
+    os.environ["ALLOY_MONGODB_URL"] = "mongodb://secret@db"
+    try:
+        async with WorkerPool(config=PoolConfig(size=1)) as pool:
+            ready = next(iter(pool._workers)).ready
+    finally:
+        del os.environ["ALLOY_MONGODB_URL"]
+    assert set(ready["env"]) <= {"PATH", "LANG", "LC_ALL"}
+    assert set(ready["fds"]) <= {0, 1, 2, 3}  # its pipes, and the one listing the fds
+    await asyncio.sleep(0)
