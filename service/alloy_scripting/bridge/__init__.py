@@ -1,5 +1,6 @@
 """The bridge: every family of helpers a script may call, one module per family
-(`validation`, `effects`, reserved `http`), collected by `registry`; what they share in `host`."""
+(`validation`, `effects`, reserved `http`, `state`, the endpoint answer `respond`), collected
+by `registry`; what they share in `host`."""
 
 from alloy_scripting.bridge.host import (
     HelperHost,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from alloy_scripting.model.debug import DebugEffects
 from alloy_scripting.model.enums import ExecutionPhase
 
 #: Phases that run before the write (the entity may still be refused) or on demand.
@@ -34,7 +35,14 @@ class HelperNotConfiguredError(RuntimeError):
 
 
 class HelperHost(Protocol):
-    """What host-bound helpers need from the run."""
+    """What host-bound helpers need from the run.
+
+    Side effects and debug runs: every helper with an effect asks `effects`; when it is set
+    (a debug run), the helper records an intent there and performs nothing."""
+
+    effects: DebugEffects | None
+
+    def set_response(self, body: Any, status: int, headers: dict[str, str]) -> None: ...
 
     def emit_intent(self, event_type: Any, payload: Any) -> None: ...
 
@@ -51,6 +59,8 @@ class HelperSpec:
     needs_host: bool = False
     reserved: bool = False
     """A name kept for a later release: every call fails (the catalogue marks it unavailable)."""
+    namespace: bool = False
+    """`function()` builds the value scripts see (e.g. ``store``), once per run."""
 
 
 def phase_error_message(name: str, phase: ExecutionPhase | str) -> str:

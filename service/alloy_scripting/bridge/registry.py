@@ -1,4 +1,5 @@
-"""The helpers a script may call, by name, from every family (validation, effects, HTTP).
+"""The helpers a script may call, by name, from every family (validation, effects, HTTP,
+state, the endpoint answer `respond`).
 
 A helper used outside its phases is a validation error naming the phase (`validate`) and,
 if the script runs anyway, a `PhaseError` naming the phase when the call is reached.
@@ -10,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from alloy_scripting.bridge import effects, http, validation
+from alloy_scripting.bridge import effects, http, respond, validation
 from alloy_scripting.bridge.host import HelperSpec
+from alloy_scripting.bridge.state import namespace as state
 from alloy_scripting.model.enums import ExecutionPhase
 
 REGISTRY: Mapping[str, HelperSpec] = {
-    spec.name: spec for family in (validation, effects, http) for spec in family.HELPERS
+    spec.name: spec
+    for family in (validation, effects, http, state, respond)
+    for spec in family.HELPERS
 }
 
 

@@ -1,5 +1,5 @@
 """The `alloy-scripting` command: `serve`, `demo`, `asyncapi export`, and the `script`
-(local sandbox) and `scripts` (REST API) command groups."""
+(local sandbox), `scripts` and `state` (REST API) command groups."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import typer
 from alloy_scripting.cli.options import ApiKey, Bootstrap, Tenant, TopicPrefix, Url
 from alloy_scripting.cli.remote import scripts_app
 from alloy_scripting.cli.sandbox import script_app
+from alloy_scripting.cli.state import state_app
 from alloy_scripting.client.rest import DEFAULT_URL
 
 app = typer.Typer(
@@ -15,6 +16,7 @@ app = typer.Typer(
 )
 app.add_typer(script_app, name="script")
 app.add_typer(scripts_app, name="scripts")
+app.add_typer(state_app, name="state")
 asyncapi_app = typer.Typer(help="The AsyncAPI contract of the Kafka surface.", no_args_is_help=True)
 app.add_typer(asyncapi_app, name="asyncapi")
 

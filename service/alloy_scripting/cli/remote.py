@@ -44,7 +44,14 @@ TimezoneOpt = Annotated[str, typer.Option("--timezone", help="Time zone of --cro
 ManualOpt = Annotated[
     bool, typer.Option("--manual", help="Manual trigger (the default on create).")
 ]
-ApiOpt = Annotated[str | None, typer.Option("--api", help="API trigger with this endpoint name.")]
+ApiOpt = Annotated[
+    str | None,
+    typer.Option("--api", help='API endpoint trigger "METHOD path", e.g. "POST deals/score".'),
+]
+FixturesOpt = Annotated[
+    str | None,
+    typer.Option("--fixtures", help="Test cases, a JSON array (or @file); see `scripts test`."),
+]
 PriorityOpt = Annotated[
     int | None, typer.Option("--priority", help="Order among scripts on one trigger.")
 ]
@@ -81,6 +88,9 @@ def _print_problem(exc: ApiError) -> None:
     for error in exc.problem.get("errors") or []:
         loc = ".".join(str(p) for p in error.get("loc", []))
         typer.echo(f"  {loc}: {error.get('msg')}", err=True)
+    for case in exc.problem.get("failing") or []:
+        differences = "; ".join(case.get("differences") or [])
+        typer.echo(f"  FAIL {case.get('name')}: {differences}", err=True)
 
 
 def _emit_json(value: BaseModel | dict[str, Any] | list[Any]) -> None:
@@ -128,10 +138,22 @@ def _trigger(
     if cron:
         return {"type": "cron", "expression": cron, "timezone": timezone}
     if api:
-        return {"type": "api", "name": api}
+        method, _, path = api.strip().partition(" ")
+        if not path.strip():
+            return {"type": "api", "name": api}  # the older name-only form
+        return {"type": "api", "method": method.upper(), "path": path.strip()}
     if manual:
         return {"type": "manual"}
     return None
+
+
+def _fixtures(text: str | None) -> list[Any] | None:
+    if text is None:
+        return None
+    parsed = _json_arg("--fixtures", text)
+    if not isinstance(parsed, list):
+        raise _usage("--fixtures must be a JSON array")
+    return parsed
 
 
 _TRIGGER_OPTIONS = [
@@ -153,7 +175,9 @@ def _describe_trigger(trigger: Any) -> str:
     if kind == "cron":
         return f"cron {trigger.expression!r} {trigger.timezone}"
     if kind == "api":
-        return f"api {trigger.name}"
+        return (
+            f"api {trigger.method} /api/{trigger.path}" if trigger.path else f"api {trigger.name}"
+        )
     return "manual"
 
 
@@ -271,13 +295,15 @@ def create_script(
     description: DescriptionOpt = None,
     priority: PriorityOpt = None,
     on_error: OnErrorOpt = None,
+    fixtures: FixturesOpt = None,
     activate: ActivateOpt = False,
     as_json: AsJson = False,
     *,
     trigger: dict[str, Any] | None,
     conn: Connection,
 ) -> None:
-    """Create a script from a file; the engine validates it first."""
+    """Create a script from a file; the engine validates it first (and, with --activate,
+    its fixtures must pass)."""
     if file is None:
         raise _usage("--file is required")
     source = _read_source(file)
@@ -291,6 +317,7 @@ def create_script(
             status="active" if activate else "draft",
             priority=priority or 0,
             on_error=on_error or "fail",
+            fixtures=_fixtures(fixtures) or [],
         )
     if as_json:
         _emit_json(script)
@@ -308,13 +335,15 @@ def update_script(
     description: DescriptionOpt = None,
     priority: PriorityOpt = None,
     on_error: OnErrorOpt = None,
+    fixtures: FixturesOpt = None,
     activate: ActivateOpt = False,
     as_json: AsJson = False,
     *,
     trigger: dict[str, Any] | None,
     conn: Connection,
 ) -> None:
-    """Change a script; refused if it changed since it was read (optimistic concurrency)."""
+    """Change a script; refused if it changed since it was read (optimistic concurrency),
+    or if it is (or becomes) active and a fixture fails."""
     source = _read_source(file) if file is not None else None
     with _api(conn) as api:
         current = api.resolve(ref)
@@ -327,6 +356,7 @@ def update_script(
             description=description,
             priority=priority,
             on_error=on_error,
+            fixtures=_fixtures(fixtures),
             status="active" if activate else None,
         )
     if as_json:
@@ -419,6 +449,32 @@ def run_script(
             typer.echo(f"{key}: {json.dumps(result[key], ensure_ascii=False, default=str)}")
     for effect in outcome.effects:
         typer.echo(f"effect: {effect.event_type} {json.dumps(effect.payload, ensure_ascii=False)}")
+
+
+@scripts_app.command("test")
+@connected()
+def test_script(
+    ref: Ref,
+    as_json: AsJson = False,
+    *,
+    conn: Connection,
+) -> None:
+    """Run a script's fixtures (no side effects) and report each case; exit code 1 when one
+    fails, so that it can gate a pipeline."""
+    with _api(conn) as api:
+        report = api.test(api.resolve(ref).id)
+    if as_json:
+        _emit_json(report)
+    else:
+        for case in report.cases:
+            verdict = "PASS" if case.passed else "FAIL"
+            typer.echo(f"{verdict} {case.name} ({case.outcome})")
+            for difference in case.differences:
+                typer.echo(f"     {difference}")
+        failed = sum(not case.passed for case in report.cases)
+        typer.echo(f"{len(report.cases) - failed} passed, {failed} failed")
+    if not report.passed:
+        raise typer.Exit(1)
 
 
 @scripts_app.command("executions")

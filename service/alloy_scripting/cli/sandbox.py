@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 import typer
 
+from alloy_scripting.cli.debug import script_debug
 from alloy_scripting.model.enums import EventType, ExecutionPhase
 
 script_app = typer.Typer(
@@ -70,6 +71,9 @@ def _json_object(option: str, value: str | None) -> dict[str, Any] | None:
     if not isinstance(parsed, dict):
         _usage_error(f"{option} must be a JSON object")
     return parsed
+
+
+script_app.command("debug")(script_debug)
 
 
 @script_app.command("check")

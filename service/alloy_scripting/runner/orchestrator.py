@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from alloy_scripting import telemetry
+from alloy_scripting.bridge.state import StateLimits
+from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.engine import ScriptEngine, create_default_engine
 from alloy_scripting.engine.entity import EntityProxy, compose_changes
 from alloy_scripting.model import EventType, ExecutionPhase, ExecutionStatus
@@ -115,6 +117,8 @@ class ScriptOrchestrator:
         record_listeners: Iterable[RecordListener] = (),
         pool: WorkerPool | None = None,
         before_wait: float | None = None,
+        state: StateStore | None = None,
+        state_limits: StateLimits | None = None,
     ) -> None:
         self.registry = registry
         self.engine = engine
@@ -130,6 +134,8 @@ class ScriptOrchestrator:
             record_listeners=record_listeners,
             pool=pool,
             before_wait=before_wait,
+            state=state,
+            state_limits=state_limits,
         )
 
     @property
@@ -306,6 +312,7 @@ class ScriptOrchestrator:
                 user_id=hook.user_id,
                 correlation_id=hook.correlation_id,
                 recording=recording,
+                replay_id=hook.event_id,
             )
             outcome.executed.append(_executed(script, result))
             if result.status is ExecutionStatus.SUCCESS:

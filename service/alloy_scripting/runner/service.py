@@ -9,12 +9,15 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from alloy_scripting.bridge.state import StateLimits, quotas_from
+from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.engine import ScriptEngine, create_default_engine
 from alloy_scripting.runner.orchestrator import ChangeListener, EffectsSink, ScriptOrchestrator
 from alloy_scripting.runner.records import RecordListener
 from alloy_scripting.runner.workers import PoolConfig, WorkerPool, available_cpus
 from alloy_scripting.settings import Settings
 from alloy_scripting.storage.protocols import Stores
+from alloy_scripting.storage.state_memory import InMemoryStateStore
 
 logger = logging.getLogger("alloy.runner")
 
@@ -34,6 +37,8 @@ class Runtime:
     instance_id: str = field(default_factory=new_instance_id)
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     """Named readiness checks (`kafka`, `mongodb`); `/health/ready` is ready when all pass."""
+    state: StateStore = field(default_factory=InMemoryStateStore)
+    """The tenants' state documents (`store.*`, `/state`); `serve` puts MongoDB's here."""
     pool: WorkerPool | None = None
     """The worker processes scripts run in (`execution_mode=pool`); started by the edge."""
 
@@ -66,12 +71,14 @@ def build_runtime(
     change_listeners: Iterable[ChangeListener] = (),
     record_listeners: Iterable[RecordListener] = (),
     health_checks: Mapping[str, HealthCheck] | None = None,
+    state: StateStore | None = None,
 ) -> Runtime:
     """Wire engine and orchestrator over `stores`, with the edges' sinks: where effects
     go, who hears of script changes, who takes execution records (each is stored and handed
     to every record listener before it counts as written)."""
     engine = engine or create_default_engine()
     pool = worker_pool(settings, engine)
+    state = state if state is not None else InMemoryStateStore(quotas_from(settings))
     orchestrator = ScriptOrchestrator(
         stores.scripts,
         engine,
@@ -81,6 +88,8 @@ def build_runtime(
         record_listeners=record_listeners,
         pool=pool,
         before_wait=settings.worker_queue_timeout_ms / 1000,
+        state=state,
+        state_limits=StateLimits.from_settings(settings),
     )
     return Runtime(
         settings=settings,
@@ -90,6 +99,7 @@ def build_runtime(
         instance_id=instance_id or new_instance_id(),
         health_checks=dict(health_checks or {}),
         pool=pool,
+        state=state,
     )
 
 

@@ -28,7 +28,7 @@ from tests.unit.api.fixtures import (
 
 COMMANDS = [
     "list", "get", "create", "update", "delete", "run", "executions",
-    "reset", "activate", "disable", "versions", "rollback",
+    "reset", "activate", "disable", "versions", "rollback", "test",
 ]  # fmt: skip
 
 
