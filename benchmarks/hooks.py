@@ -7,7 +7,7 @@ consuming a request and producing its reply:
 * echo: aiokafka consume → produce a canned `HookOutcome` to `reply_to` with the same
   headers (the baseline: what any Kafka request/reply costs here);
 * alloy: the real edge — decode, dedup lookup, the seed script in the sandbox, execution
-  log (MongoDB and `alloy.executions`), reply, processed-event mark, offset commit — with
+  record (MongoDB and `alloy.executions`), processed-event mark, offset commit — with
   MongoDB (FerretDB) behind it, on the same machine: its CPU is shared with Kafka, the
   store and the client, so each write the service makes per request shows in the ratio.
 
@@ -96,13 +96,11 @@ async def serve_alloy(prefix: str) -> None:
     await stores.scripts.save(script)
     edge = wire_service(settings, stores)
     await edge.start()
-    edge.runtime.start_flusher(0.5)  # written behind, as by `serve`
     freeze_startup_heap()  # as `serve` does
     print("ready", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
-        await edge.runtime.stop_flusher()
         await edge.stop()
         await client.drop_database(db_name)
         await client.close()

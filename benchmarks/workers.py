@@ -82,7 +82,6 @@ async def serve(prefix: str, mode: str, noisy_n: int) -> None:
         await stores.scripts.for_tenant(tenant).save(script)
     edge = wire_service(settings, stores)
     await edge.start()
-    edge.runtime.start_flusher(0.5)
     freeze_startup_heap()
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -92,7 +91,6 @@ async def serve(prefix: str, mode: str, noisy_n: int) -> None:
     finally:
         if edge.runtime.pool is not None:
             print(f"pool restarts: {edge.runtime.pool.restarts}", file=sys.stderr, flush=True)
-        await edge.runtime.stop_flusher()
         await edge.stop()
         await client.drop_database(db_name)
         await client.close()

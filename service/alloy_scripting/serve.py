@@ -102,7 +102,6 @@ async def run_service(settings: Settings | None = None) -> None:
         "connected to Kafka at %s (instance %s)", settings.kafka_bootstrap, runtime.instance_id
     )
 
-    runtime.start_flusher(0.5)
     tasks = [
         asyncio.create_task(_every(3600, stores.purge_expired, "purge expired records")),
         asyncio.create_task(connections.watch(runtime.health_checks)),
@@ -151,12 +150,11 @@ async def run_service(settings: Settings | None = None) -> None:
         logger.info("shutting down")
         if scheduler is not None:
             await scheduler.stop()
-        await runtime.stop_flusher()
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await edge.stop()  # finishes the batch in hand, commits it, writes the last records
+        await edge.stop()  # finishes the batch in hand, writes its books, commits it
         await stores.close()
         if tracer_provider is not None:
             tracer_provider.shutdown()

@@ -152,7 +152,10 @@ def declaration(settings: Settings) -> KafkaBroker:
         topics.executions,
         schema=ExecutionRecord,
         title="Executions",
-        description="One `ExecutionRecord` per script run.",
+        description=(
+            "One `ExecutionRecord` per script run, at least once: key and header `record_id` "
+            "are the record's `id`, the same on every copy; de-duplicate by it."
+        ),
     )
     broker.publisher(
         topics.dlq,

@@ -9,6 +9,7 @@ commit with the next batch's work; see `consumer.py`); answers are sent by `Prod
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 from faststream import FastStream
@@ -41,6 +42,7 @@ class KafkaEdge:
             concurrency=settings.hook_concurrency,
             processed_ttl_seconds=settings.processed_ttl_seconds,
             group=settings.consumer_group,
+            books_delays=_test_books_delays(),
         )
         self.consumers: list[BatchConsumer] = []
         self._stopping: asyncio.Future[Any] | None = None
@@ -96,10 +98,7 @@ class KafkaEdge:
         await asyncio.shield(self._stopping)
 
     async def close(self) -> None:
-        """After `stop_hooks`: write the execution records still buffered (published on
-        `alloy.executions` while the producers are up), then close the producers and stop
-        the script workers."""
-        await self.runtime.flush_records()
+        """After `stop_hooks`: close the producers and stop the script workers."""
         await self.producers.stop()
         self.consumers = []
         await self.runtime.stop_workers()
@@ -108,3 +107,13 @@ class KafkaEdge:
         await self.stop_hooks()
         await self.close()
         await self.broker.stop()
+
+
+def _test_books_delays() -> tuple[float, float]:
+    """Pauses before a batch's records and before its marks, for the crash tests only
+    (`ALLOY_TEST_DELAY_RECORDS`, `ALLOY_TEST_DELAY_MARKS`, seconds): they hold a batch
+    between its answers and its books long enough to kill the process there."""
+    return (
+        float(os.environ.get("ALLOY_TEST_DELAY_RECORDS") or 0),
+        float(os.environ.get("ALLOY_TEST_DELAY_MARKS") or 0),
+    )

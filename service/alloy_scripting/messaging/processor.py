@@ -2,9 +2,12 @@
 
 Delivery is at-least-once. `handle_batch` runs a batch's scripts and starts sending what
 they produced, handing back the batch's *finish* step: waiting until every reply, effect and
-dead letter is acknowledged by Kafka, then writing the processed-event marks that make
-redeliveries no-ops. The consumer commits the batch's offsets only after that step
-(`BatchConsumer`); any failure raises, and the consumer rewinds.
+dead letter is acknowledged by Kafka, then writing the batch's books: first the execution
+records of its runs (stored in MongoDB and acknowledged on `alloy.executions`), then the
+processed-event marks that make redeliveries no-ops. So a mark promises its records, and
+the consumer commits the batch's offsets only after that step (`BatchConsumer`); any
+failure raises, and the consumer rewinds. A redelivery that runs again writes records with
+the same ids (derived from the request), which the store ignores as duplicates.
 Records with one key are handled in order; different keys run concurrently (bounded).
 """
 
@@ -43,6 +46,7 @@ from alloy_scripting.messaging.producers import Enqueuer, Publisher, publish_eff
 from alloy_scripting.messaging.redelivery import RedeliveryTracker
 from alloy_scripting.messaging.topics import Topics
 from alloy_scripting.model.enums import ExecutionPhase
+from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.outcomes import (
     Continue,
     Error,
@@ -50,11 +54,13 @@ from alloy_scripting.model.outcomes import (
     hook_outcome_adapter,
 )
 from alloy_scripting.runner.orchestrator import ScriptOrchestrator
+from alloy_scripting.runner.records import Recording, recovered_records
 from alloy_scripting.storage.protocols import ProcessedEvents
 
 logger = logging.getLogger("alloy.messaging")
 
 Outcome = Continue | Rejected | Error
+Marks = dict[str, dict[str, Any] | None]
 
 
 class HookProcessor:
@@ -71,6 +77,7 @@ class HookProcessor:
         group: str = "alloy-scripting",
         remembered_outcomes: int = 20_000,
         mark_linger: float = 0.02,
+        books_delays: tuple[float, float] = (0.0, 0.0),
     ) -> None:
         self.orchestrator = orchestrator
         self.processed = processed
@@ -82,7 +89,12 @@ class HookProcessor:
         self.redeliveries = RedeliveryTracker(processed, group)
         self._recent: OrderedDict[str, _Answer] = OrderedDict()
         self._recent_size = remembered_outcomes
-        self._marker = GroupedWriter(self._write_marks, linger=mark_linger)
+        self._books = GroupedWriter(self._write_books, linger=mark_linger)
+        self._books_delays = books_delays
+        """Test-only pauses before the records and before the marks (crash tests)."""
+        self._unrecorded: dict[str, list[ExecutionRecord]] = {}
+        """Records of remembered answers whose batch has not written its books yet: a
+        redelivery answered from memory writes them (a mark without them is never written)."""
         self._reserved = frozenset(topics.all)
         self._unmarked: set[str] = set()
         """Effects handled in a batch whose marks are not written yet (duplicates meanwhile
@@ -119,7 +131,7 @@ class HookProcessor:
             # Wait for whatever was started, so nothing is left dangling; the batch comes again.
             await asyncio.gather(*pending, *(d for _, d in batch.replies), return_exceptions=True)
             raise
-        marks = batch.marks
+        marks, run_records = batch.marks, batch.records
         unmarked = {key for key in marks if key.startswith(_EFFECTS)}
         self._unmarked |= unmarked
 
@@ -130,17 +142,29 @@ class HookProcessor:
                 for result in results:
                     if isinstance(result, BaseException):
                         raise result
-                # Replies and effects are durable: now the marks that make redeliveries
-                # no-ops (an effects mark written earlier could hide effects that failed).
-                # Execution records are written behind, by the execution log's own flush.
-                await self._marker.submit(marks.items())
+                # Replies and effects are durable: now the books, records before marks
+                # (an effects mark written earlier could hide effects that failed, a
+                # mark written before its records could hide records that failed).
+                if run_records or marks:
+                    await self._books.submit([(run_records, marks)])
+                for key in batch.owed:
+                    self._unrecorded.pop(key, None)
             finally:
                 self._unmarked -= unmarked
 
         return finish
 
-    async def _write_marks(self, marks: list[tuple[str, dict[str, Any] | None]]) -> None:
-        await self.processed.mark_many(dict(marks), ttl_seconds=self.processed_ttl_seconds)
+    async def _write_books(self, books: list[tuple[list[ExecutionRecord], Marks]]) -> None:
+        """The books of every batch finishing together: all their records, then all their
+        marks (each batch's finish step waits for this one write)."""
+        before_records, before_marks = self._books_delays
+        if before_records:
+            await asyncio.sleep(before_records)
+        await self.orchestrator.records.write([r for records, _ in books for r in records])
+        if before_marks:
+            await asyncio.sleep(before_marks)
+        marks = {key: mark for _, batch_marks in books for key, mark in batch_marks.items()}
+        await self.processed.mark_many(marks, ttl_seconds=self.processed_ttl_seconds)
 
     def _start(self, pending: list[asyncio.Future[Any]], work: Awaitable[Any]) -> None:
         pending.append(asyncio.ensure_future(work))
@@ -290,32 +314,65 @@ class HookProcessor:
         remembered = self._recent.get(key)
         if remembered is not None:
             telemetry.messages("before", "duplicate").inc()
-            if batch.is_suspect(inbound):  # its first batch may have failed before the mark
-                batch.marks[key] = {"reply": remembered.value}
+            if batch.is_suspect(inbound):  # its first batch may have failed before its books
+                self._owe(batch, key, self._unrecorded.get(key, []))
+                batch.marks[key] = _mark(remembered)
             return remembered
         if batch.is_suspect(inbound):
-            stored = _Answer.stored(await self.processed.get(key))
+            mark = await self.processed.get(key)
+            stored = _Answer.stored(mark)
             if stored is not None:
                 telemetry.messages("before", "duplicate").inc()
+                assert mark is not None
+                if not mark.get(_RECORDED):  # an earlier version's mark: its records may be lost
+                    self._owe(batch, key, self._recovered(inbound, key, stored))
                 self._remember(key, stored)
                 return stored
-        answer = _Answer.of(await self._run_before(inbound))
-        batch.marks[key] = {"reply": answer.value}
+        outcome, records = await self._run_before(inbound, key)
+        answer = _Answer.of(outcome)
+        batch.marks[key] = _mark(answer)
+        self._owe(batch, key, records)
         self._remember(key, answer)
         telemetry.messages("before", "ok").inc()
         return answer
+
+    def _owe(self, batch: _Batch, key: str, records: list[ExecutionRecord]) -> None:
+        """The batch writes these records of a before-request; until its books are written,
+        they are also kept with the remembered answer (a redelivery answered from memory
+        writes them then)."""
+        if records:
+            batch.records.extend(records)
+            batch.owed.append(key)
+            self._unrecorded[key] = records
+
+    @staticmethod
+    def _recovered(inbound: Inbound, key: str, answer: _Answer) -> list[ExecutionRecord]:
+        event = inbound.event
+        assert event is not None
+        outcome = hook_outcome_adapter.validate_json(answer.value)
+        return recovered_records(
+            outcome, event, key, correlation_id=inbound.correlation_id or event.event_id
+        )
 
     def _remember(self, key: str, answer: _Answer) -> None:
         self._recent[key] = answer
         self._recent.move_to_end(key)
         while len(self._recent) > self._recent_size:
-            self._recent.popitem(last=False)
+            forgotten, _ = self._recent.popitem(last=False)
+            self._unrecorded.pop(forgotten, None)
 
-    async def _run_before(self, inbound: Inbound) -> Outcome:
+    async def _run_before(
+        self, inbound: Inbound, key: str
+    ) -> tuple[Outcome, list[ExecutionRecord]]:
+        """The answer, and the records of the runs (ids derived from `key`)."""
         event = inbound.event
         assert event is not None
+        recording = Recording(key)
         try:
-            return await self.orchestrator.before(event, correlation_id=inbound.correlation_id)
+            outcome = await self.orchestrator.before(
+                event, correlation_id=inbound.correlation_id, recording=recording
+            )
+            return outcome, recording.records
         except Exception as exc:  # storage down, …: answer, then fail the batch for redelivery
             logger.exception("before-hook %s failed", event.event_id)
             raise HookInfrastructureError(str(exc)) from exc
@@ -333,11 +390,15 @@ class HookProcessor:
         if await self.processed.get(key) is not None:
             telemetry.messages("effects", "duplicate").inc()
             return
-        outcome = await self.orchestrator.effects(event, correlation_id=inbound.correlation_id)
+        recording = Recording(key)
+        outcome = await self.orchestrator.effects(
+            event, correlation_id=inbound.correlation_id, recording=recording
+        )
         self._start(
             batch.pending, publish_effects(self.publish, self.topics.effects, outcome.effects)
         )
-        batch.marks[key] = None  # written once the effects are durable
+        batch.records.extend(recording.records)
+        batch.marks[key] = None  # written once the effects and records are durable
         telemetry.messages("effects", "ok").inc()
 
 
@@ -380,8 +441,12 @@ class _Batch:
     replies: list[tuple[Inbound, asyncio.Future[Any]]] = field(default_factory=list)
     """Answers handed to the producer, with their acknowledgements to come."""
     claims: dict[str, asyncio.Future[_Answer]] = field(default_factory=dict)
-    marks: dict[str, dict[str, Any] | None] = field(default_factory=dict)
-    """Processed-event marks to write once the batch's output is durable."""
+    marks: Marks = field(default_factory=dict)
+    """Processed-event marks to write once the batch's output and records are durable."""
+    records: list[ExecutionRecord] = field(default_factory=list)
+    """Execution records of the batch's runs, written before its marks."""
+    owed: list[str] = field(default_factory=list)
+    """Keys of the before-requests whose records are in `records`."""
 
     def is_suspect(self, inbound: Inbound) -> bool:
         record = inbound.record
@@ -394,6 +459,13 @@ class _Batch:
 
 
 _EFFECTS = "effects:"
+_RECORDED = "recorded"
+"""Flag of a before-hook mark written after its records (an earlier version's marks lack it)."""
+
+
+def _mark(answer: _Answer) -> dict[str, Any]:
+    """A before-hook's processed-event mark: the answer as sent; written after its records."""
+    return {"reply": answer.value, _RECORDED: True}
 
 
 def _request_key(kind: str, inbound: Inbound) -> str:

@@ -2,8 +2,8 @@
 records and script-change broadcasts, through two aiokafka producers.
 
 The main producer carries replies, effects and dead letters (latency matters); execution
-records go through a bulk producer of their own, so that a flush of thousands never
-delays a reply. Reply topics are the requesters' own: the main producer stops tracking
+records go through a bulk producer of their own, so that hundreds of them never delay a
+reply. Reply topics are the requesters' own: the main producer stops tracking
 one's metadata once it was unused for `reply_topic_idle` seconds (see `_forget_idle`).
 """
 
@@ -129,13 +129,16 @@ class Producers:
         await publish_effects(self.publish, self.topics.effects, effects)
 
     async def publish_executions(self, records: list[ExecutionRecord]) -> None:
-        """Execution records go through their own producer: a flush sends them by the
-        thousand, and hook replies must not queue behind them."""
+        """Publish execution records to `alloy.executions` and wait for Kafka's
+        acknowledgements. Key and `record_id` header are the record's id (a redelivered
+        hook's record comes again with the same id: consumers de-duplicate by it). They go
+        through their own producer: a batch's books send them by the hundred, and hook
+        replies must not queue behind them."""
         topic, producer = self.topics.executions, self.bulk_producer
         deliveries = [
             await self._enqueue(
-                producer, topic, record.model_dump_json().encode(), record.script_id.encode(),
-                JSON_HEADERS,
+                producer, topic, record.model_dump_json().encode(), record.id.encode(),
+                {**JSON_HEADERS, "record_id": record.id},
             )
             for record in records
         ]  # fmt: skip

@@ -1,9 +1,9 @@
 """`wire_service`: the one place the service is put together, for `alloy-scripting serve`
 and for the FastStream application (`faststream run alloy_scripting.messaging:app`).
 
-Every part gets its collaborators when it is built: the orchestrator its effects sink and
-script-change listener, the execution log its flush listener (all three are producers
-of the Kafka edge), the runtime its readiness checks.
+Every part gets its collaborators when it is built: the orchestrator its effects sink,
+script-change listener and execution-record listener (all three are producers of the Kafka
+edge), the runtime its readiness checks.
 """
 
 from __future__ import annotations
@@ -68,12 +68,6 @@ def faststream_app(settings: Settings | None = None) -> FastStream:
         await stores.ensure_indexes()
         await edge.runtime.state.ensure_indexes()
         await ensure_topics(settings, edge.topics)
-        edge.runtime.start_flusher()
-
-    @app.on_shutdown
-    async def stop_flusher() -> None:
-        # The edge writes what is left once its consumers are drained.
-        await edge.runtime.stop_flusher()
 
     @app.after_shutdown
     async def close() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -45,6 +46,14 @@ def new_record_id() -> str:
         _last_ms = now
         seq = _seq
     return f"{now:012x}{seq & 0xFFFF:04x}{os.urandom(8).hex()}"
+
+
+def derive_record_id(request_key: str, script_id: str) -> str:
+    """The id of a hook run's record: the same for every delivery of one request (its
+    dedup key) and one script, so a redelivery that runs again writes no second record.
+    32 hex digits, like `new_record_id`."""
+    material = f"{request_key}\x00{script_id}".encode()
+    return hashlib.blake2b(material, digest_size=16).hexdigest()
 
 
 def _json_size(value: Any) -> int:
@@ -185,6 +194,9 @@ class ExecutionRecord(BaseModel):
         description="Each store.* call of the run: operation, collection, key, outcome, ms.",
     )
     started_at: UtcDatetime = Field(default_factory=utc_now)
+    recovered: bool = False
+    """Written late, from what a processed-event mark kept of the answer (the run's own
+    record was lost by an earlier version): fields the mark does not keep are empty."""
 
     @classmethod
     def of_run(cls, **fields: Any) -> ExecutionRecord:

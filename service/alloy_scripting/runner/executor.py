@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from alloy_scripting import telemetry
@@ -16,6 +16,7 @@ from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import Script, utc_now
 from alloy_scripting.model.state import idempotency_base
+from alloy_scripting.runner.records import ExecutionRecords, Recording, RecordListener
 from alloy_scripting.runner.workers import RunRequest, WorkerPool
 from alloy_scripting.storage.protocols import ExecutionLog, ScriptRegistry
 
@@ -40,7 +41,9 @@ def describe_failure(result: ExecutionResult) -> str:
 class ScriptExecutor:
     """`execute(script, ...)` runs a stored script and keeps its books.
 
-    Each run appends an `ExecutionRecord`; a failure (error, limit, timeout) goes to
+    Each run has an `ExecutionRecord`: written (stored and handed to `record_listeners`)
+    before `execute` returns, or, for a hook run given a `recording`, added to it for the
+    caller to write with the rest of its batch. A failure (error, limit, timeout) goes to
     `record_failure`, which disables the script at the threshold; a success after
     failures resets the count. `dry_run` keeps no books at all.
 
@@ -59,6 +62,7 @@ class ScriptExecutor:
         on_disabled: OnDisabled | None = None,
         pool: WorkerPool | None = None,
         before_wait: float | None = None,
+        record_listeners: Iterable[RecordListener] = (),
         state: StateStore | None = None,
         state_limits: StateLimits | None = None,
     ) -> None:
@@ -69,6 +73,7 @@ class ScriptExecutor:
         self.before_wait = before_wait
         self.registry = registry
         self.execution_log = execution_log
+        self.records = ExecutionRecords(execution_log, record_listeners)
         self.on_disabled = on_disabled
 
     async def execute(
@@ -83,6 +88,7 @@ class ScriptExecutor:
         user_id: str | None = None,
         correlation_id: str | None = None,
         dry_run: bool = False,
+        recording: Recording | None = None,
         replay_id: str | None = None,
     ) -> ExecutionResult:
         """``replay_id``: the id of the event whose redelivery runs this again; the run's
@@ -142,9 +148,15 @@ class ScriptExecutor:
         if dry_run:
             return result
 
-        record = self._record(script, result, started_at, event, entity, user_id, correlation_id)
+        record_id = None if recording is None else recording.record_id(script.id)
+        record = self._record(
+            script, result, started_at, event, entity, user_id, correlation_id, record_id
+        )
         result.execution_id = record.id
-        await self.execution_log.append(record)
+        if recording is None:
+            await self.records.write([record])
+        else:
+            recording.records.append(record)
         registry = self.registry.for_tenant(script.tenant_id)
         if result.status.is_failure and result.limit != "queue":
             outcome = await registry.record_failure(script.id, describe_failure(result))
@@ -171,6 +183,7 @@ class ScriptExecutor:
         entity: EntityProxy | None,
         user_id: str | None,
         correlation_id: str | None,
+        record_id: str | None = None,
     ) -> ExecutionRecord:
         error: dict[str, Any] | None = None
         if result.error is not None:
@@ -179,7 +192,9 @@ class ScriptExecutor:
                 error["line"] = result.error.line
             if result.limit:
                 error["limit"] = result.limit
+        ids = {} if record_id is None else {"id": record_id}
         return ExecutionRecord.of_run(
+            **ids,
             script_id=script.id,
             script_version=script.version,
             script_name=script.name,

@@ -27,6 +27,7 @@ from alloy_scripting.model.outcomes import (
 from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import OnErrorPolicy, Script
 from alloy_scripting.runner.executor import ScriptExecutor, describe_failure
+from alloy_scripting.runner.records import ExecutionRecords, Recording, RecordListener
 from alloy_scripting.runner.trigger_cache import TriggerCache
 from alloy_scripting.runner.workers import WorkerPool
 from alloy_scripting.storage.errors import ScriptNotFound
@@ -113,6 +114,7 @@ class ScriptOrchestrator:
         cache: TriggerCache | None = None,
         effects_sink: EffectsSink | None = None,
         change_listeners: Iterable[ChangeListener] = (),
+        record_listeners: Iterable[RecordListener] = (),
         pool: WorkerPool | None = None,
         before_wait: float | None = None,
         state: StateStore | None = None,
@@ -129,11 +131,18 @@ class ScriptOrchestrator:
             registry,
             execution_log,
             on_disabled=self._disabled,
+            record_listeners=record_listeners,
             pool=pool,
             before_wait=before_wait,
             state=state,
             state_limits=state_limits,
         )
+
+    @property
+    def records(self) -> ExecutionRecords:
+        """Where execution records are made durable (a hook's caller writes its recording's
+        records there)."""
+        return self.executor.records
 
     # -- cache ------------------------------------------------------------------------
 
@@ -179,11 +188,18 @@ class ScriptOrchestrator:
             )
         )  # fmt: skip
 
-    async def before(self, event: EntityEvent, *, correlation_id: str | None = None) -> HookOutcome:
-        """The answer to a decoded before-hook request (its event is a `before_*` one)."""
-        return await self._before(_Hook.of(event, correlation_id))
+    async def before(
+        self,
+        event: EntityEvent,
+        *,
+        correlation_id: str | None = None,
+        recording: Recording | None = None,
+    ) -> HookOutcome:
+        """The answer to a decoded before-hook request (its event is a `before_*` one).
+        With a `recording`, the runs' records are added to it, not written."""
+        return await self._before(_Hook.of(event, correlation_id), recording)
 
-    async def _before(self, hook: _Hook) -> HookOutcome:
+    async def _before(self, hook: _Hook, recording: Recording | None = None) -> HookOutcome:
         started = time.perf_counter()
         original = dict(hook.data)
         current = original
@@ -201,6 +217,7 @@ class ScriptOrchestrator:
                     entity_before=before_image,
                     user_id=hook.user_id,
                     correlation_id=hook.correlation_id,
+                    recording=recording,
                 )
                 executed.append(_executed(script, result))
                 if result.status is ExecutionStatus.ABORTED:
@@ -268,12 +285,17 @@ class ScriptOrchestrator:
         )  # fmt: skip
 
     async def effects(
-        self, event: EntityEvent, *, correlation_id: str | None = None
+        self,
+        event: EntityEvent,
+        *,
+        correlation_id: str | None = None,
+        recording: Recording | None = None,
     ) -> EffectsOutcome:
-        """What a decoded after or on-commit event does (every script runs)."""
-        return await self._effects_of(_Hook.of(event, correlation_id))
+        """What a decoded after or on-commit event does (every script runs). With a
+        `recording`, the runs' records are added to it, not written."""
+        return await self._effects_of(_Hook.of(event, correlation_id), recording)
 
-    async def _effects_of(self, hook: _Hook) -> EffectsOutcome:
+    async def _effects_of(self, hook: _Hook, recording: Recording | None = None) -> EffectsOutcome:
         phase = hook.event.phase
         started = time.perf_counter()
         data = dict(hook.data)
@@ -289,6 +311,7 @@ class ScriptOrchestrator:
                 entity_before=before_image,
                 user_id=hook.user_id,
                 correlation_id=hook.correlation_id,
+                recording=recording,
                 replay_id=hook.event_id,
             )
             outcome.executed.append(_executed(script, result))

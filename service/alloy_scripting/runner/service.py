@@ -1,11 +1,9 @@
 """The service's parts, wired once and handed to every edge (Kafka, REST, scheduler):
-settings, stores, engine, orchestrator, the write-behind execution log and the readiness
-checks."""
+settings, stores, engine, orchestrator (with where execution records go), the script
+worker pool and the readiness checks."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -16,8 +14,8 @@ from alloy_scripting.bridge.http.helpers import HttpRuns
 from alloy_scripting.bridge.state import StateLimits, quotas_from
 from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.engine import EngineConfig, ScriptEngine
-from alloy_scripting.runner.buffered_log import BufferedExecutionLog, FlushListener
 from alloy_scripting.runner.orchestrator import ChangeListener, EffectsSink, ScriptOrchestrator
+from alloy_scripting.runner.records import RecordListener
 from alloy_scripting.runner.workers import PoolConfig, WorkerPool, available_cpus
 from alloy_scripting.settings import Settings
 from alloy_scripting.storage.protocols import EgressStore, Stores
@@ -41,13 +39,10 @@ class Runtime:
     instance_id: str = field(default_factory=new_instance_id)
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     """Named readiness checks (`kafka`, `mongodb`); `/health/ready` is ready when all pass."""
-    records: BufferedExecutionLog | None = None
-    """The write-behind execution log, when records are written behind (`build_runtime`)."""
     state: StateStore = field(default_factory=InMemoryStateStore)
     """The tenants' state documents (`store.*`, `/state`); `serve` puts MongoDB's here."""
     pool: WorkerPool | None = None
     """The worker processes scripts run in (`execution_mode=pool`); started by the edge."""
-    _flusher: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     async def readiness(self) -> dict[str, bool]:
         results: dict[str, bool] = {}
@@ -58,19 +53,6 @@ class Runtime:
                 results[name] = False
         return results
 
-    def start_flusher(self, interval: float = 0.5) -> None:
-        """Write buffered execution records every `interval` seconds (until `stop_flusher`)."""
-        if self.records is not None and self._flusher is None:
-            self._flusher = asyncio.create_task(self.records.run_flusher(interval))
-
-    async def stop_flusher(self) -> None:
-        """Stop the periodic writes; what is still buffered waits for `flush_records`."""
-        flusher, self._flusher = self._flusher, None
-        if flusher is not None:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
-
     async def start_workers(self) -> None:
         """Start the worker pool (if any) and wait until its workers are ready."""
         if self.pool is not None:
@@ -79,15 +61,6 @@ class Runtime:
     async def stop_workers(self) -> None:
         if self.pool is not None:
             await self.pool.close()
-
-    async def flush_records(self) -> None:
-        """Write the buffered execution records now (on shutdown); a failure is logged."""
-        if self.records is None:
-            return
-        try:
-            await self.records.flush()
-        except Exception:
-            logger.exception("could not write the last execution records")
 
 
 def engine_config(settings: Settings) -> EngineConfig:
@@ -112,23 +85,24 @@ def build_runtime(
     instance_id: str | None = None,
     effects_sink: EffectsSink | None = None,
     change_listeners: Iterable[ChangeListener] = (),
-    record_listeners: Iterable[FlushListener] = (),
+    record_listeners: Iterable[RecordListener] = (),
     health_checks: Mapping[str, HealthCheck] | None = None,
     state: StateStore | None = None,
 ) -> Runtime:
-    """Wire engine, write-behind execution log and orchestrator over `stores`, with the
-    edges' sinks: where effects go, who hears of script changes and of written records."""
+    """Wire engine and orchestrator over `stores`, with the edges' sinks: where effects
+    go, who hears of script changes, who takes execution records (each is stored and handed
+    to every record listener before it counts as written)."""
     engine = engine or ScriptEngine(engine_config(settings))
     telemetry.label_scripts(settings.metrics_script_names())
-    records = BufferedExecutionLog(stores.executions, listeners=record_listeners)
     pool = worker_pool(settings, engine, stores.egress)
     state = state if state is not None else InMemoryStateStore(quotas_from(settings))
     orchestrator = ScriptOrchestrator(
         stores.scripts,
         engine,
-        records,
+        stores.executions,
         effects_sink=effects_sink,
         change_listeners=change_listeners,
+        record_listeners=record_listeners,
         pool=pool,
         before_wait=settings.worker_queue_timeout_ms / 1000,
         state=state,
@@ -141,7 +115,6 @@ def build_runtime(
         orchestrator=orchestrator,
         instance_id=instance_id or new_instance_id(),
         health_checks=dict(health_checks or {}),
-        records=records,
         pool=pool,
         state=state,
     )

@@ -84,7 +84,12 @@ async def test_failing_script_is_disabled_after_three_errors(service: Service) -
         outcome = await hooks.before("deal", "before_create", "d1", {"amount": 1})
     assert isinstance(outcome, Continue)
     assert outcome.executed == []
-    page = await service.runtime.orchestrator.execution_log.find_by_script(script.id, 0, 10)
+    # A hook's records are written by its batch's finish step, just after the reply (and
+    # before the offset commit): give the last one that moment.
+    log = service.runtime.orchestrator.execution_log
+    async with asyncio.timeout(10):
+        while (page := await log.find_by_script(script.id, 0, 10)).total < 3:
+            await asyncio.sleep(0.05)
     assert page.total == 3
 
 

@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
+from pymongo.errors import BulkWriteError
 
 from alloy_scripting.model import Cron, Event, EventType, Manual, Script, ScriptStatus
+from alloy_scripting.model.enums import ExecutionPhase, ExecutionStatus
+from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.script import utc_now
 from alloy_scripting.settings import Settings
 from alloy_scripting.storage import MongoStorage, MongoStores
@@ -197,3 +200,36 @@ async def test_replica_without_tz_aware_client(mongo_db: Any, mongodb_url: str) 
         assert await stores.ticks.last_claimed("s") == datetime(2030, 1, 1, tzinfo=UTC)
     finally:
         await client.close()
+
+
+async def test_an_unordered_insert_skips_each_duplicate_id_and_keeps_the_rest(
+    stores: MongoStores,
+) -> None:
+    """What a redelivered batch's records rely on: FerretDB, like MongoDB, answers an
+    unordered `insert_many` with one duplicate-key error per document already there
+    (code 11000, by index), inserts every other one, and leaves the stored ones as they
+    were; `append_many` treats exactly those errors as "already logged"."""
+
+    def record(record_id: str, operations: int) -> ExecutionRecord:
+        return ExecutionRecord(
+            id=record_id,
+            script_id="s1",
+            script_version=1,
+            script_name="dup",
+            phase=ExecutionPhase.BEFORE,
+            status=ExecutionStatus.SUCCESS,
+            operations=operations,
+        )
+
+    log = stores.executions
+    await log.append_many([record("a", 1), record("c", 1)])
+    raw = stores.db[COLLECTIONS["executions"]]
+    with pytest.raises(BulkWriteError) as raised:
+        await raw.insert_many([{"_id": "a"}, {"_id": "b0"}, {"_id": "c"}], ordered=False)
+    errors = raised.value.details["writeErrors"]
+    assert [(e["index"], e["code"]) for e in errors] == [(0, 11000), (2, 11000)]
+    assert await raw.count_documents({"_id": "b0"}) == 1
+
+    await log.append_many([record(i, 2) for i in ("a", "b", "c", "d")])  # no error raised
+    page = await log.find_by_script("s1")
+    assert {r.id: r.operations for r in page.items} == {"a": 1, "b": 2, "c": 1, "d": 2}

@@ -151,7 +151,8 @@ async def test_a_before_request_is_answered_and_its_answer_kept_as_sent(service:
     assert outcome["outcome"] == "continue" and outcome["changes"] == {"status": "needs_approval"}
     request = service.record("before_create", 500_000, event_id="e1", offset=0)
     assert await service.stores.processed.get(request_key("before:", request)) == {
-        "reply": reply.value
+        "reply": reply.value,
+        "recorded": True,  # written after the run's execution records
     }
 
 

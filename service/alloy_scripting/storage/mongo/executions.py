@@ -41,12 +41,12 @@ from alloy_scripting.storage.protocols import (
 
 
 def record_doc(record: ExecutionRecord) -> Document:
-    """The stored form: empty fields (None, []) are left out, as reading restores their
-    defaults; `tenant_id` stays, every query filters on it. Thousands of records are
+    """The stored form: empty fields (None, [], False) are left out, as reading restores
+    their defaults; `tenant_id` stays, every query filters on it. Thousands of records are
     written per second under load, and every field costs the store."""
     doc: Document = {"_id": record.id}
     for name, value in record.model_dump(mode="python", exclude={"id"}).items():
-        if (value is not None and value != []) or name == "tenant_id":
+        if (value is not None and value != [] and value is not False) or name == "tenant_id":
             doc[name] = value
     return doc
 
