@@ -44,6 +44,8 @@ class HostRun:
     max_emit_total_size: int
     emitted: list[EmittedEvent] = field(default_factory=list)
     emitted_size: int = 0
+    waited: float = 0.0
+    """Seconds the run's worker spent waiting on host calls (not CPU time)."""
 
 
 class EmittingHost(HelperHost, Protocol):

@@ -329,6 +329,10 @@ class WorkerPool:
             )
         try:
             worker = await self._acquire(tenant, request.wait_limit)
+            while not worker.healthy:  # died while idle: never an innocent run's failure
+                self._replace(worker, "crash")
+                self._release(worker, tenant)
+                worker = await self._acquire(tenant, request.wait_limit)
         except QueueTimeout:
             metrics.QUEUE_TIMEOUTS.inc()
             return self._synthetic(
@@ -403,17 +407,29 @@ class WorkerPool:
                 )
             if result.limit == "memory":
                 self._replace(worker, "memory")  # whatever it holds now, start afresh
+            ran = result.duration_ms / 1000 - host_run.waited
+            late = ran > self.timing.timeout + self.timing.kill_grace
+            if late and result.status is not ExecutionStatus.TIMEOUT:
+                # Past the deadline in one C step, and back before the service's clock
+                # could act on it (a busy machine): still a timeout, never a late success.
+                return self._synthetic(
+                    request,
+                    ExecutionStatus.TIMEOUT,
+                    "timeout",
+                    "LimitExceeded",
+                    self._timeout_message(),
+                    started,
+                )
             return result
         if outcome.kind == "timeout":
             if not worker.overdue:  # the CPU-seconds backstop ended it
                 self._replace(worker, "timeout")
-            ms = f"{self.engine_config.timeout * 1000:g}"
             return self._synthetic(
                 request,
                 ExecutionStatus.TIMEOUT,
                 "timeout",
                 "LimitExceeded",
-                f"timeout of {ms} ms exceeded",
+                self._timeout_message(),
                 started,
             )
         if outcome.kind == "memory":
@@ -436,6 +452,9 @@ class WorkerPool:
             "the script's worker process failed",
             started,
         )
+
+    def _timeout_message(self) -> str:
+        return f"timeout of {self.engine_config.timeout * 1000:g} ms exceeded"
 
     @staticmethod
     def _synthetic(
@@ -460,10 +479,9 @@ class WorkerPool:
     def _host_handler(self, host_run: HostRun) -> Any:
         budget = self.config.host_call_budget
         calls = 0
-        used = 0.0
 
         async def handle(frame: dict[str, Any]) -> dict[str, Any]:
-            nonlocal calls, used
+            nonlocal calls
             calls += 1
             if calls > self.config.max_host_calls:
                 raise protocol.ProtocolError("too many host calls in one run")
@@ -473,7 +491,7 @@ class WorkerPool:
                 raise protocol.ProtocolError("a host call names no host function")
             if host_run.phase not in function.phases:
                 raise protocol.ProtocolError(f"{function.name}() is not offered in this phase")
-            left = budget - used
+            left = budget - host_run.waited
             if left <= 0:
                 metrics.HOST_CALLS.labels(function.name, "budget").inc()
                 return _refusal("host_time", f"host calls exceeded {budget:g} s in this run")
@@ -487,7 +505,7 @@ class WorkerPool:
                 metrics.HOST_CALLS.labels(function.name, "failed").inc()
                 return {"t": "host_reply", "ok": False, "error": str(error)[:1000]}
             finally:
-                used += time.perf_counter() - began
+                host_run.waited += time.perf_counter() - began
             metrics.HOST_CALLS.labels(function.name, "ok").inc()
             return {"t": "host_reply", "ok": True, "value": value}
 

@@ -120,6 +120,16 @@ class WorkerProcess:
             raise
         return cls(process, ready)
 
+    @property
+    def healthy(self) -> bool:
+        """Alive, its channel intact, nothing unasked-for pending: it may take a run."""
+        return (
+            self.alive
+            and self._broken is None
+            and not self._frames
+            and self.process.returncode is None
+        )
+
     # -- frames ----------------------------------------------------------------------------
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
