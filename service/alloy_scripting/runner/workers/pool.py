@@ -318,6 +318,8 @@ class WorkerPool:
         try:
             message = request.frame()
             frame = protocol.encode(message)
+            if len(frame) > protocol.MAX_REQUEST_FRAME:
+                raise ValueError(f"more than {protocol.MAX_REQUEST_FRAME} bytes")
         except (TypeError, ValueError) as error:
             return self._synthetic(
                 request,
