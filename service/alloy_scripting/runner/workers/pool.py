@@ -409,11 +409,12 @@ class WorkerPool:
                 )
             if result.limit == "memory":
                 self._replace(worker, "memory")  # whatever it holds now, start afresh
-            ran = result.duration_ms / 1000 - host_run.waited
+            cpu: Any = outcome.frame.get("cpu_ms")
+            ran = cpu / 1000 if type(cpu) in (int, float) and cpu >= 0 else 0.0
             late = ran > self.timing.timeout + self.timing.kill_grace
             if late and result.status is not ExecutionStatus.TIMEOUT:
-                # Past the deadline in one C step, and back before the service's clock
-                # could act on it (a busy machine): still a timeout, never a late success.
+                # Past its CPU deadline in one C step, and back before the service's clock
+                # could act on it: still a timeout, never a late success.
                 return self._synthetic(
                     request,
                     ExecutionStatus.TIMEOUT,
