@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 SERVICES := scripts/services
+# `scripts/services env` is written here first, so that its failure stops the target
+# (`eval "$$(...)"` would swallow it and the tests would run against whatever answers).
+SERVICES_ENV := $(VENV)/services.env
 PYTEST_ARGS ?=
 
 ASYNCAPI_CHECK := scripts/asyncapi/node_modules/.installed
@@ -29,6 +32,7 @@ lint: venv
 	$(BIN)/ruff check service tests benchmarks examples scripts
 	$(BIN)/ruff format --check service tests benchmarks examples scripts
 	$(BIN)/mypy service
+	$(BIN)/lint-imports
 
 $(ASYNCAPI_CHECK): scripts/asyncapi/package-lock.json
 	cd scripts/asyncapi && npm ci --no-audit --no-fund --silent
@@ -40,16 +44,19 @@ contracts-check: $(ASYNCAPI_CHECK)
 
 ## The whole suite: lint, types, contracts, unit and integration tests against real Kafka and FerretDB.
 test: venv services lint contracts-check
-	eval "$$($(SERVICES) env)" && $(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(SERVICES) env > $(SERVICES_ENV)
+	source $(SERVICES_ENV) && $(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 ## The service with its Kafka and FerretDB, authentication off for local development.
 run: venv services
 	@echo "Try it from another shell:  $(BIN)/alloy-scripting demo"
-	eval "$$($(SERVICES) env)" && ALLOY_AUTH_DISABLED=true $(BIN)/alloy-scripting serve
+	$(SERVICES) env > $(SERVICES_ENV)
+	source $(SERVICES_ENV) && ALLOY_AUTH_DISABLED=true $(BIN)/alloy-scripting serve
 
-## Regenerate contracts/ (AsyncAPI document, JSON Schemas) from the code.
+## Regenerate contracts/ (AsyncAPI document, JSON Schemas, GraphQL schema) from the code.
 contracts: venv
 	$(BIN)/python -m alloy_scripting.messaging.contract contracts
+	$(BIN)/python -m alloy_scripting.api.graphql.contract contracts
 
 clean:
 	rm -rf $(VENV) .run .mypy_cache .ruff_cache .pytest_cache

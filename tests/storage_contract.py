@@ -33,6 +33,7 @@ from alloy_scripting.model import (
     ScriptStatus,
 )
 from alloy_scripting.model.execution import MAX_CHANGES_BYTES, TRUNCATED_MARKER
+from alloy_scripting.model.page import ExecutionQuery
 from alloy_scripting.storage import (
     DuplicateScriptName,
     ScriptNotFound,
@@ -489,6 +490,33 @@ class StorageContract:
         assert page.items[0].started_at == base + timedelta(seconds=3)
         assert (await log.find_by_script(s.id, 4, 10)).items[0].operations == 0
         assert (await log.find_by_script(s.id, 10, 10)).items == []
+
+    async def test_execution_log_filters_by_status_and_time(self, stores: Stores) -> None:
+        log = stores.executions
+        s = await add_active(stores.scripts, "filtered")
+        base = datetime(2030, 1, 1, tzinfo=UTC)
+        statuses = [ExecutionStatus.SUCCESS, ExecutionStatus.ERROR, ExecutionStatus.SUCCESS]
+        for i, status in enumerate(statuses):
+            await log.append(
+                run_record(s, status, started_at=base + timedelta(hours=i), operations=i)
+            )
+
+        async def ops(**filters: Any) -> tuple[int, list[int]]:
+            page = await log.find_by_script(s.id, 0, 10, ExecutionQuery(**filters))
+            return page.total, [r.operations for r in page.items]
+
+        assert await ops() == (3, [2, 1, 0])
+        assert await ops(status=ExecutionStatus.SUCCESS) == (2, [2, 0])
+        assert await ops(status=ExecutionStatus.TIMEOUT) == (0, [])
+        assert await ops(since=base + timedelta(hours=1)) == (2, [2, 1])  # since is inclusive
+        assert await ops(until=base + timedelta(hours=1)) == (1, [0])  # until is exclusive
+        paris = timezone(timedelta(hours=1))
+        window = {
+            "since": datetime(2030, 1, 1, 0, 30, tzinfo=paris),
+            "until": base + timedelta(hours=2),
+        }
+        assert await ops(**window) == (2, [1, 0])
+        assert await ops(status=ExecutionStatus.SUCCESS, **window) == (1, [0])
 
     async def test_execution_log_append_many_is_idempotent(self, stores: Stores) -> None:
         log = stores.executions

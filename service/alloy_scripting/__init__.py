@@ -7,13 +7,14 @@ The public API, as in the seed's `use alloy_scripting::*`::
         create_default_engine, create_orchestrator, Continue, Rejected, Error,
     )
 
-Names resolve lazily, so `import alloy_scripting` (and the CLI) stay quick to start.
+Names resolve lazily, so `import alloy_scripting` (and the CLI) stay quick to start; each
+is listed once, in `_EXPORTS`, with the module that defines it.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -39,7 +40,6 @@ _EXPORTS: dict[str, str] = {
     "ScriptQuery": "alloy_scripting.model.page",
     "ExecutionPage": "alloy_scripting.model.page",
     "ExecutionRecord": "alloy_scripting.model.execution",
-    "EntityProxy": "alloy_scripting.engine.entity",
     "ExecutionResult": "alloy_scripting.model.result",
     "Diagnostic": "alloy_scripting.model.result",
     "EntityEvent": "alloy_scripting.model.events",
@@ -48,7 +48,9 @@ _EXPORTS: dict[str, str] = {
     "Rejected": "alloy_scripting.model.outcomes",
     "Error": "alloy_scripting.model.outcomes",
     "SideEffect": "alloy_scripting.model.events",
+    "EffectsOutcome": "alloy_scripting.model.outcomes",
     # engine
+    "EntityProxy": "alloy_scripting.engine.entity",
     "ScriptEngine": "alloy_scripting.engine",
     "EngineConfig": "alloy_scripting.engine",
     "create_default_engine": "alloy_scripting.engine",
@@ -67,7 +69,6 @@ _EXPORTS: dict[str, str] = {
     # runner
     "ScriptExecutor": "alloy_scripting.runner.executor",
     "ScriptOrchestrator": "alloy_scripting.runner.orchestrator",
-    "EffectsOutcome": "alloy_scripting.model.outcomes",
     "create_orchestrator": "alloy_scripting.runner.orchestrator",
     # client
     "HookClient": "alloy_scripting.client.kafka",
@@ -76,59 +77,7 @@ _EXPORTS: dict[str, str] = {
     "Settings": "alloy_scripting.settings",
 }
 
-__all__ = [
-    "Api",
-    "ApiTrigger",
-    "Continue",
-    "Cron",
-    "CronTrigger",
-    "Diagnostic",
-    "DuplicateScriptName",
-    "EffectsOutcome",
-    "EngineConfig",
-    "EntityEvent",
-    "EntityProxy",
-    "Error",
-    "Event",
-    "EventTrigger",
-    "EventType",
-    "ExecutionLog",
-    "ExecutionPage",
-    "ExecutionPhase",
-    "ExecutionRecord",
-    "ExecutionResult",
-    "ExecutionStatus",
-    "HookClient",
-    "HookOutcome",
-    "HookTimeout",
-    "InMemoryExecutionLog",
-    "InMemoryStorage",
-    "Manual",
-    "ManualTrigger",
-    "MongoExecutionLog",
-    "MongoStorage",
-    "MongoStores",
-    "OnErrorPolicy",
-    "Rejected",
-    "Script",
-    "ScriptEngine",
-    "ScriptExecutor",
-    "ScriptNotFound",
-    "ScriptOrchestrator",
-    "ScriptPage",
-    "ScriptQuery",
-    "ScriptRegistry",
-    "ScriptStatus",
-    "ScriptTrigger",
-    "ScriptVersion",
-    "Settings",
-    "SideEffect",
-    "StorageError",
-    "VersionConflict",
-    "__version__",
-    "create_default_engine",
-    "create_orchestrator",
-]
+__all__ = sorted([*_EXPORTS, "__version__"])
 
 
 def __getattr__(name: str) -> Any:
@@ -142,47 +91,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return __all__
-
-
-if TYPE_CHECKING:
-    from alloy_scripting.client.kafka import HookClient, HookTimeout
-    from alloy_scripting.engine import EngineConfig, ScriptEngine, create_default_engine
-    from alloy_scripting.engine.entity import EntityProxy
-    from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus, ScriptStatus
-    from alloy_scripting.model.events import EntityEvent, SideEffect
-    from alloy_scripting.model.execution import ExecutionRecord
-    from alloy_scripting.model.outcomes import (
-        Continue,
-        EffectsOutcome,
-        Error,
-        HookOutcome,
-        Rejected,
-    )
-    from alloy_scripting.model.page import ExecutionPage, ScriptPage, ScriptQuery
-    from alloy_scripting.model.result import Diagnostic, ExecutionResult
-    from alloy_scripting.model.script import (
-        Api,
-        ApiTrigger,
-        Cron,
-        CronTrigger,
-        Event,
-        EventTrigger,
-        Manual,
-        ManualTrigger,
-        OnErrorPolicy,
-        Script,
-        ScriptTrigger,
-        ScriptVersion,
-    )
-    from alloy_scripting.runner.executor import ScriptExecutor
-    from alloy_scripting.runner.orchestrator import ScriptOrchestrator, create_orchestrator
-    from alloy_scripting.settings import Settings
-    from alloy_scripting.storage.errors import (
-        DuplicateScriptName,
-        ScriptNotFound,
-        StorageError,
-        VersionConflict,
-    )
-    from alloy_scripting.storage.memory import InMemoryExecutionLog, InMemoryStorage
-    from alloy_scripting.storage.mongo import MongoExecutionLog, MongoStorage, MongoStores
-    from alloy_scripting.storage.protocols import ExecutionLog, ScriptRegistry

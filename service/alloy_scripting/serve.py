@@ -93,6 +93,7 @@ async def run_service(settings: Settings | None = None) -> None:
     )
     edge = wire_service(settings, stores)
     runtime = edge.runtime
+    await runtime.state.ensure_indexes()
     await edge.start()
     logger.info(
         "connected to Kafka at %s (instance %s)", settings.kafka_bootstrap, runtime.instance_id
@@ -100,6 +101,8 @@ async def run_service(settings: Settings | None = None) -> None:
 
     runtime.start_flusher(0.5)
     tasks = [asyncio.create_task(_every(3600, stores.purge_expired, "purge expired records"))]
+    purge_state = _every(settings.state_purge_seconds, runtime.state.purge_expired, "purge state")
+    tasks.append(asyncio.create_task(purge_state))
 
     scheduler = None
     if settings.scheduler_enabled:

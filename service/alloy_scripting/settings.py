@@ -32,6 +32,35 @@ class Settings(BaseSettings):
     )
     auth_disabled: bool = Field(default=False, description="Development only: no API key needed.")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    mcp_allowed_hosts: str = Field(
+        default="127.0.0.1:*,localhost:*,[::1]:*",
+        description="`Host` values the MCP endpoint (`/mcp`) answers, comma-separated "
+        "(`host:*` for any port): DNS-rebinding protection. `*` turns the check off.",
+    )
+    mcp_allowed_origins: str = Field(
+        default="http://127.0.0.1:*,http://localhost:*,http://[::1]:*",
+        description="`Origin` values the MCP endpoint accepts from browsers, comma-separated.",
+    )
+
+    graphql_introspection: bool = Field(
+        default=True, description="Answer GraphQL introspection (`__schema`, `__type`)."
+    )
+    graphql_max_depth: int = Field(default=8, ge=1, description="Deepest GraphQL selection.")
+    graphql_max_complexity: int = Field(
+        default=10_000,
+        ge=1,
+        description="GraphQL query cost: one per field, times `limit` inside paginated lists.",
+    )
+    graphql_max_tokens: int = Field(default=2_000, ge=100, description="GraphQL document size.")
+    graphql_max_aliases: int = Field(default=15, ge=1, description="Aliases per GraphQL document.")
+    api_rate_per_second: float = Field(
+        default=50.0,
+        gt=0,
+        description="API endpoints (`/api/...`): requests per second per tenant and instance.",
+    )
+    api_rate_burst: int = Field(
+        default=100, ge=1, description="API endpoints: requests a tenant may make at once."
+    )
 
     hook_batch_size: int = Field(default=256, ge=1, description="Records per consumer batch.")
     hook_concurrency: int = Field(default=64, ge=1, description="Entity keys processed at once.")
@@ -60,6 +89,26 @@ class Settings(BaseSettings):
     )
     execution_retention_days: int = Field(default=30, ge=1)
 
+    state_max_documents: int = Field(
+        default=10_000, ge=1, description="State documents per tenant."
+    )
+    state_max_document_bytes: int = Field(
+        default=16 * 1024, ge=64, description="Bytes per state document (compact JSON)."
+    )
+    state_max_total_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024, description="State bytes per tenant."
+    )
+    state_before_calls: int = Field(
+        default=10, ge=0, description="store.* calls per before-hook run."
+    )
+    state_before_ms: float = Field(
+        default=50.0, gt=0, description="Store time per before-hook run."
+    )
+    state_run_calls: int = Field(default=100, ge=0, description="store.* calls per other run.")
+    state_run_ms: float = Field(default=1000.0, gt=0, description="Store time per other run.")
+    state_purge_seconds: float = Field(
+        default=60.0, gt=0, description="How often expired state documents are purged."
+    )
     execution_mode: Literal["inline", "pool"] = Field(
         default="pool",
         description="`pool`: scripts run in worker processes (`runner/workers/`); `inline`: "

@@ -1,8 +1,10 @@
 """`create_api(runtime)`: the FastAPI application of the management REST API.
 
 Open endpoints (no API key): ``/health/live``, ``/health/ready``, ``/metrics``, ``/asyncapi``,
-``/openapi.json`` and ``/docs``. Everything under ``/scripts`` needs ``Authorization: Bearer``
-unless ``settings.auth_disabled``. Every error is ``application/problem+json``.
+``/openapi.json`` and ``/docs``. Everything under ``/scripts``, ``/state``, ``/api/``,
+``/api-endpoints``, ``/graphql`` and the MCP endpoint ``/mcp`` needs ``Authorization: Bearer``
+unless ``settings.auth_disabled``. Every REST error is ``application/problem+json``; GraphQL
+errors carry the same problem in ``extensions``.
 """
 
 from __future__ import annotations
@@ -12,9 +14,19 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from alloy_scripting.api import routes_health, routes_lifecycle, routes_runs, routes_scripts
+from alloy_scripting.api import (
+    routes_authoring,
+    routes_endpoints,
+    routes_health,
+    routes_lifecycle,
+    routes_runs,
+    routes_scripts,
+    routes_state,
+)
 from alloy_scripting.api.auth import KeyRing
+from alloy_scripting.api.graphql import mount_graphql
 from alloy_scripting.api.limits import BodyLimitMiddleware
+from alloy_scripting.api.mcp.http import McpHttp
 from alloy_scripting.api.metrics import HttpMetricsMiddleware
 from alloy_scripting.api.problems import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers
 from alloy_scripting.runner.service import Runtime
@@ -25,7 +37,8 @@ _ERRORS = {
     "401": "Missing or invalid API key.",
     "403": "The API key may not act for that tenant.",
     "404": "Not found (another tenant's script is not found either).",
-    "409": "Conflict: duplicate name, stale revision, or not runnable.",
+    "409": "Conflict: duplicate name, stale revision, not runnable, failing fixtures, or an "
+    "endpoint already served.",
     "412": "If-Match does not match the current ETag.",
     "413": "The body exceeds the configured size cap.",
     "422": "Validation failed (fields, or the script's diagnostics).",
@@ -35,21 +48,29 @@ _ERRORS = {
 def create_api(runtime: Runtime, *, asyncapi: Mapping[str, Any] | None = None) -> FastAPI:
     """The REST API over `runtime`; `asyncapi` is the Kafka contract served at `/asyncapi`
     (the edge describes it: the API does not reach into the messaging layer)."""
+    key_ring = KeyRing(runtime.settings)
+    mcp = McpHttp(runtime, key_ring, asyncapi)
     app = FastAPI(
         title="alloy-scripting",
         summary="Manage and run sandboxed business scripts.",
         version="0.1.0",
+        lifespan=mcp.lifespan,
     )
     app.state.runtime = runtime
     app.state.asyncapi = asyncapi
-    app.state.key_ring = KeyRing(runtime.settings)
+    app.state.key_ring = key_ring
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(HttpMetricsMiddleware)
+    app.include_router(routes_authoring.router)
     app.include_router(routes_scripts.router)
+    app.include_router(routes_endpoints.router)
     app.include_router(routes_runs.router)
     app.include_router(routes_lifecycle.router)
     app.include_router(routes_health.router)
+    mount_graphql(app, runtime.settings)
+    app.router.routes.append(mcp.route())
+    app.include_router(routes_state.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -65,7 +86,7 @@ def _with_problems(schema: dict[str, Any]) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     for path, operations in schema.get("paths", {}).items():
-        secured = path.startswith("/scripts")
+        secured = path.startswith(("/scripts", "/state", "/api/", "/api-endpoints"))
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             for code, text in _ERRORS.items():

@@ -100,6 +100,35 @@ def _check_header(name: str, value: str, limit: int) -> str:
     return value
 
 
+def resolve_caller(
+    ring: KeyRing, token: str | None, tenant_header: str | None, user_header: str | None
+) -> Caller:
+    """Who calls, from the bearer token and the `X-Tenant-Id` / `X-User-Id` headers (REST and
+    the MCP endpoint alike). Raises the 401 / 403 / 422 problem."""
+    key: ApiKey | None = None
+    if not ring.disabled:
+        if token is None:
+            raise _unauthorized("an API key is required: Authorization: Bearer <key>")
+        key = ring.find(token)
+        if key is None:
+            raise _unauthorized("the API key is not valid", "invalid_token")
+    tenant = (
+        None
+        if tenant_header is None
+        else _check_header("X-Tenant-Id", tenant_header, MAX_TENANT_LENGTH)
+    )
+    if key is not None and key.tenant_id is not None:
+        if tenant is not None and tenant != key.tenant_id:
+            raise ProblemError("forbidden", "this API key may not act for that tenant")
+        tenant = key.tenant_id
+    actor = (
+        None if user_header is None else _check_header("X-User-Id", user_header, MAX_USER_LENGTH)
+    )
+    if actor is None and key is not None:
+        actor = key.label
+    return Caller(tenant_id=tenant, actor=actor, key=key)
+
+
 async def current_caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -111,27 +140,8 @@ async def current_caller(
         str | None, Header(description="The acting user, recorded as created_by / updated_by.")
     ] = None,
 ) -> Caller:
-    ring: KeyRing = request.app.state.key_ring
-    key: ApiKey | None = None
-    if not ring.disabled:
-        if credentials is None:
-            raise _unauthorized("an API key is required: Authorization: Bearer <key>")
-        key = ring.find(credentials.credentials)
-        if key is None:
-            raise _unauthorized("the API key is not valid", "invalid_token")
-    tenant = (
-        None
-        if x_tenant_id is None
-        else _check_header("X-Tenant-Id", x_tenant_id, MAX_TENANT_LENGTH)
-    )
-    if key is not None and key.tenant_id is not None:
-        if tenant is not None and tenant != key.tenant_id:
-            raise ProblemError("forbidden", "this API key may not act for that tenant")
-        tenant = key.tenant_id
-    actor = None if x_user_id is None else _check_header("X-User-Id", x_user_id, MAX_USER_LENGTH)
-    if actor is None and key is not None:
-        actor = key.label
-    return Caller(tenant_id=tenant, actor=actor, key=key)
+    token = None if credentials is None else credentials.credentials
+    return resolve_caller(request.app.state.key_ring, token, x_tenant_id, x_user_id)
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]

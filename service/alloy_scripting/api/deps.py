@@ -13,8 +13,11 @@ from starlette.concurrency import run_in_threadpool
 
 from alloy_scripting.api.auth import Caller, CallerDep
 from alloy_scripting.api.problems import ProblemError
-from alloy_scripting.api.schemas import DiagnosticOut, ScriptOut
+from alloy_scripting.api.schemas import DiagnosticOut, RunOut, ScriptList, ScriptOut
 from alloy_scripting.model.enums import ExecutionPhase
+from alloy_scripting.model.events import SideEffect
+from alloy_scripting.model.page import ScriptPage
+from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import (
     MAX_NAME_LENGTH,
     NAME_PATTERN,
@@ -95,6 +98,23 @@ def script_out(script: Script, response: Response | None = None) -> ScriptOut:
     if response is not None:
         response.headers["ETag"] = script.etag
     return ScriptOut.model_validate({**dict(script), "next_run_at": next_run_at(script)})
+
+
+def script_list(page: ScriptPage, offset: int, limit: int) -> ScriptList:
+    return ScriptList(
+        items=[script_out(s) for s in page.items], total=page.total, offset=offset, limit=limit
+    )
+
+
+def run_out(script: Script, result: ExecutionResult, effects: list[SideEffect]) -> RunOut:
+    """A manual run as REST (and the MCP run tool) answer it, with its execution record id."""
+    return RunOut(
+        script_id=script.id,
+        version=script.version,
+        execution_id=result.execution_id,
+        result=result.to_dict(),
+        effects=effects,
+    )
 
 
 # -- optimistic concurrency -----------------------------------------------------------------

@@ -46,6 +46,12 @@ KINDS: dict[str, tuple[int, str]] = {
     "unsupported-media-type": (415, "Unsupported media type"),
     "validation": (422, "Validation failed"),
     "script-invalid": (422, "Script does not validate"),
+    "script-aborted": (422, "The script refused the request"),
+    "fixtures-failing": (409, "The script's fixtures fail"),
+    "endpoint-taken": (409, "Another active script serves this endpoint"),
+    "rate-limited": (429, "Too many requests"),
+    "script-failed": (500, "The script failed"),
+    "script-timeout": (504, "The script timed out"),
     "internal": (500, "Internal server error"),
     "unavailable": (503, "Service unavailable"),
     "not-ready": (503, "Not ready"),
@@ -145,6 +151,32 @@ def _describe(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts) + more
 
 
+def validation_problem(errors: Sequence[Any]) -> ProblemError:
+    """Field errors (pydantic's) as a problem: `validation`, or `malformed-request` for bad JSON."""
+    found = field_errors(errors)
+    if any(e["type"] == "json_invalid" for e in found):
+        return ProblemError("malformed-request", "the body is not valid JSON", errors=found)
+    return ProblemError("validation", _describe(found), errors=found)
+
+
+def storage_problem(exc: StorageError) -> ProblemError:
+    """The problem a storage error answers with on every API surface."""
+    if isinstance(exc, ScriptNotFound | VersionNotFound):
+        return ProblemError("not-found", str(exc))
+    if isinstance(exc, DuplicateScriptName):
+        return ProblemError("conflict", str(exc), name=exc.name)
+    if isinstance(exc, VersionConflict):
+        return ProblemError(
+            "conflict", str(exc), expected_revision=exc.expected, revision=exc.actual
+        )
+    if isinstance(exc, TenantMismatch):
+        return ProblemError("forbidden", "the script belongs to another tenant")
+    return ProblemError("internal", "a storage error occurred")
+
+
+UNAVAILABLE_DETAIL = "the database does not answer; retry later"
+
+
 # -- handlers -------------------------------------------------------------------------------
 
 
@@ -157,16 +189,9 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = field_errors(exc.errors())
-    if any(e["type"] == "json_invalid" for e in errors):
-        return problem_response(
-            "malformed-request",
-            "the body is not valid JSON",
-            instance=request.url.path,
-            errors=errors,
-        )
+    problem = validation_problem(exc.errors())
     return problem_response(
-        "validation", _describe(errors), instance=request.url.path, errors=errors
+        problem.kind, problem.detail, instance=request.url.path, **problem.extensions
     )
 
 
@@ -182,26 +207,20 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_storage(request: Request, exc: Exception) -> JSONResponse:
-    path = request.url.path
-    if isinstance(exc, ScriptNotFound | VersionNotFound):
-        return problem_response("not-found", str(exc), instance=path)
-    if isinstance(exc, DuplicateScriptName):
-        return problem_response("conflict", str(exc), instance=path, name=exc.name)
-    if isinstance(exc, VersionConflict):
-        return problem_response(
-            "conflict", str(exc), instance=path, expected_revision=exc.expected, revision=exc.actual
-        )
-    if isinstance(exc, TenantMismatch):
-        return problem_response("forbidden", "the script belongs to another tenant", instance=path)
-    logger.error("storage error on %s %s: %s", request.method, path, exc)
-    return problem_response("internal", "a storage error occurred", instance=path)
+    assert isinstance(exc, StorageError)
+    problem = storage_problem(exc)
+    if problem.kind == "internal":
+        logger.error("storage error on %s %s: %s", request.method, request.url.path, exc)
+    return problem_response(
+        problem.kind, problem.detail, instance=request.url.path, **problem.extensions
+    )
 
 
 async def _on_unavailable(request: Request, exc: Exception) -> JSONResponse:
     logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
     return problem_response(
         "unavailable",
-        "the database does not answer; retry later",
+        UNAVAILABLE_DETAIL,
         instance=request.url.path,
         headers={"Retry-After": "5"},
     )

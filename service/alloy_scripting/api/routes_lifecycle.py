@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Response
 
-from alloy_scripting.api.deps import CtxDep, IfMatch, check_preconditions, conflicts_as, script_out
+from alloy_scripting.api import operations
+from alloy_scripting.api.deps import CtxDep, IfMatch, script_out
 from alloy_scripting.api.schemas import DisableIn, RollbackIn, ScriptOut, VersionList, VersionNumber
 from alloy_scripting.model.script import ScriptVersion
 
@@ -18,14 +19,7 @@ async def activate_script(
     script_id: str, ctx: CtxDep, response: Response, if_match: IfMatch = None
 ) -> ScriptOut:
     """`status=active`; clears a disable and the failure count."""
-    script = await ctx.load(script_id)
-    check_preconditions(script, if_match)
-    script.activate()
-    script.updated_by = ctx.caller.actor
-    with conflicts_as(if_match):
-        saved = await ctx.scripts.save(script)
-    await ctx.changed()
-    return script_out(saved, response)
+    return script_out(await operations.activate_script(ctx, script_id, if_match), response)
 
 
 @router.post("/{script_id}/disable", summary="Disable a script")
@@ -36,15 +30,8 @@ async def disable_script(
     body: Annotated[DisableIn | None, Body()] = None,
     if_match: IfMatch = None,
 ) -> ScriptOut:
-    script = await ctx.load(script_id)
-    check_preconditions(script, if_match)
     reason = body.reason if body is not None and body.reason else None
-    script.disable(reason or f"disabled by {ctx.caller.actor or 'the API'}")
-    script.updated_by = ctx.caller.actor
-    with conflicts_as(if_match):
-        saved = await ctx.scripts.save(script)
-    await ctx.changed()
-    return script_out(saved, response)
+    return script_out(await operations.disable_script(ctx, script_id, reason, if_match), response)
 
 
 @router.post("/{script_id}/reset", summary="Re-enable a (automatically) disabled script")
@@ -52,11 +39,7 @@ async def reset_script(
     script_id: str, ctx: CtxDep, response: Response, if_match: IfMatch = None
 ) -> ScriptOut:
     """`status=active`, `error_count=0`, the disable reason cleared."""
-    script = await ctx.load(script_id)
-    check_preconditions(script, if_match)
-    saved = await ctx.scripts.reset(script.id, updated_by=ctx.caller.actor)
-    await ctx.changed()
-    return script_out(saved, response)
+    return script_out(await operations.reset_script(ctx, script_id, if_match), response)
 
 
 @router.get("/{script_id}/versions", summary="The script's versions")
@@ -80,12 +63,5 @@ async def rollback_script(
     script_id: str, body: RollbackIn, ctx: CtxDep, response: Response, if_match: IfMatch = None
 ) -> ScriptOut:
     """Creates a new version equal to `version`. `If-Match` (412) or `revision` (409)."""
-    script = await ctx.load(script_id)
-    check_preconditions(script, if_match, body.revision)
-    expected = body.revision if body.revision is not None else script.revision
-    with conflicts_as(if_match):
-        saved = await ctx.scripts.rollback(
-            script.id, body.version, expected_revision=expected, updated_by=ctx.caller.actor
-        )
-    await ctx.changed()
+    saved = await operations.rollback_script(ctx, script_id, body.version, body.revision, if_match)
     return script_out(saved, response)

@@ -4,37 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from alloy_scripting.api.deps import Ctx, CtxDep
-from alloy_scripting.api.problems import ProblemError
+from alloy_scripting.api import operations
+from alloy_scripting.api.deps import Ctx, CtxDep, run_out
 from alloy_scripting.api.routes_scripts import Limit, Offset
 from alloy_scripting.api.schemas import RunIn, RunOut
-from alloy_scripting.model.enums import ScriptStatus
 from alloy_scripting.model.page import ExecutionPage
 from alloy_scripting.model.script import Script
 
 router = APIRouter(prefix="/scripts", tags=["runs"])
 
-_NOT_RUNNABLE = (ScriptStatus.DISABLED, ScriptStatus.ARCHIVED)
-
 
 async def _run(ctx: Ctx, script: Script, body: RunIn) -> RunOut:
-    if script.status in _NOT_RUNNABLE and not body.dry_run:
-        raise ProblemError(
-            "conflict",
-            f"script {script.name!r} is {script.status.value}: "
-            "activate or reset it, or run with dry_run",
-            status_of_script=script.status.value,
-        )
-    ran, result, effects = await ctx.runtime.orchestrator.run_manual(
-        script.id,
-        params=body.params,
-        entity=body.entity,
-        entity_type=body.entity_type,
-        tenant_id=ctx.tenant_id,
-        user_id=ctx.caller.actor,
-        dry_run=body.dry_run,
-    )
-    return RunOut(script_id=ran.id, version=ran.version, result=result.to_dict(), effects=effects)
+    ran = await operations.run_script(ctx, script, body)
+    return run_out(ran.script, ran.result, ran.effects)
 
 
 _RUN_DOC = """Runs the script once in the `manual` phase (`api` for API-triggered scripts) with
@@ -57,5 +39,4 @@ async def list_executions(
     script_id: str, ctx: CtxDep, offset: Offset = 0, limit: Limit = 50
 ) -> ExecutionPage:
     """Newest first, with the total number of records."""
-    script = await ctx.load(script_id)
-    return await ctx.executions.find_by_script(script.id, offset, limit)
+    return await operations.list_executions(ctx, script_id, offset, limit)

@@ -9,16 +9,19 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ScriptStatus
 from alloy_scripting.model.events import SideEffect
+from alloy_scripting.model.fixtures import MAX_FIXTURES, Fixture
 from alloy_scripting.model.json_check import check_json
 from alloy_scripting.model.script import (
     MAX_DESCRIPTION_LENGTH,
     MAX_ENTITY_TYPE_LENGTH,
     MAX_NAME_LENGTH,
     NAME_PATTERN,
+    ApiPath,
     ApiTrigger,
     CronExpression,
     CronTrigger,
     EventTrigger,
+    HttpMethod,
     ManualTrigger,
     OnErrorPolicy,
     Script,
@@ -32,6 +35,9 @@ from alloy_scripting.model.script import (
 MAX_LIMIT = 200
 #: Largest ``offset`` (keeps skips within what every backend accepts).
 MAX_OFFSET = 2_147_483_647
+#: List filters: a name prefix, and an entity type (printable).
+NAME_PREFIX_PATTERN = r"^[A-Za-z0-9_.-]*$"
+ENTITY_TYPE_FILTER_PATTERN = r"^[^\x00-\x1f]+$"
 _INT64_MAX = 2**63 - 1
 
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN)]
@@ -79,8 +85,24 @@ class ManualTriggerIn(_TriggerIn):
 
 
 class ApiTriggerIn(_TriggerIn):
+    """`method` and `path` route ``{method} /api/{path}`` to the script; a name-only
+    trigger (before endpoints existed) routes nothing."""
+
     type: Literal["api"]
-    name: Name
+    method: HttpMethod | None = None
+    path: ApiPath | None = Field(default=None, examples=["deals/score"])
+    name: Name | None = None
+
+    def to_model(self) -> EventTrigger | CronTrigger | ManualTrigger | ApiTrigger:
+        return parse_trigger(self.model_dump(exclude_none=True))
+
+    @model_validator(mode="after")
+    def _routed_or_named(self) -> ApiTriggerIn:
+        if (self.method is None) != (self.path is None):
+            raise ValueError("an API trigger needs both method and path (or neither)")
+        if self.method is None and self.name is None:
+            raise ValueError("an API trigger needs a method and a path")
+        return self
 
 
 TriggerIn = Annotated[
@@ -101,6 +123,11 @@ class ScriptCreate(_Request):
     )
     priority: Priority = 0
     on_error: OnErrorPolicy = OnErrorPolicy.FAIL
+    fixtures: list[Fixture] = Field(
+        default_factory=list,
+        max_length=MAX_FIXTURES,
+        description="Test cases; an active script's must all pass (else 409).",
+    )
 
 
 class ScriptUpdate(_Request):
@@ -113,6 +140,7 @@ class ScriptUpdate(_Request):
     status: ScriptStatus | None = None
     priority: Priority | None = None
     on_error: OnErrorPolicy | None = None
+    fixtures: list[Fixture] | None = Field(default=None, max_length=MAX_FIXTURES)
     revision: Revision | None = Field(
         default=None,
         description="The revision you read; a stale one gives 409 (a stale `If-Match` gives 412).",
@@ -188,6 +216,9 @@ class RunIn(_Request):
 class RunOut(BaseModel):
     script_id: str
     version: int
+    execution_id: str | None = Field(
+        default=None, description="The run's execution record (none for a dry run)."
+    )
     result: dict[str, Any] = Field(description="The engine's `ExecutionResult`.")
     effects: list[SideEffect]
 

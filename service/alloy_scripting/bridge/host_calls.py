@@ -6,7 +6,7 @@ I/O. A helper that needs some (`emit` today; HTTP and a state store next) is a
 (`prepare`, inside the sandbox, with the run's limits), sends them to the service, waits,
 and the service runs `handle` on its event loop under the run's host-call time budget.
 Adding such a helper is one entry in `HOST_FUNCTIONS` (plus its `HelperSpec` in
-`helpers.REGISTRY`, which the compiler and `validate` read for its phases).
+`bridge.registry.REGISTRY`, which the compiler and `validate` read for its phases).
 
 `handle` sees the worker's arguments as hostile data: it checks their shape and size
 again, and answers with plain data (or raises `HostCallFailed` with a message for the
@@ -19,18 +19,57 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from alloy_scripting.bridge.helpers import REGISTRY, HelperHost, emit
+from alloy_scripting.bridge.effects import emit
+from alloy_scripting.bridge.host import HelperHost
+from alloy_scripting.bridge.registry import REGISTRY
 from alloy_scripting.model.enums import ExecutionPhase
 from alloy_scripting.model.json_check import check_json
 from alloy_scripting.model.result import EmittedEvent
+from alloy_scripting.model.state import QuotaExceeded
+
+if TYPE_CHECKING:
+    from alloy_scripting.bridge.state.context import StateContext
 
 MAX_EVENT_TYPE = 200
 
 
 class HostCallFailed(Exception):
-    """A host function refused or failed; its message is what the script sees."""
+    """A host function refused or failed; its message is what the script sees, raised as
+    `error_type` (a name in `HOST_ERRORS`; RuntimeError otherwise), or, with `limit`, a
+    limit breach that ends the run."""
+
+    def __init__(
+        self, message: str, error_type: str | None = None, *, limit: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.limit = limit
+
+    def reply(self) -> dict[str, Any]:
+        reply: dict[str, Any] = {"t": "host_reply", "ok": False, "error": str(self)[:1000]}
+        if self.error_type is not None:
+            reply["error_type"] = self.error_type
+        if self.limit is not None:
+            reply["limit"] = self.limit
+        return reply
+
+
+#: The exception classes a failed host call may raise in the worker, by name.
+HOST_ERRORS: Mapping[str, type[Exception]] = {
+    "QuotaExceeded": QuotaExceeded,
+    "ValueError": ValueError,
+    "TypeError": TypeError,
+    "RuntimeError": RuntimeError,
+}
+
+
+def host_error(reply: Mapping[str, Any], name: str) -> Exception:
+    """The exception a worker raises for a failed (non-limit) host reply."""
+    error_type = reply.get("error_type")
+    cls = HOST_ERRORS.get(error_type, RuntimeError) if isinstance(error_type, str) else RuntimeError
+    return cls(str(reply.get("error") or f"{name}() failed"))
 
 
 @dataclass(slots=True)
@@ -46,6 +85,8 @@ class HostRun:
     emitted_size: int = 0
     waited: float = 0.0
     """Seconds the run's worker spent waiting on host calls (not CPU time)."""
+    state: StateContext | None = None
+    """The run's ``store.*`` context (tenant, phase, budgets, write ids), if it has one."""
 
 
 class EmittingHost(HelperHost, Protocol):
@@ -64,10 +105,12 @@ class HostFunction:
     name: str
     prepare: Prepare
     handle: Handle
+    offered: frozenset[ExecutionPhase] | None = None
+    """Its phases, for a function that is not a `helpers.REGISTRY` name (``store.get``)."""
 
     @property
     def phases(self) -> frozenset[ExecutionPhase]:
-        return REGISTRY[self.name].phases
+        return self.offered if self.offered is not None else REGISTRY[self.name].phases
 
 
 # -- emit ----------------------------------------------------------------------------------------
@@ -109,6 +152,14 @@ async def _handle_emit(run: HostRun, arguments: list[Any]) -> None:
     run.emitted.append(EmittedEvent(event_type, payload))
 
 
+def _store_functions() -> tuple[HostFunction, ...]:
+    # Imported here: `bridge.state.host` builds on the classes above.
+    from alloy_scripting.bridge.state.host import store_host_functions
+
+    return store_host_functions()
+
+
 HOST_FUNCTIONS: Mapping[str, HostFunction] = {
-    function.name: function for function in (HostFunction("emit", _prepare_emit, _handle_emit),)
+    function.name: function
+    for function in (HostFunction("emit", _prepare_emit, _handle_emit), *_store_functions())
 }

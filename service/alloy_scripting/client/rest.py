@@ -17,6 +17,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel
 
+from alloy_scripting.api.authoring_schemas import DebugOut, TestOut
 from alloy_scripting.api.schemas import (
     RunOut,
     ScriptList,
@@ -179,6 +180,7 @@ class ManagementClient:
         status: str = "draft",
         priority: int = 0,
         on_error: str = "fail",
+        fixtures: list[Any] | None = None,
     ) -> ScriptOut:
         body = {
             "name": name,
@@ -188,6 +190,7 @@ class ManagementClient:
             "status": status,
             "priority": priority,
             "on_error": on_error,
+            "fixtures": [_plain(item) for item in fixtures or []],
         }
         return self._model(ScriptOut, "POST", "/scripts", json=body)
 
@@ -245,11 +248,41 @@ class ManagementClient:
         body = _run_body(params, entity, entity_type, dry_run)
         return self._model(RunOut, "POST", f"/scripts/name/{quote(name, safe='')}/run", json=body)
 
+    def test(self, script_id: str) -> TestOut:
+        """Run the script's fixtures (debug runs: no side effects)."""
+        return self._model(TestOut, "POST", self._script(script_id, "/test"))
+
+    def debug(self, script_id: str, sample: Mapping[str, Any] | None = None) -> DebugOut:
+        """A debug run of a stored script against `sample` (event, entity, params, ...)."""
+        return self._model(
+            DebugOut, "POST", self._script(script_id, "/debug"), json=dict(sample or {})
+        )
+
     def executions(self, script_id: str, *, offset: int = 0, limit: int = 50) -> ExecutionPage:
         params = {"offset": offset, "limit": limit}
         return self._model(
             ExecutionPage, "GET", self._script(script_id, "/executions"), params=params
         )
+
+    # -- state ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _state(collection: str, key: str | None = None) -> str:
+        path = f"/state/{quote(collection, safe='')}"
+        return path if key is None else f"{path}/{quote(key, safe='')}"
+
+    def list_state(self, collection: str, *, offset: int = 0, limit: int = 50) -> dict[str, Any]:
+        """One page of a state collection: ``items`` (key, doc, expires_at...), ``total``."""
+        params = {"offset": offset, "limit": limit}
+        page: dict[str, Any] = self._request("GET", self._state(collection), params=params).json()
+        return page
+
+    def get_state(self, collection: str, key: str) -> dict[str, Any]:
+        item: dict[str, Any] = self._request("GET", self._state(collection, key)).json()
+        return item
+
+    def delete_state(self, collection: str, key: str) -> None:
+        self._request("DELETE", self._state(collection, key))
 
     # -- lifecycle and versions -----------------------------------------------------------
 
@@ -289,6 +322,11 @@ class ManagementClient:
         return self._model(ScriptOut, "POST", path, json=body, if_match=if_match)
 
     # -- operations -----------------------------------------------------------------------
+
+    def asyncapi(self) -> dict[str, Any]:
+        """The AsyncAPI document the service serves (``/asyncapi``)."""
+        body: dict[str, Any] = self._request("GET", "/asyncapi").json()
+        return body
 
     def health(self) -> dict[str, Any]:
         """``/health/ready`` as a dict (a 503 answer is returned, not raised)."""

@@ -30,6 +30,7 @@ from alloy_scripting.engine.rewrite import (
     needs_expression_ticks,
     normalize_targets,
 )
+from alloy_scripting.engine.trace_lines import LineMarker
 from alloy_scripting.model.result import Diagnostic
 
 #: Part of every cache key and digest: bump when the policy or the rewrites change.
@@ -85,15 +86,21 @@ def digest_of(source: str) -> str:
 
 
 def compile_script(
-    source: str, *, known: Collection[str], helpers: Collection[str], max_source_size: int
+    source: str,
+    *,
+    known: Collection[str],
+    helpers: Collection[str],
+    max_source_size: int,
+    trace: bool = False,
 ) -> CompiledScript:
+    """`trace`: mark every statement for the debug tracer (`trace_lines.py`)."""
     digest = digest_of(source)
     if not isinstance(source, str):
         return _failed(digest, 0, 0, "script source must be text")
     if len(source) > max_source_size:
         return _failed(digest, 1, 1, f"script is longer than {max_source_size} characters")
     try:
-        return _compile(source, digest, known, helpers)
+        return _compile(source, digest, known, helpers, trace)
     except RecursionError:
         return _failed(digest, 1, 1, "script is nested too deeply")
     except MemoryError:
@@ -101,7 +108,7 @@ def compile_script(
 
 
 def _compile(
-    source: str, digest: str, known: Collection[str], helpers: Collection[str]
+    source: str, digest: str, known: Collection[str], helpers: Collection[str], trace: bool
 ) -> CompiledScript:
     try:
         tree = ast.parse(source, FILENAME, "exec")
@@ -125,6 +132,8 @@ def _compile(
     tree = ScriptRewriter().visit(tree)
     if heavy:
         tree = ExpressionTicker().visit(tree)
+    if trace:
+        tree = LineMarker().visit(tree)
     ast.fix_missing_locations(tree)
     try:
         code = compile(tree, FILENAME, "exec", dont_inherit=True)

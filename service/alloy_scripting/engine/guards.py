@@ -9,7 +9,7 @@ that C code would otherwise consume without passing through `_getiter_`.
 
 Guards hold no per-run state: one instance serves every run of an engine, from any thread.
 Limits they detect raise `LimitExceeded`, which scripts cannot catch; the per-run `_tick_`
-(see `runtime.py`) re-raises a breach that is still propagating through a `finally:`.
+(see `run.py`) re-raises a breach that is still propagating through a `finally:`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from alloy_scripting.engine.entity import EntityProxy
 from alloy_scripting.engine.errors import LimitExceeded, active_run, first_control
 from alloy_scripting.engine.hashing import build_set
 from alloy_scripting.engine.render import Renderer, exception_message
+from alloy_scripting.model.state import QuotaExceeded
 
 #: The exception classes scripts can name: raise, catch and `isinstance` against.
 SCRIPT_EXCEPTIONS: dict[str, type[Exception]] = {
@@ -39,6 +40,7 @@ SCRIPT_EXCEPTIONS: dict[str, type[Exception]] = {
         TypeError,
         ValueError,
         ZeroDivisionError,
+        QuotaExceeded,  # raised by store.* writes past a tenant's state quota
     )
 }
 _CATCHABLE = frozenset(SCRIPT_EXCEPTIONS.values())

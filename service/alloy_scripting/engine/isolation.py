@@ -1,6 +1,6 @@
 """A process watchdog for one script run (used by `alloy-scripting script run`).
 
-The engine's limits are enforced in-band (see `runtime.py`); a few C-level operations on
+The engine's limits are enforced in-band (see `run.py`); a few C-level operations on
 aliased nested structures can still outlast the timeout, and a bug could crash the
 interpreter. `run_isolated` forks, runs the task in the child under an address-space and a
 CPU-time limit, and waits at most `hard_timeout` seconds for its JSON answer; whatever

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from alloy_scripting.engine.builtins import ITERATION_BUILTINS, IterationBuiltins
 from alloy_scripting.engine.errors import LimitExceeded, ScriptControl
 from alloy_scripting.engine.values import Budget, plain_into
-from alloy_scripting.model.result import EmittedEvent, LogEntry
+from alloy_scripting.model.debug import DebugEffects
+from alloy_scripting.model.result import ApiResponse, EmittedEvent, LogEntry
 
 if TYPE_CHECKING:
     from alloy_scripting.engine.script_engine import ScriptEngine
@@ -46,6 +47,7 @@ class Run(IterationBuiltins):
         "config",
         "deadline",
         "depth",
+        "effects",
         "emitted",
         "emitted_size",
         "engine",
@@ -56,6 +58,7 @@ class Run(IterationBuiltins):
         "memory_check",
         "ops",
         "outcome",
+        "response",
         "rss_base",
         "script_name",
     )
@@ -79,6 +82,9 @@ class Run(IterationBuiltins):
         self.script_name = script_name
         self.memory_check = 0
         self.rss_base = -1
+        #: Set for debug runs: helpers record intents there and perform no side effect.
+        self.effects: DebugEffects | None = None
+        self.response: ApiResponse | None = None
 
     # -- limits --------------------------------------------------------------------------
 
@@ -242,7 +248,18 @@ class Run(IterationBuiltins):
             self.fail(
                 "emits", f"emitted payloads exceed {config.max_emit_total_size} bytes in total"
             )
-        self.emitted.append(EmittedEvent(str.__str__(event_type), plain))
+        emitted = EmittedEvent(str.__str__(event_type), plain)
+        self.emitted.append(emitted)
+        if self.effects is not None:
+            self.effects.record("emit", **emitted.to_dict())
+
+    def set_response(self, body: Any, status: int, headers: dict[str, str]) -> None:
+        """`respond()`: the body as plain JSON, bounded like one emitted payload."""
+        config = self.config
+        budget = Budget(
+            config.max_emit_payload_size, "response_size", config.max_nesting, "respond() body"
+        )
+        self.response = ApiResponse(status, plain_into(body, budget), headers)
 
     def regex_fullmatch(self, pattern: Any, value: str) -> bool:
         return self.engine.regex.fullmatch(pattern, value) is not None

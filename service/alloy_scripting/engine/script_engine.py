@@ -13,7 +13,7 @@ padding, formatting, `**`, `<<`, `pow` with a modulus, integer parsing in any ba
 regular expressions and their output, JSON, slice assignment, unpacking, starred
 displays, set/dict operators, comparisons of aliased containers and tuples nested by C
 code such as `popitem`) is preceded by a size check (`guards.py`, `attrs.py`,
-`render.py`, `toolbox.py`). So each single C call is bounded by the size limits, and
+`render.py`, `toolbox/`). So each single C call is bounded by the size limits, and
 the in-band checks suffice:
 
 * `_tick_` counts operations and, every 4 ticks, compares `time.perf_counter()` with the
@@ -52,12 +52,15 @@ import decimal
 import functools
 import logging
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from time import perf_counter
 from types import TracebackType
 from typing import Any, NoReturn
 
-from alloy_scripting.bridge.helpers import REGISTRY, HelperHost, phase_error_message, unavailable
+from alloy_scripting.bridge.host import HelperHost, phase_error_message, unavailable
+from alloy_scripting.bridge.registry import REGISTRY
+from alloy_scripting.bridge.state.namespace import StoreNamespace
+from alloy_scripting.bridge.state.usage import store_problems
 from alloy_scripting.engine.attrs import STR_METHODS, build_policies, make_getattr
 from alloy_scripting.engine.builtins import (
     ITERATION_BUILTINS,
@@ -104,6 +107,9 @@ from alloy_scripting.engine.toolbox import (
     TimezoneType,
     make_functions,
 )
+from alloy_scripting.engine.trace_lines import LINE_HOOK
+from alloy_scripting.engine.tracer import MAX_STEPS, Tracer
+from alloy_scripting.model.debug import DebugEffects, Trace
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus
 from alloy_scripting.model.result import (
     Diagnostic,
@@ -153,6 +159,9 @@ class ScriptEngine:
         resolved = None if phase is None else ExecutionPhase(phase)
         compiled = self.compile(source)
         diagnostics = list(compiled.diagnostics)
+        if compiled.code is not None:
+            for line, col, message in store_problems(source, resolved):
+                diagnostics.append(Diagnostic("error", line, col, message))
         if resolved is not None:
             for use in compiled.helper_uses:
                 if resolved not in REGISTRY[use.name].phases:
@@ -254,6 +263,49 @@ class ScriptEngine:
             started,
         )
 
+    def debug(
+        self,
+        source: str,
+        *,
+        effects: DebugEffects,
+        phase: ExecutionPhase | str | None = None,
+        entity: Mapping[str, Any] | None = None,
+        event: EventType | str | None = None,
+        entity_before: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        ctx: Mapping[str, Any] | None = None,
+        script_name: str | None = None,
+        max_steps: int = MAX_STEPS,
+        trace: bool = True,
+    ) -> tuple[ExecutionResult, Trace]:
+        """Run `source` as `execute` does, with no side effects (helpers record intents in
+        `effects`) and a trace of each executed line (`tracer.py`). The traced compile is
+        not cached: debug runs are rare, and ordinary runs never pay for tracing. Without
+        `trace` (fixture runs), the ordinary compiled form runs and the trace is empty."""
+        started = perf_counter()
+        event_type = None if event is None else EventType(event)
+        if phase is not None:
+            run_phase = ExecutionPhase(phase)
+        else:
+            run_phase = event_type.phase if event_type is not None else _MANUAL
+        compiled = self._compile(source, trace=True) if trace else self.compile(source)
+        tracer = Tracer(self._known | self._helper_names, max_steps=max_steps) if trace else None
+        started = perf_counter()
+        result = self._run(
+            compiled,
+            run_phase,
+            entity,
+            event_type,
+            entity_before,
+            params,
+            ctx,
+            script_name,
+            started,
+            tracer,
+            effects,
+        )
+        return result, tracer.finish() if tracer is not None else Trace()
+
     def _run(
         self,
         compiled: CompiledScript,
@@ -265,6 +317,8 @@ class ScriptEngine:
         ctx: Mapping[str, Any] | None,
         script_name: str | None,
         started: float,
+        tracer: Tracer | None = None,
+        effects: DebugEffects | None = None,
     ) -> ExecutionResult:
         """`execute` beyond its hot path: any entity, context, `Run` and decimal context."""
         try:
@@ -299,6 +353,10 @@ class ScriptEngine:
             previous: Any = None
             if compiled.needs_run:
                 run = Run(self, started + self._timeout, script_name or _script_name(ctx))
+                run.effects = effects
+                if tracer is not None:
+                    tracer.attach(run, proxy)
+                    scope[LINE_HOOK] = tracer.line
                 previous = set_active_run(run)
             try:  # whatever happens, the thread's active run is restored
                 try:
@@ -330,11 +388,15 @@ class ScriptEngine:
                 except (KeyboardInterrupt, SystemExit):
                     raise
                 except BaseException as error:
+                    if tracer is not None:
+                        tracer.finish()
                     scope.clear()
                     return self._finish(error, proxy, run, run_phase, started)
             finally:
                 if run is not None:
                     set_active_run(previous)
+            if tracer is not None:
+                tracer.finish()
             if run is not None:
                 scope.clear()  # user functions reference their globals: break the cycle now
                 if run.outcome is not None:
@@ -361,6 +423,7 @@ class ScriptEngine:
             run.emitted,
             run.ops,
             duration * 1000,
+            response=run.response,
         )
 
     def _bind_context(
@@ -512,8 +575,10 @@ class ScriptEngine:
 
     # -- setup ---------------------------------------------------------------------------
 
-    def _helper(self, name: str, phase: ExecutionPhase, run: Run) -> Callable[..., Any]:
+    def _helper(self, name: str, phase: ExecutionPhase, run: Run) -> Any:
         spec = REGISTRY[name]
+        if spec.namespace:
+            return spec.function()
         if phase not in spec.phases:
             return unavailable(name, phase)
         if spec.needs_host:
@@ -537,12 +602,13 @@ class ScriptEngine:
         fields["script"] = script_name or fields.get("script") or fields.get("script_name")
         return ScriptContext(fields, _dt.datetime.now(_dt.UTC))
 
-    def _compile(self, source: str) -> CompiledScript:
+    def _compile(self, source: str, trace: bool = False) -> CompiledScript:
         compiled = compile_script(
             source,
             known=self._known,
             helpers=self._helper_names,
             max_source_size=self.config.max_source_size,
+            trace=trace,
         )
         if compiled.code is None:
             return compiled
@@ -559,7 +625,7 @@ class ScriptEngine:
         compiled.uses_params = "params" in names
         compiled.uses_before = "entity_before" in names
         compiled.uses_decimal = "Decimal" in names
-        compiled.needs_run = bool(compiled.run_bindings or compiled.helper_names)
+        compiled.needs_run = trace or bool(compiled.run_bindings or compiled.helper_names)
         compiled.needs_context = compiled.uses_ctx or compiled.uses_params or compiled.uses_before
         if not (compiled.needs_run or compiled.needs_context or compiled.uses_decimal):
             compiled.simple_code = compiled.code
@@ -569,7 +635,8 @@ class ScriptEngine:
         guards = self.guards
         renderer = guards.renderer
         builtins = make_builtins(guards)
-        policies = build_policies(guards, (*NAMESPACE_TYPES, MatchResult, ScriptContext))
+        namespaces = (*NAMESPACE_TYPES, MatchResult, ScriptContext, StoreNamespace)
+        policies = build_policies(guards, namespaces)
         getattr_ = make_getattr(policies)
         str_type, dict_type = StrType(guards, getattr_, STR_METHODS), DictType(guards)
         datetime_type, date_type = DatetimeType(), DateType()

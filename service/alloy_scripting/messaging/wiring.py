@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from faststream import FastStream
 
+from alloy_scripting.bridge.state import quotas_from
 from alloy_scripting.engine import ScriptEngine
 from alloy_scripting.messaging.contract import kafka_broker
 from alloy_scripting.messaging.edge import KafkaEdge
@@ -18,6 +19,7 @@ from alloy_scripting.messaging.topics import Topics, ensure_topics
 from alloy_scripting.runner.service import build_runtime, new_instance_id
 from alloy_scripting.settings import Settings, get_settings
 from alloy_scripting.storage.mongo import MongoStores
+from alloy_scripting.storage.mongo.state import MongoStateStore
 
 
 def wire_service(
@@ -49,6 +51,7 @@ def wire_service(
         change_listeners=[broadcast_change],
         record_listeners=[producers.publish_executions],
         health_checks={"kafka": kafka_ready, "mongodb": stores.ping},
+        state=MongoStateStore(stores.db, quotas_from(settings)),
     )
     return KafkaEdge(runtime, producers, broker)
 
@@ -63,6 +66,7 @@ def faststream_app(settings: Settings | None = None) -> FastStream:
     @app.on_startup
     async def prepare() -> None:
         await stores.ensure_indexes()
+        await edge.runtime.state.ensure_indexes()
         await ensure_topics(settings, edge.topics)
         edge.runtime.start_flusher()
 

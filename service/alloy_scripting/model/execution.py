@@ -131,6 +131,17 @@ def bound_removed(removed: list[str]) -> list[str]:
     return [truncate(field, 256) for field in removed[:1000]]
 
 
+MAX_STATE_CALLS = 200
+
+
+def bound_state_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first `MAX_STATE_CALLS` calls, with their texts bounded."""
+    return [
+        {k: truncate(v, 256) if isinstance(v, str) else v for k, v in call.items()}
+        for call in calls[:MAX_STATE_CALLS]
+    ]
+
+
 class ExecutionRecord(BaseModel):
     """How one run of one script went. Bounded in size: safe to store and to publish."""
 
@@ -155,6 +166,10 @@ class ExecutionRecord(BaseModel):
     changes: dict[str, Any] | None = None
     removed: list[str] = Field(default_factory=list)
     logs: list[str] = Field(default_factory=list)
+    state_calls: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Each store.* call of the run: operation, collection, key, outcome, ms.",
+    )
     started_at: UtcDatetime = Field(default_factory=utc_now)
 
     @classmethod
@@ -176,6 +191,7 @@ class ExecutionRecord(BaseModel):
         fields["error"] = bound_error(fields.get("error"))
         fields["reason"] = bound_reason(fields.get("reason"))
         fields["removed"] = bound_removed(fields.get("removed") or [])
+        fields["state_calls"] = bound_state_calls(fields.get("state_calls") or [])
         return cls.model_construct(**fields)
 
     @field_validator("changes")
@@ -202,6 +218,11 @@ class ExecutionRecord(BaseModel):
     @classmethod
     def _bound_removed(cls, value: list[str]) -> list[str]:
         return bound_removed(value)
+
+    @field_validator("state_calls")
+    @classmethod
+    def _bound_state_calls(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return bound_state_calls(value)
 
     @property
     def is_failure(self) -> bool:

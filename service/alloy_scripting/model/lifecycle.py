@@ -19,6 +19,7 @@ SAVED_FIELDS = (
     "status",
     "priority",
     "on_error",
+    "fixtures",
     "disabled_reason",
     "disabled_at",
     "updated_by",

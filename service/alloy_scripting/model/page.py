@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from alloy_scripting.model.enums import EventType, ScriptStatus
+from alloy_scripting.model.enums import EventType, ExecutionStatus, ScriptStatus
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.script import Script, TriggerType
 
@@ -19,6 +19,24 @@ class ScriptQuery(BaseModel):
     entity_type: str | None = Field(default=None, min_length=1, max_length=128)
     event: EventType | None = None
     name_prefix: str | None = Field(default=None, max_length=128)
+
+
+class ExecutionQuery(BaseModel):
+    """Filters for `ExecutionLog.find_by_script`: a status, and started at or after `since`
+    and before `until` (aware datetimes)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: ExecutionStatus | None = None
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+
+    def matches(self, record: ExecutionRecord) -> bool:
+        return (
+            (self.status is None or record.status is self.status)
+            and (self.since is None or record.started_at >= self.since)
+            and (self.until is None or record.started_at < self.until)
+        )
 
 
 class _Page(BaseModel):

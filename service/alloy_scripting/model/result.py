@@ -70,6 +70,18 @@ class EmittedEvent:
 
 
 @dataclass(slots=True)
+class ApiResponse:
+    """The HTTP answer an API-phase script set with `respond()`: a JSON body."""
+
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "body": jsonable(self.body), "headers": dict(self.headers)}
+
+
+@dataclass(slots=True)
 class ExecutionResult:
     """The outcome of one script run.
 
@@ -90,6 +102,11 @@ class ExecutionResult:
     emitted: list[EmittedEvent] = field(default_factory=list)
     operations: int = 0
     duration_ms: float = 0.0
+    execution_id: str | None = None
+    """The execution record kept for this run (set by the executor; None for a dry run)."""
+    state_calls: list[dict[str, Any]] = field(default_factory=list)
+    """Each ``store.*`` call: operation, collection, key, outcome, ms (worker runs)."""
+    response: ApiResponse | None = None
 
     @property
     def ok(self) -> bool:
@@ -109,6 +126,8 @@ class ExecutionResult:
             "operations": self.operations,
             "duration_ms": round(self.duration_ms, 3),
             "phase": self.phase.value,
+            **({"state_calls": list(self.state_calls)} if self.state_calls else {}),
+            **({} if self.response is None else {"response": self.response.to_dict()}),
         }
 
 
@@ -140,6 +159,9 @@ def success_result(
     result.emitted = []
     result.operations = 0
     result.duration_ms = duration_ms
+    result.execution_id = None
+    result.state_calls = []
+    result.response = None
     return result
 
 

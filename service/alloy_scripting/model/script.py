@@ -30,14 +30,18 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     TypeAdapter,
     field_validator,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ScriptStatus
+from alloy_scripting.model.fixtures import MAX_FIXTURES, Fixture
 
 #: Largest script source accepted, in UTF-8 bytes.
 MAX_SOURCE_BYTES = 256 * 1024
@@ -146,6 +150,31 @@ class OnErrorPolicy(StrEnum):
 
 TriggerType = Literal["event", "cron", "manual", "api"]
 
+#: Methods an API endpoint may answer.
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+MAX_API_PATH_LENGTH = 256
+#: Segments of letters, digits and ``_ . ~ -`` joined by ``/``.
+API_PATH_PATTERN = r"^[A-Za-z0-9_.~-]+(/[A-Za-z0-9_.~-]+)*$"
+
+
+def _strip_slashes(value: Any) -> Any:
+    return value.strip("/") if isinstance(value, str) else value
+
+
+def _no_dot_segments(value: str) -> str:
+    if any(segment in (".", "..") for segment in value.split("/")):
+        raise ValueError("an API path has no '.' or '..' segment")
+    return value
+
+
+#: The path of an API endpoint under ``/api/``, stored without leading or trailing ``/``.
+ApiPath = Annotated[
+    str,
+    BeforeValidator(_strip_slashes),
+    StringConstraints(min_length=1, max_length=MAX_API_PATH_LENGTH, pattern=API_PATH_PATTERN),
+    AfterValidator(_no_dot_segments),
+]
+
 
 def _positional(
     args: tuple[Any, ...], names: tuple[str, ...], data: dict[str, Any]
@@ -221,18 +250,44 @@ class ManualTrigger(_Trigger):
 
 
 class ApiTrigger(_Trigger):
-    """Runs as a named API endpoint: ``Api("recalculate")``."""
+    """Runs as an HTTP endpoint: ``Api("POST", "deals/score")`` answers
+    ``POST /api/deals/score``. A name-only trigger (``Api("recalculate")``, as stored before
+    endpoints existed) stays valid: it routes nothing and runs by hand in the ``api`` phase."""
 
     type: Literal["api"] = "api"
-    name: ScriptName
+    name: ScriptName | None = None
+    method: HttpMethod | None = None
+    path: ApiPath | None = None
 
     def __init__(self, *args: Any, **data: Any) -> None:
-        """`ApiTrigger(name)`."""
-        super().__init__(**_positional(args, ("name",), data))
+        """`ApiTrigger(method, path)`, or the older `ApiTrigger(name)`."""
+        names = ("method", "path") if len(args) == 2 else ("name",)
+        super().__init__(**_positional(args, names, data))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _routed_or_named(cls, data: Any) -> Any:
+        """Missing fields are "missing" errors, as for the other triggers: a route needs
+        `method` and `path`; without both, only the older `name` stands alone."""
+        if isinstance(data, dict):
+            method, path = data.get("method"), data.get("path")
+            if method is None and path is None and data.get("name") is None:
+                raise PydanticCustomError("missing", "an API trigger needs method and path")
+            if (method is None) != (path is None):
+                lacking = "path" if path is None else "method"
+                raise PydanticCustomError("missing", f"an API trigger with a route needs {lacking}")
+        return data
 
     @property
     def phase(self) -> ExecutionPhase:
         return ExecutionPhase.API
+
+    @property
+    def route(self) -> tuple[str, str] | None:
+        """(method, path) when the trigger is bound to an HTTP route."""
+        if self.method is None or self.path is None:
+            return None
+        return self.method, self.path
 
 
 # The short names of the seed: Event(...), Cron(...), Manual(), Api(...).
@@ -294,6 +349,11 @@ class Script(BaseModel):
     updated_at: UtcDatetime = Field(default_factory=utc_now)
     created_by: str | None = None
     updated_by: str | None = None
+    fixtures: list[Fixture] = Field(
+        default_factory=list,
+        max_length=MAX_FIXTURES,
+        description="Test cases that must pass before the script can be (or stay) active.",
+    )
 
     @classmethod
     def new(
@@ -307,6 +367,7 @@ class Script(BaseModel):
         priority: int = 0,
         on_error: OnErrorPolicy | str = OnErrorPolicy.FAIL,
         created_by: str | None = None,
+        fixtures: list[Fixture] | None = None,
     ) -> Script:
         """A new draft script (never saved: ``revision == 0``)."""
         now = utc_now()
@@ -323,6 +384,7 @@ class Script(BaseModel):
                 "updated_at": now,
                 "created_by": created_by,
                 "updated_by": created_by,
+                "fixtures": fixtures or [],
             }
         )
 

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 
 from alloy_scripting.model.execution import ExecutionRecord
-from alloy_scripting.model.page import ExecutionPage
+from alloy_scripting.model.page import ExecutionPage, ExecutionQuery
 from alloy_scripting.storage.protocols import ExecutionLog
 
 logger = logging.getLogger("alloy.runner")
@@ -84,10 +84,14 @@ class BufferedExecutionLog:
                 logger.exception("could not write the execution log; retrying")
 
     async def find_by_script(
-        self, script_id: str, offset: int = 0, limit: int = 50
+        self,
+        script_id: str,
+        offset: int = 0,
+        limit: int = 50,
+        query: ExecutionQuery | None = None,
     ) -> ExecutionPage:
         await self.flush()
-        return await self.inner.find_by_script(script_id, offset, limit)
+        return await self.inner.find_by_script(script_id, offset, limit, query)
 
     async def purge_expired(self, now: datetime | None = None) -> int:
         return await self.inner.purge_expired(now)

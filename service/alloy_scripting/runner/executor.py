@@ -7,12 +7,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from alloy_scripting import telemetry
+from alloy_scripting.bridge.state import StateContext, StateLimits
+from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.engine import ScriptEngine
 from alloy_scripting.engine.entity import EntityProxy
 from alloy_scripting.model import EventType, ExecutionPhase, ExecutionStatus
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import Script, utc_now
+from alloy_scripting.model.state import idempotency_base
 from alloy_scripting.runner.workers import RunRequest, WorkerPool
 from alloy_scripting.storage.protocols import ExecutionLog, ScriptRegistry
 
@@ -56,9 +59,13 @@ class ScriptExecutor:
         on_disabled: OnDisabled | None = None,
         pool: WorkerPool | None = None,
         before_wait: float | None = None,
+        state: StateStore | None = None,
+        state_limits: StateLimits | None = None,
     ) -> None:
         self.engine = engine
         self.pool = pool
+        self.state = state
+        self.state_limits = state_limits or StateLimits()
         self.before_wait = before_wait
         self.registry = registry
         self.execution_log = execution_log
@@ -76,7 +83,10 @@ class ScriptExecutor:
         user_id: str | None = None,
         correlation_id: str | None = None,
         dry_run: bool = False,
+        replay_id: str | None = None,
     ) -> ExecutionResult:
+        """``replay_id``: the id of the event whose redelivery runs this again; the run's
+        ``store.*`` writes are applied once per (event, script, call)."""
         started_at = utc_now()
         ctx = {
             "tenant_id": script.tenant_id,
@@ -110,6 +120,7 @@ class ScriptExecutor:
                         script_name=script.name,
                         tenant_id=script.tenant_id,
                         wait_limit=self.before_wait if phase is ExecutionPhase.BEFORE else None,
+                        state=self._state_context(script, phase, replay_id, dry_run),
                     )
                 )
             if span.is_recording():
@@ -127,9 +138,9 @@ class ScriptExecutor:
         if dry_run:
             return result
 
-        await self.execution_log.append(
-            self._record(script, result, started_at, event, entity, user_id, correlation_id)
-        )
+        record = self._record(script, result, started_at, event, entity, user_id, correlation_id)
+        result.execution_id = record.id
+        await self.execution_log.append(record)
         registry = self.registry.for_tenant(script.tenant_id)
         if result.status.is_failure and result.limit != "queue":
             outcome = await registry.record_failure(script.id, describe_failure(result))
@@ -183,8 +194,22 @@ class ScriptExecutor:
             changes=result.changes or None,
             removed=list(result.removed),
             logs=[f"{entry.level}: {entry.message}" for entry in result.logs],
+            state_calls=result.state_calls,
             started_at=started_at,
         )
+
+    def _state_context(
+        self, script: Script, phase: ExecutionPhase, replay_id: str | None, dry_run: bool
+    ) -> StateContext | None:
+        """The run's ``store.*`` context: its script's tenant, never one a script names."""
+        if self.state is None:
+            return None
+        base = None if replay_id is None else idempotency_base(replay_id, script.id)
+        ctx = StateContext.for_run(
+            self.state, script.tenant_id, phase, self.state_limits, idempotency_base=base
+        )
+        ctx.read_only = dry_run
+        return ctx
 
     @staticmethod
     def _log(script: Script, result: ExecutionResult) -> None:

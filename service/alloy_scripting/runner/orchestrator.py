@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from alloy_scripting import telemetry
+from alloy_scripting.bridge.state import StateLimits
+from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.engine import ScriptEngine, create_default_engine
 from alloy_scripting.engine.entity import EntityProxy, compose_changes
 from alloy_scripting.model import EventType, ExecutionPhase, ExecutionStatus
@@ -53,6 +56,51 @@ def _as_proxy(
     return EntityProxy(entity_id or "", entity_type, dict(entity or {}))
 
 
+@dataclass(frozen=True, slots=True)
+class _Hook:
+    """One hook call, however it came: a decoded event, or the seed's `run_*` arguments."""
+
+    entity_id: str | None
+    entity_type: str
+    event: EventType
+    data: Mapping[str, Any]
+    before: Mapping[str, Any] | None
+    user_id: str | None
+    tenant_id: str | None
+    correlation_id: str | None
+    event_id: str | None
+
+    @classmethod
+    def of(cls, event: EntityEvent, correlation_id: str | None) -> _Hook:
+        return cls(
+            event.entity_id, event.entity_type, event.event, event.data, event.before,
+            event.user_id, event.tenant_id, correlation_id or event.event_id, event.event_id,
+        )  # fmt: skip
+
+    @classmethod
+    def called(
+        cls,
+        phase: ExecutionPhase,
+        entity_type: str,
+        event: EventType | str,
+        entity: EntityProxy | Mapping[str, Any],
+        before: Mapping[str, Any] | None,
+        user_id: str | None,
+        tenant_id: str | None,
+        correlation_id: str | None,
+        event_id: str | None,
+    ) -> _Hook:
+        """A direct call of `run_<phase>`: its event must be one of that phase."""
+        event = EventType(event)
+        if event.phase is not phase:
+            raise ValueError(f"run_{phase.value} takes a {phase.value}_* event, not {event.value}")
+        proxy = _as_proxy(entity, entity_type, None)
+        return cls(
+            proxy.id, entity_type, event, proxy.data, before, user_id, tenant_id,
+            correlation_id, event_id,
+        )  # fmt: skip
+
+
 class ScriptOrchestrator:
     """The seed's orchestrator: `run_before`, `run_after`, `run_on_commit`, `run_manual`."""
 
@@ -67,6 +115,8 @@ class ScriptOrchestrator:
         change_listeners: Iterable[ChangeListener] = (),
         pool: WorkerPool | None = None,
         before_wait: float | None = None,
+        state: StateStore | None = None,
+        state_limits: StateLimits | None = None,
     ) -> None:
         self.registry = registry
         self.engine = engine
@@ -81,6 +131,8 @@ class ScriptOrchestrator:
             on_disabled=self._disabled,
             pool=pool,
             before_wait=before_wait,
+            state=state,
+            state_limits=state_limits,
         )
 
     # -- cache ------------------------------------------------------------------------
@@ -120,52 +172,35 @@ class ScriptOrchestrator:
         The first `abort` rejects; an error or a limit breach fails closed (`Error`) unless the
         script's `on_error` policy is `continue`.
         """
-        event = EventType(event)
-        if event.phase is not ExecutionPhase.BEFORE:
-            raise ValueError(f"run_before takes a before_* event, not {event.value}")
-        proxy = _as_proxy(entity, entity_type, None)
         return await self._before(
-            proxy.id, entity_type, event, proxy.data, entity_before, user_id,
-            tenant_id=tenant_id, correlation_id=correlation_id, event_id=event_id,
+            _Hook.called(
+                ExecutionPhase.BEFORE, entity_type, event, entity, entity_before, user_id,
+                tenant_id, correlation_id, event_id,
+            )
         )  # fmt: skip
 
     async def before(self, event: EntityEvent, *, correlation_id: str | None = None) -> HookOutcome:
         """The answer to a decoded before-hook request (its event is a `before_*` one)."""
-        return await self._before(
-            event.entity_id, event.entity_type, event.event, event.data, event.before,
-            event.user_id, tenant_id=event.tenant_id,
-            correlation_id=correlation_id or event.event_id, event_id=event.event_id,
-        )  # fmt: skip
+        return await self._before(_Hook.of(event, correlation_id))
 
-    async def _before(
-        self,
-        entity_id: str | None,
-        entity_type: str,
-        event: EventType,
-        data: Mapping[str, Any],
-        entity_before: Mapping[str, Any] | None,
-        user_id: str | None,
-        *,
-        tenant_id: str | None,
-        correlation_id: str | None,
-        event_id: str | None,
-    ) -> HookOutcome:
+    async def _before(self, hook: _Hook) -> HookOutcome:
         started = time.perf_counter()
-        original = dict(data)
+        original = dict(hook.data)
         current = original
         steps: list[tuple[dict[str, Any], list[str]]] = []
         executed: list[ExecutedScript] = []
-        before_image = dict(entity_before) if entity_before is not None else None
+        before_image = dict(hook.before) if hook.before is not None else None
+        event_id = hook.event_id
         try:
-            for script in await self.cache.get(tenant_id, entity_type, event):
+            for script in await self.cache.get(hook.tenant_id, hook.entity_type, hook.event):
                 result = await self.executor.execute(
                     script,
                     phase=ExecutionPhase.BEFORE,
-                    entity=EntityProxy(entity_id, entity_type, current),
-                    event=event,
+                    entity=EntityProxy(hook.entity_id, hook.entity_type, current),
+                    event=hook.event,
                     entity_before=before_image,
-                    user_id=user_id,
-                    correlation_id=correlation_id,
+                    user_id=hook.user_id,
+                    correlation_id=hook.correlation_id,
                 )
                 executed.append(_executed(script, result))
                 if result.status is ExecutionStatus.ABORTED:
@@ -205,9 +240,11 @@ class ScriptOrchestrator:
         event_id: str | None = None,
     ) -> EffectsOutcome:
         """Run every after-script (a failing one does not stop the others); collect effects."""
-        return await self._run_effects(
-            ExecutionPhase.AFTER, entity_type, event, entity, entity_before, user_id,
-            tenant_id=tenant_id, correlation_id=correlation_id, event_id=event_id,
+        return await self._effects_of(
+            _Hook.called(
+                ExecutionPhase.AFTER, entity_type, event, entity, entity_before, user_id,
+                tenant_id, correlation_id, event_id,
+            )
         )  # fmt: skip
 
     async def run_on_commit(
@@ -223,76 +260,42 @@ class ScriptOrchestrator:
         event_id: str | None = None,
     ) -> EffectsOutcome:
         """Like `run_after`, for on-commit events (notifications, webhooks)."""
-        return await self._run_effects(
-            ExecutionPhase.ON_COMMIT, entity_type, event, entity, entity_before, user_id,
-            tenant_id=tenant_id, correlation_id=correlation_id, event_id=event_id,
-        )  # fmt: skip
-
-    async def _run_effects(
-        self,
-        phase: ExecutionPhase,
-        entity_type: str,
-        event: EventType | str,
-        entity: EntityProxy | Mapping[str, Any],
-        entity_before: Mapping[str, Any] | None,
-        user_id: str | None,
-        *,
-        tenant_id: str | None,
-        correlation_id: str | None,
-        event_id: str | None,
-    ) -> EffectsOutcome:
-        event = EventType(event)
-        if event.phase is not phase:
-            raise ValueError(f"run_{phase.value} takes a {phase.value}_* event, not {event.value}")
-        proxy = _as_proxy(entity, entity_type, None)
         return await self._effects_of(
-            proxy.id, entity_type, event, proxy.data, entity_before, user_id,
-            tenant_id=tenant_id, correlation_id=correlation_id, event_id=event_id,
+            _Hook.called(
+                ExecutionPhase.ON_COMMIT, entity_type, event, entity, entity_before, user_id,
+                tenant_id, correlation_id, event_id,
+            )
         )  # fmt: skip
 
     async def effects(
         self, event: EntityEvent, *, correlation_id: str | None = None
     ) -> EffectsOutcome:
         """What a decoded after or on-commit event does (every script runs)."""
-        return await self._effects_of(
-            event.entity_id, event.entity_type, event.event, event.data, event.before,
-            event.user_id, tenant_id=event.tenant_id,
-            correlation_id=correlation_id or event.event_id, event_id=event.event_id,
-        )  # fmt: skip
+        return await self._effects_of(_Hook.of(event, correlation_id))
 
-    async def _effects_of(
-        self,
-        entity_id: str | None,
-        entity_type: str,
-        event: EventType,
-        entity: Mapping[str, Any],
-        entity_before: Mapping[str, Any] | None,
-        user_id: str | None,
-        *,
-        tenant_id: str | None,
-        correlation_id: str | None,
-        event_id: str | None,
-    ) -> EffectsOutcome:
-        phase = event.phase
+    async def _effects_of(self, hook: _Hook) -> EffectsOutcome:
+        phase = hook.event.phase
         started = time.perf_counter()
-        data = dict(entity)
-        before_image = dict(entity_before) if entity_before is not None else None
-        outcome = EffectsOutcome(event_id=event_id)
-        for script in await self.cache.get(tenant_id, entity_type, event):
+        data = dict(hook.data)
+        before_image = dict(hook.before) if hook.before is not None else None
+        outcome = EffectsOutcome(event_id=hook.event_id)
+        source_event_id = hook.event_id or hook.correlation_id or ""
+        for script in await self.cache.get(hook.tenant_id, hook.entity_type, hook.event):
             result = await self.executor.execute(
                 script,
                 phase=phase,
-                entity=EntityProxy(entity_id, entity_type, data),
-                event=event,
+                entity=EntityProxy(hook.entity_id, hook.entity_type, data),
+                event=hook.event,
                 entity_before=before_image,
-                user_id=user_id,
-                correlation_id=correlation_id,
+                user_id=hook.user_id,
+                correlation_id=hook.correlation_id,
+                replay_id=hook.event_id,
             )
             outcome.executed.append(_executed(script, result))
             if result.status is ExecutionStatus.SUCCESS:
                 outcome.effects.extend(
-                    self._effects(script, result, source_event_id=event_id or correlation_id or "",
-                                  entity_type=entity_type, entity_id=entity_id)
+                    self._effects(script, result, source_event_id=source_event_id,
+                                  entity_type=hook.entity_type, entity_id=hook.entity_id)
                 )  # fmt: skip
         telemetry.hook_duration(phase.value).observe(time.perf_counter() - started)
         return outcome

@@ -33,7 +33,8 @@ Misfires
   (default: two ticks of the loop, at least 5 s): the service was down, or the loop or the
   database stalled. On-time ticks always run. Late ticks within ``misfire_grace`` (default
   300 s, setting ``misfire_grace_seconds``) collapse into one run of the latest of them
-  (`MisfirePolicy.RUN_ONCE`, the default) or into none (`MisfirePolicy.SKIP`); late ticks
+  (`MisfirePolicy.RUN_ONCE`, the default; none when a tick is on time in the same pass, so
+  start-up after downtime is one run) or into none (`MisfirePolicy.SKIP`); late ticks
   older than the grace never run. Where a script "was" is the latest tick any instance
   claimed for it (``ledger.last_claimed``) or, if later, its ``updated_at`` (unless that is
   in the future): a new, re-enabled or re-scheduled script never fires ticks from before it
@@ -100,16 +101,15 @@ def plan_ticks(
     """The ticks to claim now for a trigger last handled up to ``position`` (exclusive).
 
     On-time ticks (``now - threshold < t <= now``) all run; late ones within the grace
-    collapse to the latest (RUN_ONCE) or to none (SKIP); older ones never run.
+    collapse to the latest (RUN_ONCE) or to none (SKIP); older ones never run. A collapsed
+    late tick runs only when no tick is on time: after downtime, one run, never a burst.
     """
     cutoff = now - threshold
-    planned: list[datetime] = []
-    if policy is MisfirePolicy.RUN_ONCE:
-        missed = last_tick(trigger, max(position, now - grace), cutoff)
-        if missed is not None:
-            planned.append(missed)
-    planned.extend(ticks_between(trigger, max(position, cutoff), now))
-    return planned
+    on_time = ticks_between(trigger, max(position, cutoff), now)
+    if on_time or policy is not MisfirePolicy.RUN_ONCE:
+        return on_time
+    missed = last_tick(trigger, max(position, now - grace), cutoff)
+    return [] if missed is None else [missed]
 
 
 @dataclass

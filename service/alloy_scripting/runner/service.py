@@ -11,12 +11,15 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from alloy_scripting.bridge.state import StateLimits, quotas_from
+from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.engine import ScriptEngine, create_default_engine
 from alloy_scripting.runner.buffered_log import BufferedExecutionLog, FlushListener
 from alloy_scripting.runner.orchestrator import ChangeListener, EffectsSink, ScriptOrchestrator
 from alloy_scripting.runner.workers import PoolConfig, WorkerPool, available_cpus
 from alloy_scripting.settings import Settings
 from alloy_scripting.storage.protocols import Stores
+from alloy_scripting.storage.state_memory import InMemoryStateStore
 
 logger = logging.getLogger("alloy.runner")
 
@@ -38,6 +41,8 @@ class Runtime:
     """Named readiness checks (`kafka`, `mongodb`); `/health/ready` is ready when all pass."""
     records: BufferedExecutionLog | None = None
     """The write-behind execution log, when records are written behind (`build_runtime`)."""
+    state: StateStore = field(default_factory=InMemoryStateStore)
+    """The tenants' state documents (`store.*`, `/state`); `serve` puts MongoDB's here."""
     pool: WorkerPool | None = None
     """The worker processes scripts run in (`execution_mode=pool`); started by the edge."""
     _flusher: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
@@ -93,12 +98,14 @@ def build_runtime(
     change_listeners: Iterable[ChangeListener] = (),
     record_listeners: Iterable[FlushListener] = (),
     health_checks: Mapping[str, HealthCheck] | None = None,
+    state: StateStore | None = None,
 ) -> Runtime:
     """Wire engine, write-behind execution log and orchestrator over `stores`, with the
     edges' sinks: where effects go, who hears of script changes and of written records."""
     engine = engine or create_default_engine()
     records = BufferedExecutionLog(stores.executions, listeners=record_listeners)
     pool = worker_pool(settings, engine)
+    state = state if state is not None else InMemoryStateStore(quotas_from(settings))
     orchestrator = ScriptOrchestrator(
         stores.scripts,
         engine,
@@ -107,6 +114,8 @@ def build_runtime(
         change_listeners=change_listeners,
         pool=pool,
         before_wait=settings.worker_queue_timeout_ms / 1000,
+        state=state,
+        state_limits=StateLimits.from_settings(settings),
     )
     return Runtime(
         settings=settings,
@@ -117,6 +126,7 @@ def build_runtime(
         health_checks=dict(health_checks or {}),
         records=records,
         pool=pool,
+        state=state,
     )
 
 

@@ -23,7 +23,7 @@ from alloy_scripting.model.lifecycle import (
     reset_fields,
     rollback_of,
 )
-from alloy_scripting.model.page import ExecutionPage, ScriptPage, ScriptQuery
+from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptPage, ScriptQuery
 from alloy_scripting.model.script import (
     FailureOutcome,
     LastError,
@@ -311,13 +311,18 @@ class InMemoryExecutionLog:
             await self.append(record)
 
     async def find_by_script(
-        self, script_id: str, offset: int = 0, limit: int = 50
+        self,
+        script_id: str,
+        offset: int = 0,
+        limit: int = 50,
+        query: ExecutionQuery | None = None,
     ) -> ExecutionPage:
         check_page(offset, limit)
+        query = query or ExecutionQuery()
         found = [
             r
             for r in self._records.values()
-            if r.script_id == script_id and r.tenant_id == self._tenant_id
+            if r.script_id == script_id and r.tenant_id == self._tenant_id and query.matches(r)
         ]
         found.sort(key=lambda r: (r.started_at, r.id), reverse=True)
         items = [r.model_copy(deep=True) for r in found[offset : offset + limit]]

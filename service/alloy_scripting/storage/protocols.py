@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from alloy_scripting.model.enums import EventType
 from alloy_scripting.model.execution import ExecutionRecord
-from alloy_scripting.model.page import ExecutionPage, ScriptPage, ScriptQuery
+from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptPage, ScriptQuery
 from alloy_scripting.model.script import FailureOutcome, LastError, Script, ScriptVersion
 
 #: Largest page a single ``find_paginated`` / ``find_by_script`` call returns.
@@ -155,9 +155,14 @@ class ExecutionLog(Protocol):
         ...
 
     async def find_by_script(
-        self, script_id: str, offset: int = 0, limit: int = 50
+        self,
+        script_id: str,
+        offset: int = 0,
+        limit: int = 50,
+        query: ExecutionQuery | None = None,
     ) -> ExecutionPage:
-        """This tenant's records of one script, newest first, with the total count."""
+        """This tenant's records of one script matching `query`, newest first, with the
+        total count."""
         ...
 
     async def purge_expired(self, now: datetime | None = None) -> int:

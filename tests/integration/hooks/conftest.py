@@ -104,6 +104,40 @@ async def read_topic(
     return found
 
 
+async def read_until_quiet(
+    bootstrap: str,
+    topic: str,
+    *,
+    until: Callable[[Any], bool],
+    quiet: float = 1.5,
+    timeout: float = 30.0,
+) -> list[Any]:
+    """Every record of `topic` from the beginning (without a group), read until a record
+    matching `until` (a marker sent after the records under test) has arrived and then no
+    further record for `quiet` seconds. A negative check ("no duplicate") waits on the
+    marker, a positive signal, and still counts a record that arrives after it."""
+    loop = asyncio.get_running_loop()
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    found: list[Any] = []
+    marked = False
+    last = loop.time()
+    try:
+        async with asyncio.timeout(timeout):
+            while not (marked and loop.time() - last >= quiet):
+                batches = await consumer.getmany(timeout_ms=200)
+                for records in batches.values():
+                    for record in records:
+                        found.append(record)
+                        marked = marked or until(record)
+                        last = loop.time()
+    finally:
+        await consumer.stop()
+    return found
+
+
 def json_value(record: Any) -> Any:
     return json.loads(record.value)
 

@@ -195,10 +195,11 @@ async def test_stop_commits_the_handled_batches_and_the_next_member_goes_on_from
     await consumer.start()
     try:
         await wait_until(lambda: len(second.finished) == 5)
-        await asyncio.sleep(0.3)
+        await produce(kafka_bootstrap, topic, 1, 1)  # the marker, offset 25
+        await wait_until(lambda: any(o == 25 for _, o in second.seen))
     finally:
         await consumer.stop()
-    assert sorted(o for _, o in second.seen) == list(range(20, 25))
+    assert sorted(o for _, o in second.seen) == list(range(20, 26))
 
 
 async def test_a_rebalance_waits_for_the_pending_commits(

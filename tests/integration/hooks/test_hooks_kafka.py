@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaProducer
 from alloy_scripting.model import ScriptStatus
 from alloy_scripting.model.outcomes import Continue, Error, Rejected
 
-from .conftest import Service, json_value, read_topic
+from .conftest import Service, json_value, read_topic, read_until_quiet
 
 pytestmark = pytest.mark.integration
 
@@ -146,17 +146,19 @@ async def test_redelivered_after_event_runs_once(service: Service) -> None:
         await hooks.after("deal", "after_update", "d1", {"x": 1}, before={"x": 0}, event_id="evt-1")
         await hooks.after("deal", "after_update", "d1", {"x": 1}, before={"x": 0}, event_id="evt-1")
         await hooks.after("deal", "after_update", "d1", {"x": 2}, before={"x": 1}, event_id="evt-2")
-    effects = await read_topic(
-        service.settings.kafka_bootstrap, service.edge.topics.effects, count=2
+        # the marker: same entity key, so it is handled after the redelivery
+        await hooks.after("deal", "after_update", "d1", {"x": 3}, before={"x": 2}, event_id="evt-3")
+    effects = await read_until_quiet(
+        service.settings.kafka_bootstrap,
+        service.edge.topics.effects,
+        until=lambda record: json_value(record)["source_event_id"] == "evt-3",
     )
-    assert sorted(json_value(e)["source_event_id"] for e in effects) == ["evt-1", "evt-2"]
-    await asyncio.sleep(1.0)  # a duplicate effect would have arrived by now
-    again = await read_topic(
-        service.settings.kafka_bootstrap, service.edge.topics.effects, count=2, timeout=5
-    )
-    assert len(again) == 2
-    page = await service.runtime.orchestrator.execution_log.find_by_script(script.id, 0, 10)
-    assert page.total == 2
+    assert sorted(json_value(e)["source_event_id"] for e in effects) == ["evt-1", "evt-2", "evt-3"]
+    log = service.runtime.orchestrator.execution_log
+    async with asyncio.timeout(10):
+        while (page := await log.find_by_script(script.id, 0, 10)).total < 3:
+            await asyncio.sleep(0.05)
+    assert page.total == 3
 
 
 async def test_redelivered_before_request_gets_the_same_outcome(service: Service) -> None:
@@ -282,12 +284,22 @@ async def test_a_closed_clients_reply_topic_stays_deleted(
                 await second.before("deal", "before_create", "d2", {"amount": 50}), Rejected
             )
             assert service.edge.producers.producer is not None
-            await service.edge.producers.producer.client.force_metadata_update()
-            await asyncio.sleep(1)  # the broker creates topics asked about a moment later
+            # the marker: a topic the same producer asks about; once the broker has
+            # auto-created it, a metadata request naming the closed topic would have too
+            marker = f"{closed_topic}-marker"
+            client = service.edge.producers.producer.client
+            client.add_topic(marker)
+            await client.force_metadata_update()
             admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
             await admin.start()
             try:
-                assert closed_topic not in set(await admin.list_topics())
+                async with asyncio.timeout(30):
+                    while marker not in (topics := set(await admin.list_topics())):
+                        client.add_topic(marker)
+                        await client.force_metadata_update()
+                        await asyncio.sleep(0.1)
+                assert closed_topic not in topics
+                await admin.delete_topics([marker])
             finally:
                 await admin.close()
     finally:

@@ -32,6 +32,7 @@ async def test_run_by_id_logs_an_execution(client: httpx.AsyncClient) -> None:
     assert record["script_id"] == sid and record["status"] == "success"
     assert record["phase"] == "manual"
     assert record["user_id"] == key_label(KEY)
+    assert body["execution_id"] == record["id"]
 
 
 async def test_run_by_name_with_a_sample_entity(client: httpx.AsyncClient) -> None:
@@ -57,6 +58,7 @@ async def test_dry_run_keeps_no_books(client: httpx.AsyncClient) -> None:
         response = await client.post(f"/scripts/{sid}/run", json={"dry_run": True})
         assert response.json()["result"]["status"] == "error"
         assert response.json()["effects"] == []
+        assert response.json()["execution_id"] is None
     assert (await client.get(f"/scripts/{sid}/executions")).json()["total"] == 0
     script = (await client.get(f"/scripts/{sid}")).json()
     assert script["status"] == "active" and script["error_count"] == 0

@@ -16,13 +16,15 @@ ENGINE_ENV = "ALLOY_ATTACKS_ENGINE"  # "module:factory", default the real engine
 
 
 def _import_engine() -> Any:
+    """The engine factory named by `ALLOY_ATTACKS_ENGINE`; a missing or broken engine fails
+    every test that needs it, with the reason (a skip would let the run pass)."""
     target = os.environ.get(ENGINE_ENV, "alloy_scripting.engine:create_default_engine")
     module_name, _, factory = target.partition(":")
     try:
         module = importlib.import_module(module_name)
         return getattr(module, factory)
-    except (ImportError, AttributeError) as e:  # the engine is being written in parallel
-        pytest.skip(f"engine not importable yet: {e}")
+    except Exception as e:
+        pytest.fail(f"engine {target!r} ({ENGINE_ENV}) cannot be loaded: {type(e).__name__}: {e}")
 
 
 @pytest.fixture(scope="session")

@@ -22,15 +22,57 @@ Expectations
 - ``refused``   compiler-level attack: must end with ``error`` (or ``limit_exceeded``)
                 quickly; ``validate`` must not raise either.
 - ``ok``        ordinary business code that must succeed (over-restriction check).
+
+Escapes are tested both ways (`test_escape_is_live`, `test_escape_is_contained`):
+``evidence`` names what the attack produces when nothing stops it (plain CPython `exec`,
+see `_unsandboxed.py`), and ``blocked`` names how the sandbox stops it. Evidence kinds:
+
+- ``pwned``     ``entity["pwned"]`` is set
+- ``leak``      a host repr, path or the env secret shows up in what the run hands back
+- ``mutation``  the caller's entity / entity_before / params dict changed
+- ``file``      a file appeared in ``params["tmpdir"]``
+- ``stdout``    the script wrote to the worker's stdout
+- ``escaped``   an exception an ``except Exception`` host misses, or a host that cannot
+                read the result back (the worker would die)
+- ``non_json``  the result is not strict JSON
+
+``blocked``: ``validation`` (``engine.validate`` refuses it and the run ends in ``error``),
+``<ErrorType>`` or ``<ErrorType>: <message fragment>`` (it validates and the run ends in
+that error), ``aborted`` or ``success`` (it runs and its effect is neutralised).
+
+Exhaustion cases name the limit they expect (``limit``): the run's ``result.limit``
+(``operations``, ``string_size``, ...), ``timeout``, or for a ``limit_or_error`` case an
+error type. A validation refusal counts only where ``limit`` is ``validation: <fragment>``
+(the refusal is the limit, e.g. the syntax-node cap).
 """
 
 from __future__ import annotations
 
+import re
+import sys
+import sysconfig
 import textwrap
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from alloy_scripting.engine import EngineConfig
+
 SECRET_ENV = "ALLOY_ATTACK_SECRET"
+# The engine's configured wall-clock deadline: wall-time bounds are multiples of it (at
+# least 5x what a case is expected to take, on a machine shared with other work).
+DEADLINE = EngineConfig().timeout
+
+# Where this checkout, the interpreter and its libraries live: a result that names one
+# of them leaks the host's file layout.
+CHECKOUT = Path(__file__).resolve().parents[3]
+HOST_PATHS = tuple(
+    sorted(
+        {str(CHECKOUT), sys.prefix, sys.base_prefix, sysconfig.get_paths()["stdlib"]},
+        key=len,
+        reverse=True,
+    )
+)
 
 # Host-object reprs / paths / addresses that must never appear in a result (to_dict() JSON).
 # A neutral rendering such as "<function abort>" or "<class 'int'>" is fine; a CPython repr
@@ -47,7 +89,7 @@ LEAK_PATTERNS = (
     r"<cell at",
     r"<traceback",
     r" at 0x[0-9a-f]{6,}",
-    r"/work/",
+    *(re.escape(path) for path in HOST_PATHS),
     r"site-packages",
     r"/lib/python3",
     r"Traceback \(most recent call last\)",
@@ -94,19 +136,37 @@ class Attack:
     extra_ok: tuple[str, ...] = ()
     # wall time allowed for the execute() call, in seconds
     wall_limit: float = 2.0
+    # escapes: what the attack leaves without a sandbox, and how the sandbox stops it
+    evidence: str = "pwned"
+    blocked: str = ""
+    # exhaustion: the limit (or error type) the run must end with
+    limit: str = ""
 
 
 @dataclass(frozen=True)
 class IsolationCase:
-    """Run `setup` then `probe` on the same engine; the probe must see no trace of setup."""
+    """Run `setup` then `probe` on the same engine; the probe must see no trace of setup.
+
+    The setup must end with `setup_status`: ``success`` means it really planted its state
+    (and without a sandbox, on a host that shares state between runs, the probe sees it:
+    the positive control). Any other status makes the case a recovery check (the engine
+    serves normally after a breach), which has no unsandboxed control.
+    """
 
     id: str
     setup: str
     probe: str
     note: str = ""
-    # status the probe must end with (None = any, as long as no "pwned")
-    probe_status: str | None = None
+    # status the probe must end with
+    probe_status: str = "success"
+    # for a probe that ends in error: a fragment of its error message
+    probe_error: str | None = None
     # pass entity/params as None (engine defaults) instead of fresh dicts
     use_defaults: bool = False
     # a marker that must not appear anywhere in the probe result
     marker: str | None = None
+    setup_status: str = "success"
+    # for a recovery check: the limit the setup must breach
+    setup_limit: str | None = None
+    # the probe's entity fields that must hold these values
+    want: dict[str, Any] = field(default_factory=dict)

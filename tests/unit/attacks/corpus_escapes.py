@@ -60,16 +60,18 @@ ADVISORIES: list[Attack] = [
         entity["pwned"] = str(it.gi_frame.f_globals)[:300]
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "adv-genexp-gi_frame-f_back",
         "advisory",
         S("""
-        # generator expression frame -> caller frame -> builtins
+        # generator expression frame -> its builtins (f_back of a suspended frame is None)
         it = (x for x in [1, 2])
-        entity["pwned"] = str(it.gi_frame.f_back.f_builtins)[:300]
+        entity["pwned"] = str(it.gi_frame.f_builtins)[:300]
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "adv-gen-gi_code",
@@ -81,6 +83,7 @@ ADVISORIES: list[Attack] = [
         entity["pwned"] = str(g().gi_code.co_code)
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "adv-gen-gi_yieldfrom",
@@ -97,6 +100,7 @@ ADVISORIES: list[Attack] = [
             break
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "adv-coroutine-cr_frame",
@@ -108,6 +112,7 @@ ADVISORIES: list[Attack] = [
         entity["pwned"] = str(c().cr_frame.f_globals)[:300]
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "adv-asyncgen-ag_frame",
@@ -119,6 +124,7 @@ ADVISORIES: list[Attack] = [
         entity["pwned"] = str(a().ag_frame)
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "adv-traceback-tb_frame",
@@ -131,6 +137,7 @@ ADVISORIES: list[Attack] = [
             entity["pwned"] = str(e.__traceback__.tb_frame.f_globals)[:300]
     """),
         "safe",
+        blocked="validation",
     ),
     # --- CVE-2023-41039 (GHSA-xjw2-6jm9-rf67): str.format attribute traversal ---
     A(
@@ -141,6 +148,7 @@ ADVISORIES: list[Attack] = [
         entity["pwned"] = "{0.__class__.__base__.__subclasses__}".format(1)
     """),
         "safe",
+        blocked="ValueError: attribute access in format fields is not allowed in scripts",
     ),
     A(
         "adv-format-unbound-str-format",
@@ -150,6 +158,7 @@ ADVISORIES: list[Attack] = [
         entity["pwned"] = str.format("{0.__class__.__mro__}", 1)
     """),
         "safe",
+        blocked="ValueError: attribute access in format fields is not allowed in scripts",
     ),
     A(
         "adv-format_map",
@@ -159,6 +168,7 @@ ADVISORIES: list[Attack] = [
         entity["pwned"] = "{a.__class__.__mro__}".format_map({"a": 1})
     """),
         "safe",
+        blocked="ValueError: attribute access in format fields is not allowed in scripts",
     ),
     A(
         "adv-format-helper-globals",
@@ -168,6 +178,7 @@ ADVISORIES: list[Attack] = [
         entity["pwned"] = "{0.__globals__}".format(abort)[:300]
     """),
         "safe",
+        blocked="ValueError: attribute access in format fields is not allowed in scripts",
     ),
     A(
         "adv-format-generator-frame",
@@ -179,6 +190,7 @@ ADVISORIES: list[Attack] = [
         entity["pwned"] = "{0.gi_frame.f_globals}".format(g())[:300]
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "adv-format-bound-method-alias",
@@ -189,6 +201,7 @@ ADVISORIES: list[Attack] = [
         entity["pwned"] = f(1)
     """),
         "safe",
+        blocked="ValueError: attribute access in format fields is not allowed in scripts",
     ),
     A(
         "adv-format-via-map",
@@ -198,6 +211,7 @@ ADVISORIES: list[Attack] = [
         entity["pwned"] = list(map(str.format, ["{0.__class__.__mro__}"], [1]))[0]
     """),
         "safe",
+        blocked="ValueError: attribute access in format fields is not allowed in scripts",
     ),
     A(
         "adv-format-traceback",
@@ -210,6 +224,7 @@ ADVISORIES: list[Attack] = [
             entity["pwned"] = "{0.__traceback__.tb_frame.f_globals}".format(e)[:300]
     """),
         "safe",
+        blocked="ValueError: attribute access in format fields is not allowed in scripts",
     ),
     A(
         "adv-format-in-helper-log",
@@ -221,6 +236,8 @@ ADVISORIES: list[Attack] = [
         error("%s", abort)
     """),
         "safe",
+        evidence="leak",
+        blocked="success",
         note="leak markers in logs are the evidence",
     ),
     # --- CVE-2024-47532 (GHSA-5rfv-66g4-jr8h): AttributeError.obj / string module ---
@@ -238,12 +255,14 @@ ADVISORIES: list[Attack] = [
                     o = e.obj
                 except Exception:
                     o = None
-                if o is not None and o is not t:
+                if o is not None:
                     leaks.append(str(o)[:200])
-        if leaks:
-            entity["pwned"] = leaks
+        entity["leak"] = leaks
     """),
         "safe",
+        blocked="success",
+        evidence="leak",
+        note="the object behind e.obj, rendered: a host repr is the evidence",
     ),
     A(
         "adv-attributeerror-obj-format",
@@ -256,6 +275,7 @@ ADVISORIES: list[Attack] = [
             entity["pwned"] = "{0.obj.__dict__}".format(e)[:300]
     """),
         "safe",
+        blocked="ValueError: attribute access in format fields is not allowed in scripts",
     ),
     # --- CVE-2024-47532 / CVE-2026-76825 (GHSA-hp3v-5vw7-fx9w): string.Formatter ---
     A(
@@ -267,6 +287,7 @@ ADVISORIES: list[Attack] = [
         entity["pwned"] = str(string.Formatter().get_field("0.__class__.__mro__", [1], {}))
     """),
         "safe",
+        blocked="validation",
     ),
     # --- CVE-2025-22153 (GHSA-gmj9-h825-chq2 / PYSEC-2026-1874): try/except* ---
     A(
@@ -280,6 +301,7 @@ ADVISORIES: list[Attack] = [
             entity["pwned"] = str(eg.exceptions)
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "adv-exceptiongroup-builtin",
@@ -290,6 +312,7 @@ ADVISORIES: list[Attack] = [
         entity["pwned"] = str(eg.split(ValueError))
     """),
         "safe",
+        blocked="validation",
     ),
     # --- CVE-2026-55830 (GHSA-ffg3-p8fm-mjx2): guard hooks shadowed by positional-only args ---
     A(
@@ -304,16 +327,18 @@ ADVISORIES: list[Attack] = [
             entity["pwned"] = "write guard bypassed"
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "adv-posonly-shadow-getitem-lambda",
         "advisory",
         S("""
         # shadow _getitem_ in a lambda's positional-only parameter
-        g = lambda _getitem_=lambda o, k: "pwned-getitem", /: params["nope"]
+        g = lambda _getitem_=lambda o, k: "pwned-getitem", /: params["nested"]
         entity["pwned"] = g()
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "adv-posonly-shadow-inplacevar",
@@ -327,6 +352,7 @@ ADVISORIES: list[Attack] = [
         entity["pwned"] = f()
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "adv-posonly-shadow-getattr",
@@ -334,10 +360,11 @@ ADVISORIES: list[Attack] = [
         S("""
         # shadow _getattr_ so that attribute reads stop being checked
         def f(_getattr_=lambda o, n: "pwned-getattr", /):
-            return entity.anything
+            return entity.get("name")
         entity["pwned"] = f()
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "adv-kwonly-shadow-getiter",
@@ -351,6 +378,7 @@ ADVISORIES: list[Attack] = [
         entity["pwned"] = f() + h()
     """),
         "safe",
+        blocked="validation",
     ),
 ]
 
@@ -363,6 +391,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(().__class__.__bases__[0].__subclasses__())[:300]
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-mro-method-object",
@@ -372,6 +401,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(int.mro())
     """),
         "safe",
+        blocked="AttributeError: 'function' object has no attribute 'mro' available to",
         note="reaching `object` is low severity on its own",
     ),
     A(
@@ -382,6 +412,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(ValueError.mro())
     """),
         "safe",
+        blocked="AttributeError: 'type' object has no attribute 'mro' available to scripts",
     ),
     A(
         "cls-exception-subclasses",
@@ -391,6 +422,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(Exception.__subclasses__())[:300]
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-helper-globals",
@@ -400,6 +432,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(abort.__globals__)[:300]
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-uuid4-globals-os",
@@ -409,6 +442,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(uuid4.__globals__["os"])
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-json-loads-globals",
@@ -418,6 +452,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(json.loads.__globals__)[:300]
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-builtin-method-self",
@@ -427,15 +462,17 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(math.floor.__self__)
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-closure-code-func-self",
         "classic",
         S("""
         # __closure__, __code__, __func__, __self__ on helpers
-        entity["pwned"] = str([log.__closure__, emit.__code__, entity.get.__func__, entity.get.__self__])
+        entity["pwned"] = str([log.__closure__, emit.__code__, entity.get.__self__])
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-proxy-dict-private",
@@ -445,62 +482,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(entity.__dict__) + str(entity._data)
     """),
         "safe",
-    ),
-    A(
-        "cls-proxy-public-internals",
-        "classic",
-        S("""
-        # public-looking attributes that would expose the original data or the engine
-        found = []
-        try:
-            o = entity.original
-        except Exception:
-            o = None
-        if o is not None:
-            found.append("original")
-            try:
-                o["amount"] = -1
-                o["tags"].append("pwned")
-            except Exception:
-                pass
-        try:
-            d = entity.data
-        except Exception:
-            d = None
-        if d is not None:
-            found.append("data")
-            try:
-                d["amount"] = -2
-            except Exception:
-                pass
-        entity["found"] = found
-    """),
-        "safe",
-        note="harness checks the caller's entity dict is not mutated",
-    ),
-    A(
-        "cls-ctx-internals",
-        "classic",
-        S("""
-        # ctx must not expose engine / bridge / config objects
-        got = []
-        try:
-            got.append(ctx.engine)
-        except Exception:
-            pass
-        try:
-            got.append(ctx.bridge)
-        except Exception:
-            pass
-        try:
-            got.append(ctx.config)
-        except Exception:
-            pass
-        got = [str(g) for g in got if g is not None]
-        if got:
-            entity["pwned"] = got
-    """),
-        "safe",
+        blocked="validation",
     ),
     A(
         "cls-reduce-ex",
@@ -510,6 +492,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(entity.__reduce_ex__(2))
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-getattribute",
@@ -519,6 +502,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(entity.__getattribute__("_data"))
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-class-getitem-init-subclass",
@@ -528,6 +512,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(list.__class_getitem__(int)) + str(dict.__init_subclass__)
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-generic-alias-mro",
@@ -537,6 +522,8 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(list[int].mro())
     """),
         "safe",
+        blocked="TypeError: 'method' object is not subscriptable",
+        note="the sandbox's `list` is a function, not a class: no GenericAlias can be built",
     ),
     A(
         "cls-type-three-args",
@@ -547,6 +534,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(T)
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-metaclass",
@@ -560,6 +548,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(K)
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-class-definition",
@@ -572,6 +561,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(K.mro())
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-vars",
@@ -581,6 +571,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(vars(entity))
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-dir",
@@ -590,6 +581,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(dir(entity))
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-globals-builtins",
@@ -599,6 +591,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(globals()["__builtins__"])[:300]
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-locals",
@@ -608,6 +601,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(locals())[:300]
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-getattr-builtin",
@@ -617,6 +611,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(getattr(entity, "_data", None))
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-setattr-ctx",
@@ -628,6 +623,7 @@ CLASSIC: list[Attack] = [
             entity["pwned"] = "ctx written via setattr"
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-eval",
@@ -637,6 +633,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(eval("__import__('os')"))
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-exec",
@@ -647,6 +644,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = "exec ran"
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-compile",
@@ -656,6 +654,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(compile("1", "x", "eval"))
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-dunder-import",
@@ -665,6 +664,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(__import__("os").getcwd())
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-import-os",
@@ -675,6 +675,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = os.environ.get("ALLOY_ATTACK_SECRET", "no secret")
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-from-import",
@@ -685,6 +686,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(system)
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-open-write-file",
@@ -697,18 +699,18 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = "file written"
     """),
         "safe",
+        evidence="file",
+        blocked="validation",
     ),
     A(
         "cls-help-breakpoint-input",
         "classic",
         S("""
-        # interactive builtins
-        help(entity)
-        breakpoint()
-        input("x")
-        entity["pwned"] = "interactive builtins"
+        # interactive builtins (held, not called: they would wait on the worker's stdin)
+        entity["pwned"] = str([help, breakpoint, input])
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-site-builtins",
@@ -718,6 +720,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(copyright) + str(license)
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-json-module-codecs-sys",
@@ -728,6 +731,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = os_.environ.get("ALLOY_ATTACK_SECRET", "no secret")
     """),
         "safe",
+        blocked="AttributeError: 'JsonNamespace' object has no attribute 'codecs' available",
     ),
     A(
         "cls-json-decoder-re-enum-sys",
@@ -737,6 +741,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(json.decoder.re.enum.sys.modules["os"])
     """),
         "safe",
+        blocked="AttributeError: 'JsonNamespace' object has no attribute 'decoder' available",
     ),
     A(
         "cls-re-module-enum-sys",
@@ -746,15 +751,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(re.enum.sys.modules["os"].getcwd())
     """),
         "safe",
-    ),
-    A(
-        "cls-datetime-module-sys",
-        "classic",
-        S("""
-        # datetime module object exposes sys
-        entity["pwned"] = str(datetime.sys.modules["os"])
-    """),
-        "safe",
+        blocked="AttributeError: 'ReNamespace' object has no attribute 'enum' available to",
     ),
     A(
         "cls-module-reprs",
@@ -764,6 +761,8 @@ CLASSIC: list[Attack] = [
         entity["leak"] = [str(json), str(math), str(re)]
     """),
         "safe",
+        evidence="leak",
+        blocked="success",
     ),
     A(
         "cls-helper-reprs",
@@ -773,6 +772,8 @@ CLASSIC: list[Attack] = [
         entity["leak"] = [str(abort), str(log), str(emit), str(entity), str(ctx), str(uuid4), str(sha256)]
     """),
         "safe",
+        evidence="leak",
+        blocked="success",
     ),
     A(
         "cls-ctx-attr-write",
@@ -785,6 +786,7 @@ CLASSIC: list[Attack] = [
             entity["pwned"] = "ctx attribute written"
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-ctx-item-write",
@@ -796,6 +798,7 @@ CLASSIC: list[Attack] = [
             entity["pwned"] = "ctx item written"
     """),
         "safe",
+        blocked="TypeError: 'ScriptContext' object does not support item assignment",
     ),
     A(
         "cls-entity-before-write",
@@ -807,6 +810,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = entity_before["amount"]
     """),
         "safe",
+        blocked="TypeError: entity_before is read-only",
         phase="after",
         event="after_update",
         entity_before=BEFORE,
@@ -820,6 +824,8 @@ CLASSIC: list[Attack] = [
         entity_before["nested"]["k"].append(99)
     """),
         "safe",
+        evidence="mutation",
+        blocked="success",
         phase="after",
         event="after_update",
         entity_before=BEFORE,
@@ -835,6 +841,8 @@ CLASSIC: list[Attack] = [
         del entity["name"]
     """),
         "safe",
+        evidence="mutation",
+        blocked="success",
     ),
     A(
         "cls-params-mutation",
@@ -845,6 +853,8 @@ CLASSIC: list[Attack] = [
         params["injected"] = True
     """),
         "safe",
+        evidence="mutation",
+        blocked="success",
         note="harness checks the caller's params dict is not mutated",
     ),
     A(
@@ -855,6 +865,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(ｅｖａｌ("1+1"))
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-fullwidth-dunder-import",
@@ -864,6 +875,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(_＿import＿＿("os"))
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-fullwidth-dunder-attr",
@@ -873,6 +885,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str((1)._＿class＿＿._＿mro＿＿)
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-dunder-builtins-name",
@@ -882,6 +895,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(__builtins__) + str(__name__) + str(__loader__) + str(__spec__)
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-rebind-guards",
@@ -893,6 +907,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = "guards rebound"
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-walrus-guard-name",
@@ -903,16 +918,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = xs
     """),
         "safe",
-    ),
-    A(
-        "cls-lambda-default-guard",
-        "classic",
-        S("""
-        # capture a guard via a lambda default argument
-        f = lambda g=_getattr_: g
-        entity["pwned"] = str(f())
-    """),
-        "safe",
+        blocked="validation",
     ),
     A(
         "cls-map-getattr",
@@ -922,6 +928,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(list(map(getattr, [entity], ["_data"])))
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-nonlocal",
@@ -938,6 +945,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = outer()
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-match-class-pattern",
@@ -949,6 +957,7 @@ CLASSIC: list[Attack] = [
                 entity["pwned"] = str(c.mro())
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-match-traceback",
@@ -963,6 +972,7 @@ CLASSIC: list[Attack] = [
                     entity["pwned"] = str(tb)
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-catch-abort-bare",
@@ -976,6 +986,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = "abort swallowed (bare except)"
     """),
         "safe",
+        blocked="aborted",
     ),
     A(
         "cls-catch-abort-exception",
@@ -988,6 +999,7 @@ CLASSIC: list[Attack] = [
             entity["pwned"] = "abort swallowed: " + str(e)
     """),
         "safe",
+        blocked="aborted",
     ),
     A(
         "cls-catch-abort-baseexception",
@@ -1000,6 +1012,7 @@ CLASSIC: list[Attack] = [
             entity["pwned"] = "abort swallowed: " + str(e)
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-abort-in-finally-override",
@@ -1015,6 +1028,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = "abort swallowed by finally-return"
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-abort-in-generator-close",
@@ -1031,6 +1045,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = "abort swallowed in generator"
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-raise-systemexit",
@@ -1040,6 +1055,8 @@ CLASSIC: list[Attack] = [
         raise SystemExit(3)
     """),
         "safe",
+        evidence="escaped",
+        blocked="validation",
     ),
     A(
         "cls-raise-keyboardinterrupt",
@@ -1049,6 +1066,8 @@ CLASSIC: list[Attack] = [
         raise KeyboardInterrupt()
     """),
         "safe",
+        evidence="escaped",
+        blocked="validation",
     ),
     A(
         "cls-raise-generatorexit",
@@ -1059,27 +1078,8 @@ CLASSIC: list[Attack] = [
         raise GeneratorExit()
     """),
         "safe",
-    ),
-    A(
-        "cls-raise-fake-limit",
-        "classic",
-        S("""
-        # impersonate engine signals: MemoryError / RecursionError / TimeoutError
-        raise MemoryError("fake")
-    """),
-        "safe",
-    ),
-    A(
-        "cls-raise-non-exception",
-        "classic",
-        S("""
-        # raise / except with non-exception objects
-        try:
-            raise entity
-        except abort:
-            pass
-    """),
-        "safe",
+        evidence="escaped",
+        blocked="validation",
     ),
     A(
         "cls-exception-args-internal",
@@ -1088,6 +1088,7 @@ CLASSIC: list[Attack] = [
         # exceptions raised by helpers must not carry internal objects in args
         out = []
         for thunk in [lambda: emit("e", lambda: 1), lambda: entity[[1]], lambda: json.loads("{"),
+                      lambda: {}[abort], lambda: {}[json],
                       lambda: json.dumps(entity.get), lambda: re.compile("("), lambda: ctx.nope]:
             try:
                 thunk()
@@ -1097,6 +1098,8 @@ CLASSIC: list[Attack] = [
         entity["leak"] = out
     """),
         "safe",
+        evidence="leak",
+        blocked="success",
     ),
     A(
         "cls-rebind-entity",
@@ -1106,6 +1109,7 @@ CLASSIC: list[Attack] = [
         entity = {"pwned": "rebound entity"}
     """),
         "safe",
+        blocked="success",
     ),
     A(
         "cls-del-helpers",
@@ -1119,6 +1123,8 @@ CLASSIC: list[Attack] = [
         del entity
     """),
         "safe",
+        evidence="escaped",
+        blocked="success",
     ),
     A(
         "cls-http-ssrf",
@@ -1128,6 +1134,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(http_get("http://169.254.169.254/latest/meta-data/"))
     """),
         "safe",
+        blocked="HelperNotConfiguredError: HTTP helpers are not configured on this service",
     ),
     A(
         "cls-emit-in-before-phase",
@@ -1138,6 +1145,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = "emit allowed in before"
     """),
         "safe",
+        blocked="validation",
         phase="before",
     ),
     A(
@@ -1149,6 +1157,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = "validate_* allowed in after"
     """),
         "safe",
+        blocked="validation",
         phase="after",
         event="after_update",
     ),
@@ -1161,15 +1170,18 @@ CLASSIC: list[Attack] = [
         entity["x"] = 1
     """),
         "safe",
+        evidence="stdout",
+        blocked="success",
     ),
     A(
         "cls-id-address",
         "classic",
         S("""
         # id() leaks heap addresses
-        entity["leak"] = hex(id(entity))
+        entity["pwned"] = hex(id(entity))
     """),
         "safe",
+        blocked="validation",
         note="low severity; only flagged via markers if a repr shows up",
     ),
     A(
@@ -1183,6 +1195,8 @@ CLASSIC: list[Attack] = [
         entity["h"] = abort
     """),
         "safe",
+        evidence="non_json",
+        blocked="TypeError: entity['f']: a value of type 'function' is not JSON data",
     ),
     A(
         "cls-proxy-into-changes",
@@ -1196,6 +1210,8 @@ CLASSIC: list[Attack] = [
         entity["cyc"] = cyc
     """),
         "safe",
+        evidence="non_json",
+        blocked="ValueError: entity['self'] is nested too deeply",
     ),
     A(
         "cls-emit-non-json",
@@ -1210,6 +1226,8 @@ CLASSIC: list[Attack] = [
         emit("e4", d)
     """),
         "safe",
+        evidence="non_json",
+        blocked="TypeError: emit() payload must be a dict",
     ),
     A(
         "cls-abort-non-str",
@@ -1219,15 +1237,8 @@ CLASSIC: list[Attack] = [
         abort(lambda: 0)
     """),
         "safe",
-    ),
-    A(
-        "cls-abort-entity-reason",
-        "classic",
-        S("""
-        # abort(entity)
-        abort(entity)
-    """),
-        "safe",
+        evidence="leak",
+        blocked="aborted",
     ),
     A(
         "cls-keys-view-mapping",
@@ -1250,6 +1261,7 @@ CLASSIC: list[Attack] = [
             entity["pwned"] = got
     """),
         "safe",
+        blocked="success",
         phase="after",
         event="after_update",
         entity_before=BEFORE,
@@ -1269,6 +1281,8 @@ CLASSIC: list[Attack] = [
         emit("evt", {"big": 10 ** 4400, "s": {1}})
     """),
         "safe",
+        evidence="non_json",
+        blocked="validation",
     ),
     A(
         "cls-setattr-dunder-on-class",
@@ -1283,6 +1297,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = str(K())
     """),
         "safe",
+        blocked="validation",
     ),
     A(
         "cls-nan-into-result",
@@ -1294,8 +1309,16 @@ CLASSIC: list[Attack] = [
         emit("evt", {"x": float("-inf")})
     """),
         "safe",
+        evidence="non_json",
+        blocked="ValueError: emit() payload: NaN and Infinity are not JSON numbers",
     ),
-    A("cls-abort-long-context-chain", "classic", _finally_chain('abort("stop")'), "safe"),
+    A(
+        "cls-abort-long-context-chain",
+        "classic",
+        _finally_chain('abort("stop")'),
+        "safe",
+        blocked="aborted",
+    ),
     A(
         "cls-abort-stopiteration-in-finally",
         "classic",
@@ -1312,6 +1335,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = "abort swallowed via StopIteration: " + str(out)
     """),
         "safe",
+        blocked="aborted",
     ),
     A(
         "cls-abort-stopiteration-for-loop",
@@ -1329,6 +1353,7 @@ CLASSIC: list[Attack] = [
         entity["pwned"] = "abort swallowed via StopIteration in filter"
     """),
         "safe",
+        blocked="aborted",
     ),
     A(
         "cls-entity-before-nested-readonly",
@@ -1344,6 +1369,7 @@ CLASSIC: list[Attack] = [
             entity["pwned"] = "entity_before mutated: " + str(entity_before["tags"])
     """),
         "safe",
+        blocked="success",
         phase="after",
         event="after_update",
         entity_before=BEFORE,
@@ -1351,3 +1377,29 @@ CLASSIC: list[Attack] = [
 ]
 
 ESCAPES: list[Attack] = ADVISORIES + CLASSIC
+
+# Cases taken out because they produce no evidence even without a sandbox (a blocked run
+# of a dead attack proves nothing); id -> why.
+REMOVED: dict[str, str] = {
+    "cls-proxy-public-internals": (
+        "probed `entity.original` / `entity.data`, which no implementation has: no evidence even without a sandbox; the private route to the original data is covered by cls-proxy-dict-private, cls-getattribute, cls-getattr-builtin, cls-map-getattr"
+    ),
+    "cls-ctx-internals": (
+        "probed `ctx.engine` / `ctx.bridge` / `ctx.config`, which no implementation has: no evidence even without a sandbox"
+    ),
+    "cls-datetime-module-sys": (
+        "the toolbox's `datetime` is the class, not the module: `datetime.sys` fails even without a sandbox; module routes to `sys` are cls-json-module-codecs-sys, cls-json-decoder-re-enum-sys, cls-re-module-enum-sys"
+    ),
+    "cls-lambda-default-guard": (
+        "captures `_getattr_`, a name that exists only inside a RestrictedPython namespace: a NameError without the sandbox; guard-name binding is covered by cls-rebind-guards, cls-walrus-guard-name and the adv-posonly-* cases"
+    ),
+    "cls-raise-fake-limit": (
+        "raising MemoryError('fake') is an ordinary error without the sandbox: impersonating a limit needs an engine that maps host exceptions to limits, so there is no evidence to show"
+    ),
+    "cls-raise-non-exception": (
+        "`raise entity` / `except abort` are TypeErrors in plain Python as well: no evidence either way"
+    ),
+    "cls-abort-entity-reason": (
+        "abort(entity) renders a plain dict without the sandbox too (no host repr, no evidence); cls-abort-non-str carries the same route with a value whose repr leaks"
+    ),
+}

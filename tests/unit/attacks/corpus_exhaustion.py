@@ -7,23 +7,25 @@ cleanly.  Growth must be refused *before* the allocation.
 
 from __future__ import annotations
 
-from .corpus import Attack, S
+from .corpus import DEADLINE, Attack, S
 from .corpus_escapes import _finally_chain
 
 
-def _straight_line_allocation(statements: int = 10_000) -> str:
-    """Straight-line code: no loop, no call, hence no tick and no memory check."""
-    lines = ["# 10000 distinct 65 KB strings without a single tick: ~650 MB", 's = "x" * 65000']
+def _straight_line_allocation(statements: int = 3_500) -> str:
+    """Straight-line code: no loop, no call, hence no tick and no memory check (as many
+    statements as fit under the 30,000 syntax-node cap)."""
+    lines = ["# 3500 distinct 65 KB strings without a single tick: ~230 MB", 's = "x" * 65000']
     lines += [f'v{i}=s+"x"' for i in range(statements)]
     lines.append('entity["n"] = len(v0)')
     return "\n".join(lines) + "\n"
 
 
-def _straight_line_host_calls(statements: int = 15_000) -> str:
+def _straight_line_host_calls(statements: int = 4_900) -> str:
     """Straight-line calls of a slow-but-bounded host function (rendering ~50 KB each):
-    no loop and no user function, hence no tick and no deadline check."""
+    no loop and no user function, hence no tick and no deadline check (as many statements
+    as fit under the 30,000 syntax-node cap)."""
     lines = [
-        "# 15000 x str(list of 9000 ints) without a tick: tens of seconds",
+        "# 4900 x str(list of 9000 ints) without a tick: seconds",
         "x = list(range(9000))",
     ]
     lines += ["str(x)"] * statements
@@ -46,6 +48,7 @@ CPU: list[Attack] = [
             pass
     """),
         "limit",
+        limit="timeout",
     ),
     A(
         "cpu-while-true-try-inside",
@@ -59,6 +62,7 @@ CPU: list[Attack] = [
                 pass
     """),
         "limit",
+        limit="operations",
     ),
     A(
         "cpu-catch-limit-bare-except",
@@ -73,6 +77,7 @@ CPU: list[Attack] = [
         entity["pwned"] = "survived the limit"
     """),
         "limit",
+        limit="operations",
     ),
     A(
         "cpu-catch-limit-exception-retry",
@@ -88,6 +93,7 @@ CPU: list[Attack] = [
                 entity["pwned"] = "caught limit"
     """),
         "limit",
+        limit="operations",
     ),
     A(
         "cpu-finally-loops-forever",
@@ -102,6 +108,7 @@ CPU: list[Attack] = [
                 pass
     """),
         "limit",
+        limit="operations",
     ),
     A(
         "cpu-abort-then-finally-loop",
@@ -115,19 +122,19 @@ CPU: list[Attack] = [
                 pass
     """),
         "limit_or_error",
+        limit="aborted",
         extra_ok=("aborted",),
     ),
     A(
         "cpu-generator-infinite-sum",
         "exhaustion",
         S("""
-        # infinite generator consumed by sum() in C
-        def g():
-            while True:
-                yield 1
-        entity["x"] = sum(g())
+        # a generator consumed by sum() in C (generator functions are refused: a nested
+        # generator expression, 1.6e11 steps)
+        entity["x"] = sum(1 for x in range(400000) for y in range(400000))
     """),
         "limit",
+        limit="operations",
     ),
     A(
         "cpu-ackermann",
@@ -143,6 +150,7 @@ CPU: list[Attack] = [
         entity["x"] = ack(2, 3000)
     """),
         "limit",
+        limit="call_depth",
     ),
     A(
         "cpu-datetime-time-bomb",
@@ -154,6 +162,7 @@ CPU: list[Attack] = [
             d = d + timedelta(seconds=1)
     """),
         "limit",
+        limit="timeout",
     ),
     A(
         "cpu-sum-range-c-loop",
@@ -163,6 +172,7 @@ CPU: list[Attack] = [
         entity["x"] = sum(range(10 ** 12))
     """),
         "limit",
+        limit="operations",
     ),
     A(
         "cpu-max-range-c-loop",
@@ -172,6 +182,7 @@ CPU: list[Attack] = [
         entity["x"] = max(range(10 ** 12))
     """),
         "limit",
+        limit="operations",
     ),
     A(
         "cpu-sum-map-abs-c-loop",
@@ -181,15 +192,19 @@ CPU: list[Attack] = [
         entity["x"] = sum(map(abs, range(10 ** 12)))
     """),
         "limit",
+        limit="operations",
     ),
     A(
         "cpu-any-iter-sentinel",
         "exhaustion",
         S("""
-        # iter(callable, sentinel) is an infinite C iterator
-        entity["x"] = any(iter(int, 1))
+        # C iterators consumed in C (iter(callable, sentinel) is not offered): map over
+        # 9000 items per comprehension step, 8.1e7 calls of bool
+        z = [0] * 9000
+        entity["x"] = any([any(map(bool, z)) for i in range(9000)])
     """),
         "limit",
+        limit="operations",
     ),
     A(
         "cpu-all-genexp-huge",
@@ -199,6 +214,7 @@ CPU: list[Attack] = [
         entity["x"] = all(x >= 0 for x in range(10 ** 18))
     """),
         "limit",
+        limit="operations",
     ),
     A(
         "cpu-regex-backtracking",
@@ -208,6 +224,7 @@ CPU: list[Attack] = [
         entity["x"] = str(re.match("(a|a)+$", "a" * 60 + "b"))
     """),
         "limit_or_error",
+        limit="regex_timeout",
     ),
     A(
         "cpu-regex-compiled-pattern",
@@ -218,6 +235,7 @@ CPU: list[Attack] = [
         entity["x"] = str(p.match("a" * 80 + "b"))
     """),
         "limit_or_error",
+        limit="AttributeError",
     ),
     A(
         "cpu-regex-findall-backtracking",
@@ -227,6 +245,7 @@ CPU: list[Attack] = [
         entity["x"] = len(re.findall("(a|aa)+$", "a" * 60 + "b")) + len(re.sub("(a|aa)+$", "", "a" * 60 + "b"))
     """),
         "limit_or_error",
+        limit="regex_timeout",
     ),
     A(
         "cpu-validate-pattern-redos",
@@ -236,6 +255,7 @@ CPU: list[Attack] = [
         entity["x"] = validate_pattern("a" * 60 + "b", "(a|aa)+$")
     """),
         "limit_or_error",
+        limit="regex_timeout",
         phase="before",
     ),
     A(
@@ -246,6 +266,7 @@ CPU: list[Attack] = [
         entity["x"] = math.factorial(10 ** 6) % 7
     """),
         "limit_or_error",
+        limit="AttributeError",
     ),
     A(
         "cpu-math-comb",
@@ -255,6 +276,7 @@ CPU: list[Attack] = [
         entity["x"] = math.comb(10 ** 7, 5 * 10 ** 6) % 7
     """),
         "limit_or_error",
+        limit="AttributeError",
     ),
     A(
         "cpu-math-perm",
@@ -264,6 +286,7 @@ CPU: list[Attack] = [
         entity["x"] = math.perm(10 ** 6) % 7
     """),
         "limit_or_error",
+        limit="AttributeError",
     ),
     A(
         "cpu-math-prod",
@@ -273,6 +296,7 @@ CPU: list[Attack] = [
         entity["x"] = math.prod(range(1, 10 ** 6)) % 7
     """),
         "limit_or_error",
+        limit="operations",
     ),
     A(
         "cpu-sorted-key-raises",
@@ -316,6 +340,7 @@ RECURSION: list[Attack] = [
         f()
     """),
         "limit",
+        limit="call_depth",
     ),
     A(
         "rec-mutual",
@@ -329,6 +354,7 @@ RECURSION: list[Attack] = [
         a(0)
     """),
         "limit",
+        limit="call_depth",
     ),
     A(
         "rec-lambda",
@@ -339,6 +365,7 @@ RECURSION: list[Attack] = [
         f()
     """),
         "limit",
+        limit="call_depth",
     ),
     A(
         "rec-sorted-key",
@@ -350,6 +377,7 @@ RECURSION: list[Attack] = [
         k(1)
     """),
         "limit",
+        limit="call_depth",
     ),
     A(
         "rec-map",
@@ -361,6 +389,7 @@ RECURSION: list[Attack] = [
         f(1)
     """),
         "limit",
+        limit="call_depth",
     ),
     A(
         "rec-catch-recursion",
@@ -376,6 +405,7 @@ RECURSION: list[Attack] = [
         entity["pwned"] = "survived depth limit"
     """),
         "limit",
+        limit="call_depth",
     ),
     A(
         "rec-deep-nested-list-changes",
@@ -420,6 +450,7 @@ RECURSION: list[Attack] = [
         entity["x"] = len(json.loads(s))
     """),
         "limit_or_error",
+        limit="ValueError",
     ),
     A(
         "rec-json-dumps-cycle",
@@ -431,43 +462,77 @@ RECURSION: list[Attack] = [
         entity["x"] = json.dumps(a)
     """),
         "limit_or_error",
+        limit="ValueError",
     ),
 ]
 
 MEMORY: list[Attack] = [
-    A("mem-str-mul", "exhaustion", '# "a" * 10**9\nentity["x"] = len("a" * 10 ** 9)\n', "limit"),
-    A("mem-list-mul", "exhaustion", '# [0] * 10**9\nentity["x"] = len([0] * 10 ** 9)\n', "limit"),
+    A(
+        "mem-str-mul",
+        "exhaustion",
+        '# "a" * 10**9\nentity["x"] = len("a" * 10 ** 9)\n',
+        "limit",
+        limit="string_size",
+    ),
+    A(
+        "mem-list-mul",
+        "exhaustion",
+        '# [0] * 10**9\nentity["x"] = len([0] * 10 ** 9)\n',
+        "limit",
+        limit="array_size",
+    ),
     A(
         "mem-bytes-mul",
         "exhaustion",
-        '# b"x" * 10**9\nentity["x"] = len(b"x" * 10 ** 9)\n',
+        S("""
+        # bytes (from b64decode: bytes literals are refused) * 10**9
+        b = b64decode("eA==")
+        entity["x"] = len(b * 10 ** 9)
+    """),
         "limit",
+        limit="string_size",
     ),
     A(
         "mem-tuple-mul",
         "exhaustion",
         '# (0,) * 10**9\nentity["x"] = len((0,) * 10 ** 9)\n',
         "limit",
+        limit="array_size",
     ),
-    A("mem-pow-big", "exhaustion", '# 2 ** 10**8\nentity["x"] = (2 ** 10 ** 8) % 7\n', "limit"),
+    A(
+        "mem-pow-big",
+        "exhaustion",
+        '# 2 ** 10**8\nentity["x"] = (2 ** 10 ** 8) % 7\n',
+        "limit",
+        limit="int_size",
+    ),
     A(
         "mem-pow-tower",
         "exhaustion",
         '# 10 ** 10 ** 10\nentity["x"] = (10 ** 10 ** 10) % 7\n',
         "limit",
+        limit="int_size",
     ),
     A(
         "mem-pow-builtin",
         "exhaustion",
         '# pow() builtin\nentity["x"] = pow(2, 10 ** 8) % 7\n',
         "limit",
+        limit="int_size",
     ),
-    A("mem-lshift", "exhaustion", '# 1 << 10**9\nentity["x"] = (1 << 10 ** 9) % 7\n', "limit"),
+    A(
+        "mem-lshift",
+        "exhaustion",
+        '# 1 << 10**9\nentity["x"] = (1 << 10 ** 9) % 7\n',
+        "limit",
+        limit="int_size",
+    ),
     A(
         "mem-pow-of-big-base",
         "exhaustion",
         '# (1 << 4096) ** 10000\nentity["x"] = ((1 << 4096) ** 10000) % 7\n',
         "limit",
+        limit="int_size",
     ),
     A(
         "mem-int-repeated-squaring",
@@ -480,6 +545,7 @@ MEMORY: list[Attack] = [
         entity["x"] = x % 7
     """),
         "limit",
+        limit="int_size",
     ),
     A(
         "mem-int-augassign-squaring",
@@ -492,6 +558,7 @@ MEMORY: list[Attack] = [
         entity["x"] = x % 7
     """),
         "limit",
+        limit="int_size",
     ),
     A(
         "mem-str-doubling",
@@ -504,6 +571,7 @@ MEMORY: list[Attack] = [
         entity["x"] = len(s)
     """),
         "limit",
+        limit="string_size",
     ),
     A(
         "mem-list-walrus-doubling",
@@ -515,6 +583,7 @@ MEMORY: list[Attack] = [
         entity["x"] = len(x)
     """),
         "limit",
+        limit="array_size",
     ),
     A(
         "mem-list-extend-self",
@@ -527,24 +596,28 @@ MEMORY: list[Attack] = [
         entity["x"] = len(x)
     """),
         "limit",
+        limit="array_size",
     ),
     A(
         "mem-ljust",
         "exhaustion",
         '# "x".ljust(10**9)\nentity["x"] = len("x".ljust(10 ** 9))\n',
         "limit",
+        limit="string_size",
     ),
     A(
         "mem-center",
         "exhaustion",
         '# "x".center(10**9)\nentity["x"] = len("x".center(10 ** 9))\n',
         "limit",
+        limit="string_size",
     ),
     A(
         "mem-rjust-zfill",
         "exhaustion",
         '# rjust / zfill\nentity["x"] = len("x".rjust(10 ** 9)) + len("1".zfill(10 ** 9))\n',
         "limit",
+        limit="string_size",
     ),
     A(
         "mem-expandtabs",
@@ -555,6 +628,7 @@ MEMORY: list[Attack] = [
         entity["x"] = len(s.expandtabs(60000))
     """),
         "limit",
+        limit="string_size",
     ),
     A(
         "mem-replace-bomb",
@@ -565,6 +639,7 @@ MEMORY: list[Attack] = [
         entity["x"] = len(s.replace("x", s))
     """),
         "limit",
+        limit="string_size",
     ),
     A(
         "mem-join-list",
@@ -575,6 +650,7 @@ MEMORY: list[Attack] = [
         entity["x"] = len("".join([s] * 5000))
     """),
         "limit",
+        limit="string_size",
     ),
     A(
         "mem-join-generator",
@@ -584,6 +660,7 @@ MEMORY: list[Attack] = [
         entity["x"] = len(",".join(str(i) for i in range(10 ** 9)))
     """),
         "limit",
+        limit="operations",
     ),
     A(
         "mem-join-map-c-loop",
@@ -593,18 +670,21 @@ MEMORY: list[Attack] = [
         entity["x"] = len("".join(map(str, range(10 ** 8))))
     """),
         "limit",
+        limit="operations",
     ),
     A(
         "mem-percent-width",
         "exhaustion",
         '# "%*d" % (10**9, 1)\nentity["x"] = len("%*d" % (10 ** 9, 1))\n',
         "limit",
+        limit="string_size",
     ),
     A(
         "mem-percent-precision",
         "exhaustion",
         '# "%.999999999f" % 1.0\nentity["x"] = len("%.999999999f" % 1.0)\n',
         "limit_or_error",
+        limit="string_size",
     ),
     A(
         "mem-percent-repeat",
@@ -615,12 +695,14 @@ MEMORY: list[Attack] = [
         entity["x"] = len(("%s" * 30000) % tuple([s] * 30000))
     """),
         "limit",
+        limit="array_size",
     ),
     A(
         "mem-fstring-width-const",
         "exhaustion",
         '# f-string width bomb\nentity["x"] = len(f"{1:>999999999}")\n',
         "limit",
+        limit="string_size",
     ),
     A(
         "mem-fstring-width-var",
@@ -631,30 +713,35 @@ MEMORY: list[Attack] = [
         entity["x"] = len(f"{1:>{n}}")
     """),
         "limit",
+        limit="string_size",
     ),
     A(
         "mem-fstring-precision",
         "exhaustion",
         '# f-string float precision bomb\nentity["x"] = len(f"{1.0:.999999999f}")\n',
         "limit_or_error",
+        limit="string_size",
     ),
     A(
         "mem-format-width",
         "exhaustion",
         '# str.format width bomb\nentity["x"] = len("{:>1000000000}".format(1))\n',
         "limit_or_error",
+        limit="string_size",
     ),
     A(
         "mem-format-nested-width",
         "exhaustion",
         '# "{:{}}".format(1, 10**9)\nentity["x"] = len("{:{}}".format(1, 10 ** 9))\n',
         "limit_or_error",
+        limit="string_size",
     ),
     A(
         "mem-format-builtin-width",
         "exhaustion",
         '# format() builtin width\nentity["x"] = len(format(1, ">999999999"))\n',
         "limit_or_error",
+        limit="string_size",
     ),
     A(
         "mem-decimal-format-f",
@@ -664,6 +751,7 @@ MEMORY: list[Attack] = [
         entity["x"] = len(f"{Decimal('1e100000000'):f}")
     """),
         "limit_or_error",
+        limit="Overflow",
     ),
     A(
         "mem-decimal-to-int",
@@ -673,18 +761,21 @@ MEMORY: list[Attack] = [
         entity["x"] = int(Decimal("1e100000000")) % 7
     """),
         "limit_or_error",
+        limit="Overflow",
     ),
     A(
         "mem-decimal-pow-huge",
         "exhaustion",
         '# Decimal(10) ** 10**9\nentity["x"] = str(Decimal(10) ** 10 ** 9)\n',
         "limit_or_error",
+        limit="Overflow",
     ),
     A(
         "mem-decimal-exp-pow",
         "exhaustion",
         '# Decimal("1e999999999") ** 1000\nentity["x"] = str(Decimal("1e999999999") ** 1000)\n',
         "limit_or_error",
+        limit="Overflow",
     ),
     A(
         "mem-decimal-quantize",
@@ -694,6 +785,7 @@ MEMORY: list[Attack] = [
         entity["x"] = str(Decimal("1.5").quantize(Decimal("1e-999999999")))
     """),
         "limit_or_error",
+        limit="InvalidOperation",
     ),
     A(
         "mem-decimal-scaleb",
@@ -704,78 +796,97 @@ MEMORY: list[Attack] = [
         entity["x"] = len(str(int(d)))
     """),
         "limit_or_error",
+        limit="InvalidOperation",
     ),
     A(
         "mem-int-from-long-str",
         "exhaustion",
         '# int("9" * 100000)\nentity["x"] = int("9" * 100000) % 7\n',
         "limit_or_error",
+        limit="string_size",
     ),
     A(
         "mem-math-pow-overflow",
         "exhaustion",
         '# math.pow(10, 10**9)\nentity["x"] = math.pow(10, 10 ** 9)\n',
         "limit_or_error",
+        limit="OverflowError",
     ),
     A(
         "mem-list-range",
         "exhaustion",
         '# list(range(10**9))\nentity["x"] = len(list(range(10 ** 9)))\n',
         "limit",
+        limit="operations",
     ),
     A(
         "mem-tuple-range",
         "exhaustion",
         '# tuple(range(10**8))\nentity["x"] = len(tuple(range(10 ** 8)))\n',
         "limit",
+        limit="operations",
     ),
     A(
         "mem-sorted-range",
         "exhaustion",
         '# sorted(range(10**8))\nentity["x"] = len(sorted(range(10 ** 8)))\n',
         "limit",
+        limit="operations",
     ),
     A(
         "mem-set-range",
         "exhaustion",
         '# set(range(10**8))\nentity["x"] = len(set(range(10 ** 8)))\n',
         "limit",
+        limit="operations",
     ),
     A(
         "mem-dict-fromkeys",
         "exhaustion",
         '# dict.fromkeys(range(10**8))\nentity["x"] = len(dict.fromkeys(range(10 ** 8)))\n',
         "limit",
+        limit="operations",
     ),
     A(
         "mem-dict-zip",
         "exhaustion",
         '# dict(zip(...))\nentity["x"] = len(dict(zip(range(10 ** 8), range(10 ** 8))))\n',
         "limit",
+        limit="operations",
     ),
     A(
         "mem-list-enumerate",
         "exhaustion",
         '# list(enumerate(range(10**9)))\nentity["x"] = len(list(enumerate(range(10 ** 9))))\n',
         "limit",
+        limit="operations",
     ),
     A(
         "mem-list-filter",
         "exhaustion",
         '# list(filter(None, ...))\nentity["x"] = len(list(filter(None, range(1, 10 ** 12))))\n',
         "limit",
+        limit="operations",
     ),
     A(
         "mem-bytes-alloc",
         "exhaustion",
-        '# bytes(10**9)\nentity["x"] = len(bytes(10 ** 9))\n',
+        S("""
+        # a 10**9-byte bytes object (bytes() is not offered: bytes.zfill)
+        entity["x"] = len(b64decode("eA==").zfill(10 ** 9))
+    """),
         "limit",
+        limit="string_size",
     ),
     A(
         "mem-bytearray-alloc",
         "exhaustion",
-        '# bytearray(10**9)\nentity["x"] = len(bytearray(10 ** 9))\n',
+        S("""
+        # a 10**9-byte buffer (bytearray() is not offered: bytes.center)
+        entity["x"] = len(b64decode("eA==").center(10 ** 9))
+    """),
         "limit",
+        limit="string_size",
     ),
     A(
         "mem-nested-comprehension",
@@ -785,6 +896,7 @@ MEMORY: list[Attack] = [
         entity["x"] = len([[[0 for _ in range(1000)] for _ in range(1000)] for _ in range(1000)])
     """),
         "limit",
+        limit="operations",
     ),
     A(
         "mem-dict-comprehension",
@@ -794,6 +906,7 @@ MEMORY: list[Attack] = [
         entity["x"] = len({i: [0] * 1000 for i in range(10 ** 6)})
     """),
         "limit",
+        limit="operations",
     ),
     A(
         "mem-many-max-size-lists",
@@ -804,6 +917,7 @@ MEMORY: list[Attack] = [
         entity["x"] = len(x)
     """),
         "limit",
+        limit="timeout",
     ),
     A(
         "mem-many-max-size-strings",
@@ -814,6 +928,7 @@ MEMORY: list[Attack] = [
         entity["x"] = len(x)
     """),
         "limit",
+        limit="timeout",
     ),
     A(
         "mem-re-sub-growth",
@@ -824,6 +939,7 @@ MEMORY: list[Attack] = [
         entity["x"] = len(re.sub("", s, s))
     """),
         "limit_or_error",
+        limit="string_size",
     ),
     A(
         "mem-re-findall-many",
@@ -851,6 +967,7 @@ MEMORY: list[Attack] = [
         raise ValueError("x" * 10 ** 6)
     """),
         "limit_or_error",
+        limit="string_size",
     ),
 ]
 
@@ -864,6 +981,7 @@ OUTPUT: list[Attack] = [
         entity["x"] = len(json.dumps(c))
     """),
         "limit_or_error",
+        limit="array_size",
     ),
     A(
         "out-changes-alias-bomb",
@@ -874,6 +992,7 @@ OUTPUT: list[Attack] = [
         entity["x"] = c
     """),
         "limit_or_error",
+        limit="array_size",
     ),
     A(
         "out-str-alias-bomb",
@@ -884,6 +1003,7 @@ OUTPUT: list[Attack] = [
         entity["x"] = len(str(c))
     """),
         "limit_or_error",
+        limit="array_size",
     ),
     A(
         "out-fstring-alias-bomb",
@@ -894,6 +1014,7 @@ OUTPUT: list[Attack] = [
         entity["x"] = len(f"{c}")
     """),
         "limit_or_error",
+        limit="array_size",
     ),
     A(
         "out-log-alias-bomb",
@@ -904,6 +1025,7 @@ OUTPUT: list[Attack] = [
         log(c)
     """),
         "limit_or_error",
+        limit="array_size",
     ),
     A(
         "out-emit-alias-bomb",
@@ -914,6 +1036,7 @@ OUTPUT: list[Attack] = [
         emit("evt", {"c": c})
     """),
         "limit_or_error",
+        limit="array_size",
     ),
     A(
         "out-exception-alias-bomb",
@@ -924,6 +1047,7 @@ OUTPUT: list[Attack] = [
         raise ValueError(c)
     """),
         "limit_or_error",
+        limit="array_size",
     ),
     A(
         "out-abort-alias-bomb",
@@ -934,6 +1058,7 @@ OUTPUT: list[Attack] = [
         abort(c)
     """),
         "limit_or_error",
+        limit="array_size",
         extra_ok=("aborted",),
         note="aborted with a bounded reason is fine",
     ),
@@ -946,6 +1071,7 @@ OUTPUT: list[Attack] = [
         entity["x"] = [s] * 10000
     """),
         "limit_or_error",
+        limit="changes_size",
     ),
     A(
         "out-changes-many-fields",
@@ -957,6 +1083,7 @@ OUTPUT: list[Attack] = [
             entity["f" + str(i)] = s
     """),
         "limit_or_error",
+        limit="changes_size",
     ),
     A(
         "out-log-flood",
@@ -989,6 +1116,7 @@ OUTPUT: list[Attack] = [
             emit("evt", {"i": i})
     """),
         "limit",
+        limit="operations",
     ),
     A(
         "out-abort-huge-list",
@@ -999,6 +1127,7 @@ OUTPUT: list[Attack] = [
         abort([s] * 10000)
     """),
         "limit_or_error",
+        limit="aborted",
         extra_ok=("aborted",),
         note="aborted with a bounded reason is fine",
     ),
@@ -1011,16 +1140,18 @@ OUTPUT: list[Attack] = [
         entity["x"] = len(s.translate({97: s}))
     """),
         "limit",
+        limit="string_size",
     ),
     A(
         "mem-bytes-replace-bomb",
         "exhaustion",
         S("""
         # bytes.replace growth
-        b = b"x" * 60000
-        entity["x"] = len(b.replace(b"x", b))
+        b = b64decode("eA==") * 60000
+        entity["x"] = len(b.replace(b[:1], b))
     """),
         "limit",
+        limit="string_size",
     ),
     A(
         "mem-unbound-str-join",
@@ -1031,6 +1162,7 @@ OUTPUT: list[Attack] = [
         entity["x"] = len(str.join(s, [s] * 5000)) + len(str.replace(s, "x", s))
     """),
         "limit",
+        limit="string_size",
     ),
     A(
         "mem-json-indent",
@@ -1040,6 +1172,7 @@ OUTPUT: list[Attack] = [
         entity["x"] = len(json.dumps([1], indent=10 ** 9))
     """),
         "limit_or_error",
+        limit="ValueError",
     ),
     A(
         "mem-json-separators",
@@ -1050,18 +1183,20 @@ OUTPUT: list[Attack] = [
         entity["x"] = len(json.dumps([0] * 9999, separators=(s, ":")))
     """),
         "limit_or_error",
+        limit="ValueError",
     ),
     A(
         "mem-int-from-bytes-squaring",
         "exhaustion",
         S("""
-        # a 480000-bit int from bytes, then repeated squaring
-        x = int.from_bytes(b"\\xff" * 60000, "big")
+        # a 240000-bit int from text (int.from_bytes is not offered), then squaring
+        x = int("ff" * 30000, 16)
         for _ in range(20):
             x = x * x
         entity["x"] = x % 7
     """),
         "limit",
+        limit="int_size",
     ),
     A(
         "cpu-math-lcm",
@@ -1112,6 +1247,7 @@ OUTPUT: list[Attack] = [
         abort(K())
     """),
         "limit_or_error",
+        limit="validation: class definitions are not allowed",
         extra_ok=("aborted",),
     ),
     A(
@@ -1132,20 +1268,23 @@ OUTPUT: list[Attack] = [
         "mem-bytes-percent-width",
         "exhaustion",
         S("""
-        # bytes %-formatting with a huge width (str % is guarded, bytes % may not be)
-        entity["x"] = len(b"%0999999999d" % 1)
+        # bytes %-formatting with a huge width (str % is guarded, bytes % may not be):
+        # b"%0999999999d" % 1
+        entity["x"] = len(b64decode("JTA5OTk5OTk5OTlk") % 1)
     """),
         "limit",
+        limit="string_size",
     ),
     A(
         "mem-bytes-ljust-join",
         "exhaustion",
         S("""
         # bytes padding / join
-        b = b"x" * 60000
-        entity["x"] = len(b"y".ljust(10 ** 9)) + len(b"".join([b] * 10000))
+        b = b64decode("eA==") * 60000
+        entity["x"] = len(b64decode("eQ==").ljust(10 ** 9)) + len(b64decode("").join([b] * 10000))
     """),
         "limit",
+        limit="string_size",
     ),
     A(
         "cpu-filter-c-predicate",
@@ -1164,6 +1303,7 @@ OUTPUT: list[Attack] = [
         entity["x"] = int(Decimal("1e1000000")) % 7
     """),
         "limit_or_error",
+        limit="Overflow",
     ),
     A(
         "cpu-decimal-round",
@@ -1173,6 +1313,7 @@ OUTPUT: list[Attack] = [
         entity["x"] = round(Decimal("1e1000000")) % 7
     """),
         "limit_or_error",
+        limit="Overflow",
     ),
     A(
         "cpu-decimal-math-floor",
@@ -1182,6 +1323,7 @@ OUTPUT: list[Attack] = [
         entity["x"] = (math.floor(Decimal("1e1000000")) + math.trunc(Decimal("1e1000000"))) % 7
     """),
         "limit_or_error",
+        limit="Overflow",
     ),
     A(
         "cpu-decimal-percent-d",
@@ -1191,6 +1333,7 @@ OUTPUT: list[Attack] = [
         entity["x"] = len("%d" % Decimal("1e1000000"))
     """),
         "limit_or_error",
+        limit="Overflow",
     ),
     A(
         "cpu-hash-collision-set",
@@ -1202,7 +1345,7 @@ OUTPUT: list[Attack] = [
         entity["x"] = len(set(keys))
     """),
         "bounded",
-        wall_limit=0.3,
+        wall_limit=5 * DEADLINE,
         note="low severity: one C call overruns the 100 ms timeout (3x allowed here)",
     ),
     A(
@@ -1216,6 +1359,7 @@ OUTPUT: list[Attack] = [
         entity["n"] = len(sorted(big, key=str))
     """),
         "limit",
+        limit="array_size",
     ),
     A(
         "cpu-max-key-host-json",
@@ -1227,6 +1371,7 @@ OUTPUT: list[Attack] = [
         entity["n"] = len(max(big, key=json.dumps))
     """),
         "limit",
+        limit="array_size",
     ),
     A(
         "cpu-min-key-host-re-escape",
@@ -1237,6 +1382,7 @@ OUTPUT: list[Attack] = [
         entity["n"] = len(min([s] * 10000, key=re.escape))
     """),
         "limit",
+        limit="string_size",
     ),
     A(
         "cpu-sorted-key-host-repr",
@@ -1249,6 +1395,7 @@ OUTPUT: list[Attack] = [
         entity["n"] = len(big)
     """),
         "limit",
+        limit="array_size",
     ),
     A(
         "cpu-aliased-compare",
@@ -1263,6 +1410,7 @@ OUTPUT: list[Attack] = [
         entity["x"] = c == d
     """),
         "limit",
+        limit="array_size",
     ),
     A(
         "cpu-aliased-hash",
@@ -1275,12 +1423,14 @@ OUTPUT: list[Attack] = [
         entity["x"] = len({t3})
     """),
         "limit",
+        limit="array_size",
     ),
     A(
         "cpu-limit-long-context-chain",
         "exhaustion",
         _finally_chain("while True:\n" + "    " * 18 + "    pass"),
         "limit",
+        limit="operations",
     ),
     A(
         "cpu-sorted-key-host-str-comprehension",
@@ -1292,6 +1442,7 @@ OUTPUT: list[Attack] = [
         entity["n"] = len(sorted(big, key=str))
     """),
         "limit",
+        limit="timeout",
     ),
     A(
         "cpu-max-key-host-json-comprehension",
@@ -1303,6 +1454,7 @@ OUTPUT: list[Attack] = [
         entity["n"] = len(max(big, key=json.dumps))
     """),
         "limit",
+        limit="timeout",
     ),
     A(
         "cpu-aliased-compare-comprehension",
@@ -1318,6 +1470,7 @@ OUTPUT: list[Attack] = [
         entity["x"] = e == f
     """),
         "limit",
+        limit="operations",
     ),
     A(
         "cpu-aliased-hash-comprehension",
@@ -1330,9 +1483,22 @@ OUTPUT: list[Attack] = [
         entity["x"] = len({t3})
     """),
         "limit",
+        limit="operations",
     ),
-    A("mem-straight-line-allocation", "exhaustion", _straight_line_allocation(), "limit"),
-    A("cpu-straight-line-host-calls", "exhaustion", _straight_line_host_calls(), "limit"),
+    A(
+        "mem-straight-line-allocation",
+        "exhaustion",
+        _straight_line_allocation(),
+        "limit",
+        limit="memory|timeout",
+    ),
+    A(
+        "cpu-straight-line-host-calls",
+        "exhaustion",
+        _straight_line_host_calls(),
+        "limit",
+        limit="timeout",
+    ),
     A(
         "cpu-isinstance-doubled-tuple",
         "exhaustion",
@@ -1345,6 +1511,7 @@ OUTPUT: list[Attack] = [
         entity["x"] = isinstance(1, spec)
     """),
         "limit",
+        limit="operations",
     ),
     A(
         "cpu-except-doubled-tuple",
@@ -1360,6 +1527,7 @@ OUTPUT: list[Attack] = [
             pass
     """),
         "limit_or_error",
+        limit="operations",
     ),
     A(
         "cpu-hash-collision-dict-zip",
@@ -1371,7 +1539,7 @@ OUTPUT: list[Attack] = [
         entity["x"] = len(dict(zip(keys, keys)))
     """),
         "bounded",
-        wall_limit=0.3,
+        wall_limit=5 * DEADLINE,
         note="low severity: one C call overruns the 100 ms timeout (3x allowed here)",
     ),
     A(
@@ -1384,7 +1552,7 @@ OUTPUT: list[Attack] = [
         entity["x"] = len({*keys})
     """),
         "bounded",
-        wall_limit=0.3,
+        wall_limit=5 * DEADLINE,
         note="low severity: one C call overruns the 100 ms timeout (3x allowed here)",
     ),
     A(
@@ -1397,7 +1565,7 @@ OUTPUT: list[Attack] = [
         entity["x"] = len(set().union(keys))
     """),
         "bounded",
-        wall_limit=0.3,
+        wall_limit=5 * DEADLINE,
         note="low severity: one C call overruns the 100 ms timeout (3x allowed here)",
     ),
     A(
@@ -1410,7 +1578,7 @@ OUTPUT: list[Attack] = [
         entity["x"] = len(dict.fromkeys(keys))
     """),
         "bounded",
-        wall_limit=0.3,
+        wall_limit=5 * DEADLINE,
         note="low severity: one C call overruns the 100 ms timeout (3x allowed here)",
     ),
     A(
@@ -1423,7 +1591,7 @@ OUTPUT: list[Attack] = [
         entity["x"] = len([t for t in [set()] if t.update(keys) is None][0])
     """),
         "bounded",
-        wall_limit=0.3,
+        wall_limit=5 * DEADLINE,
         note="low severity: one C call overruns the 100 ms timeout (3x allowed here)",
     ),
     A(
@@ -1434,6 +1602,7 @@ OUTPUT: list[Attack] = [
         + "{*keys}\n" * 200
         + 'entity["x"] = 1\n',
         "limit",
+        limit="timeout",
     ),
 ]
 
@@ -1452,6 +1621,7 @@ ROUND2: list[Attack] = [
         + _lines("    t = {0: t}.popitem()", 30)
         + "d = {}\nd[t] = 1\nentity['r'] = 1\n",
         "limit",
+        limit="operations",
         wall_limit=1.0,
         note="F10: hashing a 135 000-deep tuple overflows the C stack (SIGSEGV)",
     ),
@@ -1466,6 +1636,7 @@ ROUND2: list[Attack] = [
         entity["r"] = len({t})
     """),
         "limit",
+        limit="operations",
         wall_limit=1.0,
         note="F10: dict.items() pairs nest without the tuple display check",
     ),
@@ -1522,6 +1693,7 @@ ROUND2: list[Attack] = [
         entity["r"] = len({t})
     """),
         "limit",
+        limit="timeout",
         wall_limit=1.0,
         note="F10: *args tuples nest without the tuple display check",
     ),
@@ -1532,6 +1704,7 @@ ROUND2: list[Attack] = [
         + _lines("t = {t: t}.popitem()", 10)
         + 'entity["r"] = 1\n',
         "limit",
+        limit="operations",
         wall_limit=1.0,
         note="F10: (t, t) pairs double the hash work at each step (2**30 without a tick)",
     ),
@@ -1543,6 +1716,7 @@ ROUND2: list[Attack] = [
         entity["r"] = pow(x - 5, x, x - 2) % 7
     """),
         "limit",
+        limit="int_size",
         wall_limit=1.0,
         note="F01: modular pow of 16 000-bit operands (seconds of C)",
     ),
@@ -1551,6 +1725,7 @@ ROUND2: list[Attack] = [
         "exhaustion",
         'entity["r"] = int("f" * 60000, 16).bit_length()\n',
         "limit",
+        limit="int_size",
         wall_limit=1.0,
         note="F01: int(text, 16) is not covered by the 4300-digit cap",
     ),
@@ -1559,6 +1734,7 @@ ROUND2: list[Attack] = [
         "exhaustion",
         "x = 0x" + "f" * 20000 + '\nentity["r"] = x.bit_length()\n',
         "limit",
+        limit="int_size",
         wall_limit=1.0,
         note="F01: integer literals are bounded by the source size only",
     ),
@@ -1572,6 +1748,7 @@ ROUND2: list[Attack] = [
         entity["r"] = x.bit_length()
     """),
         "limit",
+        limit="int_size",
         wall_limit=1.0,
         note="F01: `-` grew integers one bit per operation",
     ),
@@ -1584,6 +1761,7 @@ ROUND2: list[Attack] = [
         entity["r"] = l.count(x)
     """),
         "limit",
+        limit="int_size",
         wall_limit=1.0,
         note="F02: each Decimal == huge-int comparison costs ~80 ms",
     ),
@@ -1594,6 +1772,7 @@ ROUND2: list[Attack] = [
         + _lines("l = [l, l, l, l]\nm = [m, m, m, m]", 15)
         + 'entity["r"] = [l].count(m)\n',
         "limit",
+        limit="operations",
         wall_limit=1.0,
         note="F03: list.count compares 4**15 aliased paths in C",
     ),
@@ -1616,6 +1795,7 @@ ROUND2: list[Attack] = [
         entity["r"] = max([a, b]) == a
     """),
         "limit",
+        limit="operations",
         wall_limit=1.0,
         note="F03: sort / max compare aliased structures built by append",
     ),
@@ -1624,6 +1804,7 @@ ROUND2: list[Attack] = [
         "exhaustion",
         "a = [*range(10000)]\nb = [" + "*a, " * 200 + ']\nentity["r"] = len(b)\n',
         "limit",
+        limit="array_size",
         wall_limit=1.0,
         note="F04: [*a, *a, ...] was not size-checked as a whole",
     ),
@@ -1634,6 +1815,7 @@ ROUND2: list[Attack] = [
         "def f(*x):\n    return len(x)\n"
         'entity["r"] = [len((' + "*a, " * 50 + ")), f(" + "*a, " * 50 + ")]\n",
         "limit",
+        limit="array_size",
         wall_limit=1.0,
         note="F04: starred tuple displays and call arguments",
     ),
@@ -1645,6 +1827,7 @@ ROUND2: list[Attack] = [
         entity["r"] = len(d)
     """),
         "limit",
+        limit="array_size",
         wall_limit=1.0,
         note="F04: {**d1, **d2} was not size-checked",
     ),
@@ -1657,6 +1840,7 @@ ROUND2: list[Attack] = [
         entity["r"] = len(u)
     """),
         "limit",
+        limit="array_size",
         wall_limit=1.0,
         note="F04: | on sets was not size-checked",
     ),
@@ -1668,6 +1852,7 @@ ROUND2: list[Attack] = [
         entity["r"] = len(d.keys() | range(300000))
     """),
         "limit",
+        limit="array_size",
         wall_limit=1.0,
         note="F04: | on a dict view consumed any iterable without a bound",
     ),
@@ -1676,6 +1861,7 @@ ROUND2: list[Attack] = [
         "exhaustion",
         'entity["r"] = len("%(a(b)s)1500000000s" % {"a(b)s": "x"})\n',
         "limit",
+        limit="string_size",
         wall_limit=1.0,
         note="F13: a key with parentheses hid the width from the pre-check",
     ),
@@ -1689,6 +1875,7 @@ ROUND2: list[Attack] = [
             entity["pwned"] = len(a)
     """),
         "limit",
+        limit="string_size",
         wall_limit=1.0,
         note="F09: one call returned 8 M characters (32 MB); 60 of them 1.9 GB",
     ),
@@ -1703,6 +1890,7 @@ ROUND2: list[Attack] = [
             entity["pwned"] = len(a)
     """),
         "limit",
+        limit="string_size",
         wall_limit=1.0,
         note="F09: 90 nested groups copy the rest of the text 90 times per match",
     ),
@@ -1717,6 +1905,7 @@ ROUND2: list[Attack] = [
             entity["pwned"] = len(a)
     """),
         "limit",
+        limit="string_size",
         wall_limit=1.0,
         note="F09: split returns the groups of every match too",
     ),
@@ -1725,6 +1914,7 @@ ROUND2: list[Attack] = [
         "exhaustion",
         'x = int("f" * 65536, 16)\nentity["r"] = len(f"{x:b}") + len(bin(x))\n',
         "limit",
+        limit="int_size",
         wall_limit=1.0,
         note="F15: bin() / format(x, 'b') of a 262 000-bit integer",
     ),
@@ -1745,6 +1935,7 @@ ROUND2: list[Attack] = [
         "output",
         'entity["x"] = {"k": chr(0xD800)}\n',
         "limit_or_error",
+        limit="ValueError",
         wall_limit=1.0,
         note="F08: a lone surrogate is not UTF-8: the entity could not be stored",
     ),
@@ -1753,6 +1944,7 @@ ROUND2: list[Attack] = [
         "output",
         'emit("evt" + chr(0xD800), {"k": 1})\n',
         "limit_or_error",
+        limit="ValueError",
         wall_limit=1.0,
         note="F08: a lone surrogate in an event type",
     ),
@@ -1761,6 +1953,7 @@ ROUND2: list[Attack] = [
         "output",
         'emit("evt", {"n": 2 ** 70})\n',
         "limit_or_error",
+        limit="ValueError",
         wall_limit=1.0,
         note="F12: BSON / Kafka consumers cannot carry integers beyond 64 bits",
     ),

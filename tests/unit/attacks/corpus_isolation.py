@@ -1,20 +1,29 @@
 """State isolation between runs on the same engine.
 
-Each case runs `setup` (any outcome) and then `probe` on the *same* engine.  The probe
-sets ``entity["pwned"]`` if it can observe anything the setup run left behind.
+Each case runs `setup` and then `probe` on the *same* engine. The setup must succeed
+(it really plants its state); the probe sets ``entity["pwned"]`` (or shows the marker, or
+ends with another status) if it can observe anything the setup run left behind. The
+recovery cases at the end breach a limit in the setup instead (`setup_status`).
 """
 
 from __future__ import annotations
 
-from .corpus import IsolationCase, S
+from .corpus import Attack, IsolationCase, S
 
+A = Attack
 I = IsolationCase  # noqa: E741
 
-ISOLATION: list[IsolationCase] = [
-    I(
+# Writes on shared objects (modules, helpers, the proxy): the sandbox refuses them at
+# validation, so they cannot plant state for a later run. As escapes, they show in one
+# run that the write works without the sandbox and is refused with it.
+SHARED_WRITES: list[Attack] = [
+    A(
         "iso-json-attribute",
-        "json.leak = 1\n",
+        "isolation",
         S("""
+        # setup and probe in one run: the validator refuses the write, so no later run
+        # could see it either
+        json.leak = 1
         # an attribute written on the shared json object
         try:
             v = json.leak
@@ -23,38 +32,60 @@ ISOLATION: list[IsolationCase] = [
         if v == 1:
             entity["pwned"] = "json.leak persisted"
     """),
+        "safe",
+        blocked="validation",
     ),
-    I(
+    A(
         "iso-json-dumps-overwrite",
-        'json.dumps = lambda *a, **k: "poisoned"\n',
+        "isolation",
         S("""
+        # setup and probe in one run: the validator refuses the write, so no later run
+        # could see it either
+        json.dumps = lambda *a, **k: "poisoned"
         # json.dumps replaced by the previous run
         if json.dumps(1) == "poisoned":
             entity["pwned"] = "json.dumps poisoned"
     """),
+        "safe",
+        blocked="validation",
     ),
-    I(
+    A(
         "iso-math-pi",
-        "math.pi = 3\nmath.floor = lambda x: 42\n",
+        "isolation",
         S("""
+        # setup and probe in one run: the validator refuses the write, so no later run
+        # could see it either
+        math.pi = 3
+        math.floor = lambda x: 42
         # math constants / functions overwritten
         if math.pi == 3 or math.floor(1.5) == 42:
             entity["pwned"] = "math poisoned"
     """),
+        "safe",
+        blocked="validation",
     ),
-    I(
+    A(
         "iso-re-match",
-        're.match = lambda *a, **k: "poisoned"\n',
+        "isolation",
         S("""
+        # setup and probe in one run: the validator refuses the write, so no later run
+        # could see it either
+        re.match = lambda *a, **k: "poisoned"
         # re.match overwritten
         if re.match("a", "a") == "poisoned":
             entity["pwned"] = "re poisoned"
     """),
+        "safe",
+        blocked="validation",
     ),
-    I(
+    A(
         "iso-helper-attribute",
-        "log.leak = 1\nabort.leak = 2\n",
+        "isolation",
         S("""
+        # setup and probe in one run: the validator refuses the write, so no later run
+        # could see it either
+        log.leak = 1
+        abort.leak = 2
         # attributes on helper functions
         got = []
         try:
@@ -68,16 +99,26 @@ ISOLATION: list[IsolationCase] = [
         if 1 in got or 2 in got:
             entity["pwned"] = got
     """),
+        "safe",
+        blocked="validation",
     ),
-    I(
+    A(
         "iso-proxy-method",
-        'entity.get = lambda *a: "poisoned"\n',
+        "isolation",
         S("""
+        # setup and probe in one run: the validator refuses the write, so no later run
+        # could see it either
+        entity.get = lambda *a: "poisoned"
         # EntityProxy methods overwritten (class-level state)
         if entity.get("name") == "poisoned":
             entity["pwned"] = "proxy poisoned"
     """),
+        "safe",
+        blocked="validation",
     ),
+]
+
+ISOLATION: list[IsolationCase] = [
     I(
         "iso-global-variable",
         "leaked_global = 42\n",
@@ -90,7 +131,9 @@ ISOLATION: list[IsolationCase] = [
         if v == 42:
             entity["pwned"] = "global persisted"
     """),
-        note="a validation error (undefined name) is a safe outcome",
+        probe_status="error",
+        probe_error="undefined name 'leaked_global'",
+        note="the engine's known names must not grow with what earlier runs bound",
     ),
     I(
         "iso-builtin-shadow",
@@ -109,12 +152,7 @@ ISOLATION: list[IsolationCase] = [
     ),
     I(
         "iso-global-rebind-abort",
-        S("""
-        def f():
-            global abort
-            abort = lambda r: None
-        f()
-    """),
+        "abort = lambda r: None\n",
         'abort("stop")\n',
         probe_status="aborted",
     ),
@@ -153,13 +191,16 @@ ISOLATION: list[IsolationCase] = [
         "iso-ops-counter-reset",
         "while True:\n    pass\n",
         S("""
-        # the operation counter must restart: 40000 iterations are within the budget
+        # the operation counter must restart: 10000 iterations (a fifth of the budget, and
+        # a fifth of the deadline on a loaded machine) fail if more than 40000 are left over
         t = 0
-        for i in range(40000):
+        for i in range(10000):
             t += 1
         entity["t"] = t
     """),
-        probe_status="success",
+        setup_status="limit_exceeded",
+        setup_limit="operations",
+        want={"t": 10000},
     ),
     I(
         "iso-depth-counter-reset",
@@ -172,13 +213,23 @@ ISOLATION: list[IsolationCase] = [
             return g(n - 1) + 1
         entity["d"] = g(10)
     """),
-        probe_status="success",
+        setup_status="limit_exceeded",
+        setup_limit="call_depth",
+        want={"d": 10},
     ),
-    I("iso-after-abort", 'abort("stop")\n', 'entity["ok"] = 1\n', probe_status="success"),
+    I(
+        "iso-after-abort",
+        'abort("stop")\n',
+        'entity["ok"] = 1\n',
+        setup_status="aborted",
+        want={"ok": 1},
+    ),
     I(
         "iso-after-memory-bomb",
         'x = "a" * 10 ** 9\n',
         'entity["ok"] = len("a" * 1000)\n',
-        probe_status="success",
+        setup_status="limit_exceeded",
+        setup_limit="string_size",
+        want={"ok": 1000},
     ),
 ]

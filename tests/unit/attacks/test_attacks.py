@@ -1,9 +1,14 @@
 """Attack corpus against the script engine (API) and its CLI.
 
-- `test_escape_is_contained`       advisories + classic jail escapes, in-process, shared engine
+- `test_escape_is_live`            positive control: each escape, under plain CPython `exec`
+                                   (no sandbox, one batch subprocess), leaves its evidence
+- `test_escape_is_contained`       advisories + classic jail escapes, in-process, shared engine:
+                                   no evidence, and the outcome the case names (`blocked`)
 - `test_exhaustion_is_bounded`     CPU / memory / output / recursion / compiler bombs, one
                                    fresh interpreter per attack (hangs and bombs stay local)
 - `test_state_isolation`           a run must not see anything a previous run left behind
+                                   (the setup must really plant it; `test_isolation_is_live`
+                                   shows the probe sees it on a host that shares state)
 - `test_cli_sample`                a sample of the corpus through `alloy-scripting script run`
                                    (set ALLOY_ATTACKS_CLI_ALL=1 to send the whole corpus)
 - `test_business_script_works`     ordinary scripts must keep working (over-restriction)
@@ -16,7 +21,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -25,12 +29,13 @@ from typing import Any
 
 import pytest
 
-from .corpus import DEFAULT_ENTITY, LEAK_PATTERNS, NORMAL_SCRIPT, NORMAL_TOTAL, SECRET_ENV, Attack
+from .controls import evidence_seen, leaks, run_unsandboxed
+from .corpus import DEFAULT_ENTITY, NORMAL_SCRIPT, NORMAL_TOTAL, SECRET_ENV, Attack
 from .corpus_business import BUSINESS
 from .corpus_compiler import COMPILER
-from .corpus_escapes import ESCAPES
+from .corpus_escapes import ESCAPES as _ESCAPES
 from .corpus_exhaustion import EXHAUSTION
-from .corpus_isolation import ISOLATION, IsolationCase
+from .corpus_isolation import ISOLATION, SHARED_WRITES, IsolationCase
 
 RUNNER = Path(__file__).with_name("_runner.py")
 REPO = Path(__file__).resolve().parents[3]
@@ -42,6 +47,16 @@ LATE_GUARD_ERRORS = {"MemoryError", "RecursionError", "SystemError"}
 MAX_RSS_DELTA_MB = 200
 MAX_RESULT_JSON = 4 * 1024 * 1024
 SUBPROCESS_TIMEOUT = 30
+
+# Bound at import: an escape that poisons `json.dumps` (in an engine that lets it) must not
+# blind the checks of the cases after it.
+_dumps = json.dumps
+
+ESCAPES = _ESCAPES + SHARED_WRITES
+# isolation cases whose setup plants state (the others are recovery checks after a breach)
+PLANTING = [c for c in ISOLATION if c.setup_status == "success"]
+# `limit` / `result.limit` values among which a loaded machine may pick either
+CPU_LIMITS = {"operations", "timeout"}
 
 ALL_IDS = [a.id for a in ESCAPES + EXHAUSTION + COMPILER + BUSINESS] + [c.id for c in ISOLATION]
 assert len(ALL_IDS) == len(set(ALL_IDS)), "duplicate attack ids"
@@ -84,14 +99,7 @@ def _execute(engine: Any, attack: Attack, inputs: dict[str, Any]) -> Any:
         pytest.fail(f"engine.execute raised {type(e).__name__}: {e!s:.300}")
 
 
-_LEAK_RE = [re.compile(p) for p in LEAK_PATTERNS]
-
-
-def _leaks(text: str, secret: str) -> list[str]:
-    found = [m.group(0) for m in (r.search(text) for r in _LEAK_RE) if m]
-    if secret in text:
-        found.append("ENV SECRET")
-    return found
+_leaks = leaks
 
 
 def _pwned(result: Any) -> bool:
@@ -101,7 +109,7 @@ def _pwned(result: Any) -> bool:
 
 
 def _short(result_dict: Any) -> str:
-    return json.dumps(result_dict, default=str)[:1200]
+    return _dumps(result_dict, default=str)[:1200]
 
 
 def _outcome_problems(
@@ -113,7 +121,9 @@ def _outcome_problems(
     if status not in STATUSES:
         problems.append(f"unknown status {status!r}")
     if attack.expect == "limit":
-        allowed = LIMIT_STATUSES | ok_extra | ({"error"} if validate_refused else set())
+        allowed = LIMIT_STATUSES | ok_extra
+        if attack.limit.startswith("validation:"):
+            allowed |= {"error"}
         if status not in allowed:
             problems.append(f"status {status} ({error_type}), expected limit_exceeded/timeout")
     elif attack.expect == "limit_or_error":
@@ -166,7 +176,95 @@ def _run_isolated(attack: Attack, tmp_path: Path) -> dict[str, Any]:
     return json.loads(proc.stdout.rsplit(marker, 1)[1])
 
 
+def _limit_problems(attack: Attack, r: dict[str, Any]) -> list[str]:
+    """The run must end with the limit (or error) the case names; a validation refusal
+    counts only where the case names it (the refusal is the limit)."""
+    want = attack.limit
+    refused = r.get("validate_errors", 0) > 0
+    first = r.get("validate_first", "")
+    status = r.get("status", "?")
+    if want.startswith("validation:"):
+        fragment = want.partition(":")[2].strip()
+        if not (refused and fragment in first and status == "error"):
+            return [f"expected a validation refusal ({fragment!r}), got {status}: {first!r}"]
+        return []
+    if refused:
+        return [f"refused at validation ({first!r}) instead of reaching {want!r}"]
+    observed = {status} if status in ("aborted", "success") else set()
+    observed |= {r.get("limit") or "", r.get("error_type") or ""} - {""}
+    wanted = set(want.split("|"))
+    if wanted & CPU_LIMITS:
+        wanted |= CPU_LIMITS
+    if not wanted & observed:
+        return [f"expected {want!r}, got {status} {sorted(observed)}"]
+    return []
+
+
 # --------------------------------------------------------------------------- 1. escapes
+
+
+def _control_jobs(base: Path) -> list[dict[str, Any]]:
+    """The escapes and planting isolation cases, with the inputs the sandboxed tests use."""
+    jobs: list[dict[str, Any]] = []
+    for attack in ESCAPES:
+        work = base / attack.id
+        work.mkdir()
+        inputs = _inputs(attack, work)
+        spec = {"source": attack.source, "phase": attack.phase, "event": attack.event, **inputs}
+        jobs.append({"id": attack.id, "runs": [spec]})
+    for case in PLANTING:
+        runs = []
+        for source in (case.setup, case.probe):
+            spec: dict[str, Any] = {"source": source, "phase": "manual"}
+            if not case.use_defaults:
+                spec.update(entity=copy.deepcopy(DEFAULT_ENTITY), params={})
+            runs.append(spec)
+        jobs.append({"id": case.id, "runs": runs})
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def unsandboxed(tmp_path_factory: Any, attack_secret: str) -> dict[str, list[dict[str, Any]]]:
+    """Every escape and planting isolation case under plain `exec`, in one batch."""
+    return run_unsandboxed(_control_jobs(tmp_path_factory.mktemp("unsandboxed")))
+
+
+@pytest.mark.parametrize("attack", ESCAPES, ids=_ids(ESCAPES))
+def test_escape_is_live(
+    attack: Attack, unsandboxed: dict[str, list[dict[str, Any]]], attack_secret: str
+) -> None:
+    """Without the sandbox the attack leaves the evidence it names: it is not a dud."""
+    [seen] = unsandboxed[attack.id]
+    assert evidence_seen(attack.evidence, seen, attack_secret), (
+        f"DEAD ATTACK: no {attack.evidence!r} evidence without the sandbox: "
+        f"{json.dumps(seen)[:1500]}"
+    )
+
+
+def _blocked_problem(engine: Any, attack: Attack, result: Any) -> str | None:
+    """Whether the sandbox stopped the attack the way the case says (`Attack.blocked`)."""
+    status = _status(result)
+    diagnostics = engine.validate(attack.source, phase=attack.phase)
+    refused = [d for d in diagnostics if str(getattr(d, "severity", "error")).endswith("error")]
+    error = getattr(result, "error", None)
+    got = f"{status} {getattr(error, 'type', '')}: {getattr(error, 'message', '')!s:.200}"
+    kind, _, fragment = attack.blocked.partition(":")
+    if kind == "validation":
+        if refused and status == "error":
+            return None
+        return f"expected a validation refusal, got {got} (diagnostics {refused})"
+    if refused:
+        return f"expected {attack.blocked!r} at run time, validation refused: {refused}"
+    if kind in ("aborted", "success"):
+        return None if status == kind else f"expected {kind}, got {got}"
+    if (
+        status == "error"
+        and error is not None
+        and error.type == kind
+        and fragment.strip() in error.message
+    ):
+        return None
+    return f"expected error {attack.blocked!r}, got {got}"
 
 
 @pytest.mark.parametrize("attack", ESCAPES, ids=_ids(ESCAPES))
@@ -181,7 +279,7 @@ def test_escape_is_contained(
     out = capsys.readouterr()
 
     try:
-        dumped = json.dumps(result.to_dict(), allow_nan=False)
+        dumped = _dumps(result.to_dict(), allow_nan=False)
     except Exception as e:
         pytest.fail(f"result.to_dict() is not strict JSON: {type(e).__name__}: {e!s:.300}")
 
@@ -200,6 +298,8 @@ def test_escape_is_contained(
     assert inputs["params"] == snapshot["params"], "caller's params dict was mutated"
     assert "NOT-JSON" not in out.out, "script output reached the process stdout"
     assert wall < 10, f"escape attempt took {wall:.1f} s"
+    problem = _blocked_problem(engine, attack, result)
+    assert problem is None, f"OUTCOME: {problem}"
 
 
 def test_engine_serves_after_escape_corpus(engine: Any) -> None:
@@ -226,6 +326,8 @@ def test_exhaustion_is_bounded(engine_factory: Any, attack: Attack, tmp_path: Pa
     problems += _outcome_problems(
         attack, status, r.get("error_type", ""), r.get("validate_errors", 0) > 0
     )
+    if attack.limit:
+        problems += _limit_problems(attack, r)
     if r.get("pwned"):
         problems.append("evidence 'pwned' in result (limit/abort was caught by the script)")
     if r.get("wall", 0) > attack.wall_limit:
@@ -260,28 +362,63 @@ def test_exhaustion_is_bounded(engine_factory: Any, attack: Attack, tmp_path: Pa
 # --------------------------------------------------------------------------- 3. isolation
 
 
+def _isolation_run(engine: Any, case: IsolationCase, source: str) -> Any:
+    if case.use_defaults:
+        return engine.execute(source, phase="manual")
+    return engine.execute(source, phase="manual", entity=copy.deepcopy(DEFAULT_ENTITY), params={})
+
+
 @pytest.mark.parametrize("case", ISOLATION, ids=_ids(ISOLATION))
 def test_state_isolation(engine_factory: Any, case: IsolationCase) -> None:
     engine = engine_factory()
-    if case.use_defaults:
-        engine.execute(case.setup, phase="manual")
-        probe = engine.execute(case.probe, phase="manual")
-    else:
-        engine.execute(case.setup, phase="manual", entity=copy.deepcopy(DEFAULT_ENTITY), params={})
-        probe = engine.execute(
-            case.probe, phase="manual", entity=copy.deepcopy(DEFAULT_ENTITY), params={}
-        )
+    setup = _isolation_run(engine, case, case.setup)
+    assert _status(setup) == case.setup_status, (
+        f"the setup did not plant its state: {_short(setup.to_dict())}"
+    )
+    if case.setup_limit is not None:
+        assert setup.limit == case.setup_limit, _short(setup.to_dict())
+    probe = _isolation_run(engine, case, case.probe)
     status = _status(probe)
-    dumped = json.dumps(probe.to_dict())
+    dumped = _dumps(probe.to_dict())
     assert not _pwned(probe), f"STATE LEAK: {dumped[:1200]}"
-    if case.probe_status:
-        assert status == case.probe_status, (
-            f"probe status {status}, expected {case.probe_status}: {dumped[:1200]}"
-        )
+    assert status == case.probe_status, (
+        f"probe status {status}, expected {case.probe_status}: {dumped[:1200]}"
+    )
+    if case.probe_error is not None:
+        assert probe.error is not None and case.probe_error in probe.error.message, dumped[:1200]
     if case.marker:
         assert case.marker not in dumped, (
             f"previous run's data visible in the next result: {dumped[:1200]}"
         )
+    for key, value in case.want.items():
+        assert probe.entity.get(key) == value, f"{key}: {dumped[:1200]}"
+
+
+@pytest.mark.parametrize("case", PLANTING, ids=_ids(PLANTING))
+def test_isolation_is_live(
+    case: IsolationCase, unsandboxed: dict[str, list[dict[str, Any]]]
+) -> None:
+    """On a host that shares state between runs, the setup runs and the probe sees it
+    (evidence, the marker, or a different outcome than the sandbox's)."""
+    setup, probe = unsandboxed[case.id]
+    assert setup["status"] == "success", f"the setup failed even unsandboxed: {setup}"
+    seen = (
+        probe["pwned"]
+        or (case.marker is not None and case.marker in probe["text"])
+        or probe["status"] != case.probe_status
+    )
+    assert seen, f"DEAD CASE: the probe saw nothing even unsandboxed: {json.dumps(probe)[:1500]}"
+
+
+def test_every_escape_names_its_evidence_and_outcome() -> None:
+    from .controls import EVIDENCE_KINDS
+
+    for attack in ESCAPES:
+        assert attack.evidence in EVIDENCE_KINDS, attack.id
+        assert attack.blocked, f"{attack.id}: no expected sandbox outcome"
+    for attack in EXHAUSTION + COMPILER:
+        if attack.expect != "bounded":
+            assert attack.limit, f"{attack.id}: no expected limit"
 
 
 # --------------------------------------------------------------------------- 4. CLI

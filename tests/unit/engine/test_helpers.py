@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from alloy_scripting.bridge.helpers import (
-    REGISTRY,
-    helpers_for,
+from alloy_scripting.bridge.registry import REGISTRY, helpers_for
+from alloy_scripting.bridge.validation import (
     validate_email,
     validate_length,
     validate_range,
@@ -129,15 +128,18 @@ def test_http_not_configured(engine: ScriptEngine, name: str) -> None:
 def test_registry_phases() -> None:
     assert set(helpers_for(ExecutionPhase.BEFORE)) == {
         "validate_email", "validate_required", "validate_length", "validate_range",
-        "validate_pattern", "validate_one_of",
+        "validate_pattern", "validate_one_of", "store",
     }  # fmt: skip
     assert set(helpers_for(ExecutionPhase.AFTER)) == {
         "emit",
         "http_get",
         "http_post",
         "http_request",
+        "store",
     }
-    assert set(helpers_for(ExecutionPhase.MANUAL)) == set(REGISTRY)
+    # `respond` answers an API endpoint: only the api phase offers it (issue 15)
+    assert set(helpers_for(ExecutionPhase.MANUAL)) == set(REGISTRY) - {"respond"}
+    assert set(helpers_for(ExecutionPhase.API)) == set(REGISTRY)
     assert set(helpers_for(ExecutionPhase.ON_COMMIT)) == set(helpers_for(ExecutionPhase.AFTER))
 
 

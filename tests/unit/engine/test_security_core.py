@@ -244,7 +244,7 @@ def test_c_level_work_is_bounded(engine: ScriptEngine, source: str, statuses: se
     started = time.perf_counter()
     result = engine.execute(source + "\n")
     assert result.status.value in statuses, result.to_dict()
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < 20 * engine.config.timeout
 
 
 def test_long_straight_line_scripts_are_ticked(engine: ScriptEngine) -> None:
@@ -254,7 +254,7 @@ def test_long_straight_line_scripts_are_ticked(engine: ScriptEngine) -> None:
     started = time.perf_counter()
     result = engine.execute("\n".join(lines) + "\n")
     assert result.status is ExecutionStatus.TIMEOUT
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < 20 * engine.config.timeout
     lines = ['s = "x" * 65000'] + [f'v{i} = s + "x"' for i in range(3000)]
     result = engine.execute("\n".join(lines) + "\n")
     assert result.operations > 0  # counted, so the memory check runs
@@ -286,7 +286,7 @@ def test_straight_line_host_calls_are_checked_after_each_call(
     started = time.perf_counter()
     result = engine.execute(source + "\n")
     assert result.status in (ExecutionStatus.TIMEOUT, ExecutionStatus.LIMIT_EXCEEDED)
-    assert time.perf_counter() - started < 1.5
+    assert time.perf_counter() - started < 15 * engine.config.timeout
 
 
 def test_the_seed_script_keeps_the_straight_path(engine: ScriptEngine) -> None:
@@ -307,7 +307,7 @@ def test_compiling_a_huge_script_is_refused_quickly(engine: ScriptEngine) -> Non
     result = engine.execute(source)
     assert result.status is ExecutionStatus.ERROR
     assert result.error is not None and "too complex" in result.error.message
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 10 * engine.config.timeout
     diagnostics = engine.validate(source)
     assert diagnostics and "syntax nodes" in diagnostics[0].message
 
@@ -371,7 +371,7 @@ def test_validate_one_of_refuses_aliased_structures(engine: ScriptEngine) -> Non
     started = time.perf_counter()
     result = engine.execute(source, phase="before", event="before_create", entity={"a": 1})
     assert result.status in (ExecutionStatus.LIMIT_EXCEEDED, ExecutionStatus.TIMEOUT)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 10 * engine.config.timeout
 
 
 @pytest.mark.parametrize(
@@ -389,7 +389,7 @@ def test_guard_walks_count_as_work(engine: ScriptEngine, source: str) -> None:
     started = time.perf_counter()
     result = engine.execute(source)
     assert result.status in (ExecutionStatus.LIMIT_EXCEEDED, ExecutionStatus.TIMEOUT)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 10 * engine.config.timeout
 
 
 def test_identity_needs_no_walk(engine: ScriptEngine) -> None:
@@ -438,7 +438,7 @@ def test_round_three_findings_are_bounded(
     started = time.perf_counter()
     result = engine.execute(source, entity={"a": 1})
     assert result.status.value in statuses, result.to_dict()
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 10 * engine.config.timeout
 
 
 @pytest.mark.parametrize(
@@ -496,7 +496,7 @@ def test_round_three_hangs_end_quickly(engine: ScriptEngine, source: str) -> Non
     started = time.perf_counter()
     result = engine.execute(source, entity={"a": 1})
     assert result.status is not ExecutionStatus.SUCCESS, result.to_dict()
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 10 * engine.config.timeout
 
 
 def test_compiling_does_not_count_against_the_run(engine: ScriptEngine) -> None:
@@ -520,6 +520,6 @@ def test_percent_format_refuses_extra_arguments_before_rendering_them(
     started = time.perf_counter()
     result = engine.execute(source, entity={"a": 1})
     assert result.changes == {"refused": True}
-    assert time.perf_counter() - started < 0.1
+    assert time.perf_counter() - started < 5 * engine.config.timeout
     ok = engine.execute("entity['s'] = '%s-%d %%' % ('a', 3)\n", entity={"a": 1})
     assert ok.changes == {"s": "a-3 %"}

@@ -258,9 +258,9 @@ async def test_misfire_per_second_is_never_a_burst(
     run = Recorder()
     scheduler, _ = make(registry, ledger, run, utc(2025, 6, 1, 10, 2, 0, 500_000))
     await scheduler.run_pending(wait=True)
-    # the 115 late ticks collapse to the latest one; the on-time ticks (within 5 s) all run
+    # the on-time ticks (within 5 s) all run; the 115 late ones add nothing to them
     on_time = [utc(2025, 6, 1, 10, 1, 55) + timedelta(seconds=i) for i in range(1, 6)]
-    assert run.times == [utc(2025, 6, 1, 10, 1, 55), *on_time]
+    assert run.times == on_time
 
 
 async def test_misfire_skip_runs_none(
@@ -295,27 +295,61 @@ async def test_misfire_beyond_the_grace_is_skipped(
     assert run.times == [utc(2025, 6, 1, 10, 5), utc(2025, 6, 1, 11, 5)]
 
 
+def _floor(at: datetime, unit: timedelta) -> datetime:
+    """`at` rounded down to a whole `unit` (second, minute) of UTC."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return at - (at - epoch) % unit
+
+
 async def test_new_script_fires_no_tick_from_before_it_was_saved(
     registry: InMemoryStorage, ledger: InMemoryTickLedger
 ) -> None:
     script = await add_cron(registry, "* * * * * *")
     run = Recorder()
-    # a real-time clock: the script's updated_at is the start position
-    scheduler, _ = make(registry, ledger, run, script.updated_at + timedelta(seconds=2.5))
+    # the clock is fixed relative to updated_at: exactly the three seconds after it are due
+    second = timedelta(seconds=1)
+    start = _floor(script.updated_at, second) + 3 * second
+    scheduler, _ = make(registry, ledger, run, start)
     claimed = await scheduler.run_pending(wait=True)
-    assert claimed and all(at > script.updated_at for _, at in claimed)
-    assert len(claimed) <= 3
-    # a script saved 10 minutes before the service came up: its missed ticks collapse to one
+    assert [at for _, at in claimed] == [start - 2 * second, start - second, start]
+    assert all(at > script.updated_at for _, at in claimed)
+
+
+async def test_script_saved_before_downtime_runs_once_at_start_up(
+    registry: InMemoryStorage,
+) -> None:
+    """A script saved 10 minutes before the service came up: its missed ticks collapse to
+    one run (half a minute after a tick, so no tick is on time)."""
     late = await add_cron(registry, "* * * * *", name="late")
+    minute = timedelta(minutes=1)
+    latest = _floor(late.updated_at + 10 * minute, minute)
     fresh = Scheduler(
         registry,
         InMemoryTickLedger(),
-        run,
+        Recorder(),
         instance_id="b",
-        clock=Clock(late.updated_at + timedelta(minutes=10)),
+        clock=Clock(latest + 30 * timedelta(seconds=1)),
     )
-    ticks = [at for sid, at in await fresh.run_pending(wait=True) if sid == late.id]
-    assert len(ticks) == 1 and ticks[0] > late.updated_at
+    assert await fresh.run_pending(wait=True) == [(late.id, latest)]
+
+
+async def test_start_up_on_a_tick_after_downtime_runs_once_not_a_burst(
+    registry: InMemoryStorage,
+) -> None:
+    """The boundary: the service comes up within the on-time threshold of a tick after
+    missing earlier ones. The on-time run is the one run; the collapsed late tick is not
+    added to it (README: "never a burst")."""
+    late = await add_cron(registry, "* * * * *", name="late")
+    minute = timedelta(minutes=1)
+    on_time = _floor(late.updated_at + 10 * minute, minute)
+    fresh = Scheduler(
+        registry,
+        InMemoryTickLedger(),
+        Recorder(),
+        instance_id="b",
+        clock=Clock(on_time + 2 * timedelta(seconds=1)),
+    )
+    assert await fresh.run_pending(wait=True) == [(late.id, on_time)]
 
 
 def test_plan_ticks_policies() -> None:
@@ -323,8 +357,11 @@ def test_plan_ticks_policies() -> None:
     position, now = utc(2025, 6, 1, 10, 9, 30), utc(2025, 6, 1, 10, 10, 1)
     assert plan_ticks(trigger, position, now) == [utc(2025, 6, 1, 10, 10)]  # on time
     position, now = utc(2025, 6, 1, 10), utc(2025, 6, 1, 10, 10, 1)
-    # 10:01..10:09 are late: collapsed to 10:09; 10:10 is on time
-    assert plan_ticks(trigger, position, now) == [utc(2025, 6, 1, 10, 9), utc(2025, 6, 1, 10, 10)]
+    # 10:01..10:09 are late and 10:10 is on time: one run, the on-time one (never a burst)
+    assert plan_ticks(trigger, position, now) == [utc(2025, 6, 1, 10, 10)]
+    assert plan_ticks(trigger, position, now, policy=MisfirePolicy.SKIP) == [
+        utc(2025, 6, 1, 10, 10)
+    ]
     now = utc(2025, 6, 1, 10, 10, 30)
     assert plan_ticks(trigger, position, now) == [utc(2025, 6, 1, 10, 10)]  # late: collapsed
     assert plan_ticks(trigger, position, now, policy=MisfirePolicy.SKIP) == []

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
 from time import perf_counter, process_time
 from typing import Any, NoReturn
 
@@ -51,11 +50,21 @@ def _take_channel() -> Channel:
 
 def _worker_engine(config: Any, channel: Channel) -> Any:
     """A `ScriptEngine` whose host functions (`bridge.host_calls`) call the service."""
+    from alloy_scripting.bridge.host import unavailable
     from alloy_scripting.bridge.host_calls import HOST_FUNCTIONS
+    from alloy_scripting.bridge.state.namespace import STORE, bound_store
     from alloy_scripting.engine import ScriptEngine
 
     class WorkerEngine(ScriptEngine):
-        def _helper(self, name: str, phase: Any, run: Any) -> Callable[..., Any]:
+        def _helper(self, name: str, phase: Any, run: Any) -> Any:
+            if name == STORE:  # a namespace of host calls, one per operation
+                return bound_store(
+                    phase,
+                    lambda op: functools.partial(
+                        _host_call, channel, HOST_FUNCTIONS[f"{STORE}.{op}"], run
+                    ),
+                    unavailable,
+                )
             function = HOST_FUNCTIONS.get(name)
             if function is None or phase not in function.phases:
                 return super()._helper(name, phase, run)
@@ -76,7 +85,9 @@ def _host_call(channel: Channel, function: Any, run: Any, *args: Any, **kwargs: 
         return reply.get("value")
     if reply.get("limit"):
         run.fail(str(reply["limit"]), str(reply.get("error", "")))
-    raise RuntimeError(str(reply.get("error") or f"{function.name}() failed"))
+    from alloy_scripting.bridge.host_calls import host_error
+
+    raise host_error(reply, function.name)
 
 
 _WARM_UP = """
@@ -133,6 +144,7 @@ def _run(engine: Any, channel: Channel, request: dict[str, Any]) -> dict[str, An
         "duration_ms": result.duration_ms,
         "cpu_ms": (process_time() - cpu) * 1000,  # what the deadline is about
         "cpu_total": process_time(),
+        "response": None if result.response is None else result.response.to_dict(),
     }
 
 

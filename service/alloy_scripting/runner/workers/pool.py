@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from alloy_scripting.bridge.host_calls import HOST_FUNCTIONS, HostCallFailed, HostRun
+from alloy_scripting.bridge.state.context import StateContext
 from alloy_scripting.engine.config import EngineConfig
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus
 from alloy_scripting.model.result import ExecutionResult, ScriptError
@@ -96,6 +97,8 @@ class RunRequest:
     script_name: str | None = None
     tenant_id: str | None = None
     wait_limit: float | None = None
+    state: StateContext | None = None
+    """The run's ``store.*`` context (built by the caller; stays in the service)."""
 
     def frame(self) -> dict[str, Any]:
         return {
@@ -353,6 +356,7 @@ class WorkerPool:
             max_emits=self.engine_config.max_emits,
             max_emit_payload_size=self.engine_config.max_emit_payload_size,
             max_emit_total_size=self.engine_config.max_emit_total_size,
+            state=request.state,
         )
         outcome: Outcome | None = None
         try:
@@ -409,13 +413,15 @@ class WorkerPool:
                 )
             if result.limit == "memory":
                 self._replace(worker, "memory")  # whatever it holds now, start afresh
+            if host_run.state is not None:
+                result.state_calls = [call.to_dict() for call in host_run.state.calls]
             cpu: Any = outcome.frame.get("cpu_ms")
             ran = cpu / 1000 if type(cpu) in (int, float) and cpu >= 0 else 0.0
             late = ran > self.timing.timeout + self.timing.kill_grace
             if late and result.status is not ExecutionStatus.TIMEOUT:
                 # Past its CPU deadline in one C step, and back before the service's clock
                 # could act on it: still a timeout, never a late success.
-                return self._synthetic(
+                late_result = self._synthetic(
                     request,
                     ExecutionStatus.TIMEOUT,
                     "timeout",
@@ -423,6 +429,8 @@ class WorkerPool:
                     self._timeout_message(),
                     started,
                 )
+                late_result.state_calls = result.state_calls  # what it did stays on record
+                return late_result
             return result
         if outcome.kind == "timeout":
             if not worker.overdue:  # the CPU-seconds backstop ended it
@@ -506,7 +514,7 @@ class WorkerPool:
                 return _refusal("host_time", f"host calls exceeded {budget:g} s in this run")
             except HostCallFailed as error:
                 metrics.HOST_CALLS.labels(function.name, "failed").inc()
-                return {"t": "host_reply", "ok": False, "error": str(error)[:1000]}
+                return error.reply()
             finally:
                 host_run.waited += time.perf_counter() - began
             metrics.HOST_CALLS.labels(function.name, "ok").inc()

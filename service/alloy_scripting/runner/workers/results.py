@@ -10,13 +10,21 @@ service's record of the run's host calls, never from the result frame.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
+from alloy_scripting.bridge.respond import check_headers, check_status
 from alloy_scripting.engine.config import EngineConfig
 from alloy_scripting.model.enums import ExecutionPhase, ExecutionStatus
 from alloy_scripting.model.json_check import check_json
-from alloy_scripting.model.result import EmittedEvent, ExecutionResult, LogEntry, ScriptError
+from alloy_scripting.model.result import (
+    ApiResponse,
+    EmittedEvent,
+    ExecutionResult,
+    LogEntry,
+    ScriptError,
+)
 from alloy_scripting.runner.workers.protocol import ProtocolError
 
 _STATUSES = {status.value: status for status in ExecutionStatus}
@@ -95,6 +103,7 @@ def to_result(
         emitted=emitted,
         operations=_count(frame.get("operations"), "operations"),
         duration_ms=float(duration),
+        response=_response(frame.get("response"), config, phase, status),
     )
 
 
@@ -131,3 +140,23 @@ def _error(value: Any) -> ScriptError | None:
         _text(value.get("message"), MAX_ERROR_TEXT, "error message") or "",
         line,
     )
+
+
+def _response(
+    value: Any, config: EngineConfig, phase: ExecutionPhase, status: ExecutionStatus
+) -> ApiResponse | None:
+    """An API-phase script's `respond()` answer, checked again as `respond` checks it."""
+    if value is None:
+        return None
+    if phase is not ExecutionPhase.API or status is not ExecutionStatus.SUCCESS:
+        raise ProtocolError("result: only a successful api-phase run sets a response")
+    if type(value) is not dict or set(value) != {"status", "body", "headers"}:
+        raise ProtocolError("result: response must be {status, body, headers}")
+    body = value["body"]
+    _check_plain(body, config.max_nesting + 1, "response body")
+    if len(json.dumps(body)) > config.max_emit_payload_size:
+        raise ProtocolError("result: response body too large")
+    try:
+        return ApiResponse(check_status(value["status"]), body, check_headers(value["headers"]))
+    except (TypeError, ValueError) as error:
+        raise ProtocolError(f"result: {error}") from None

@@ -62,6 +62,8 @@ def collection(db: Database, key: str) -> Collection:
 def bson_value(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="python")
+    if isinstance(value, list):
+        return [bson_value(item) for item in value]
     return value
 
 

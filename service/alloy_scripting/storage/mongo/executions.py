@@ -10,7 +10,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from alloy_scripting.model.execution import ExecutionRecord
-from alloy_scripting.model.page import ExecutionPage
+from alloy_scripting.model.page import ExecutionPage, ExecutionQuery
 from alloy_scripting.storage._common import cutoff
 from alloy_scripting.storage.mongo.common import (
     IDX_EXEC_BY_SCRIPT,
@@ -107,10 +107,24 @@ class MongoExecutionLog:
             log.debug("%d execution records already logged", len(errors))
 
     async def find_by_script(
-        self, script_id: str, offset: int = 0, limit: int = 50
+        self,
+        script_id: str,
+        offset: int = 0,
+        limit: int = 50,
+        query: ExecutionQuery | None = None,
     ) -> ExecutionPage:
         check_page(offset, limit)
         flt = tenant_filter(self._tenant_id, script_id=script_id)
+        if query is not None:
+            if query.status is not None:
+                flt["status"] = query.status.value
+            started: dict[str, Any] = {}
+            if query.since is not None:
+                started["$gte"] = query.since
+            if query.until is not None:
+                started["$lt"] = query.until
+            if started:
+                flt["started_at"] = started
         total = await self._records.count_documents(flt)
         items: list[ExecutionRecord] = []
         if limit > 0 and offset < total:

@@ -20,7 +20,8 @@ import httpx
 import typer
 from pydantic import BaseModel
 
-from alloy_scripting.client.rest import DEFAULT_URL, ApiError, ManagementClient
+from alloy_scripting.cli.options import AsJson, Connection, connected, grouped, keyword_option
+from alloy_scripting.client.rest import ApiError, ManagementClient
 from alloy_scripting.model.enums import EventType
 
 scripts_app = typer.Typer(
@@ -29,22 +30,7 @@ scripts_app = typer.Typer(
     no_args_is_help=True,
 )
 
-Url = Annotated[
-    str, typer.Option("--url", envvar="ALLOY_API_URL", help="Base URL of the REST API.")
-]
-ApiKey = Annotated[
-    str | None, typer.Option("--api-key", envvar="ALLOY_API_KEY", help="API key (Bearer).")
-]
-Tenant = Annotated[
-    str | None, typer.Option("--tenant", envvar="ALLOY_TENANT", help="Act as this tenant.")
-]
-User = Annotated[
-    str | None,
-    typer.Option("--user", envvar="ALLOY_USER", help="Recorded as created_by/updated_by."),
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the API's JSON.")]
 Ref = Annotated[str, typer.Argument(help="Script id or name.")]
-
 SourceFile = Annotated[
     Path | None,
     typer.Option("--file", "-f", help="Script source file ('-' reads stdin).", allow_dash=True),
@@ -58,7 +44,14 @@ TimezoneOpt = Annotated[str, typer.Option("--timezone", help="Time zone of --cro
 ManualOpt = Annotated[
     bool, typer.Option("--manual", help="Manual trigger (the default on create).")
 ]
-ApiOpt = Annotated[str | None, typer.Option("--api", help="API trigger with this endpoint name.")]
+ApiOpt = Annotated[
+    str | None,
+    typer.Option("--api", help='API endpoint trigger "METHOD path", e.g. "POST deals/score".'),
+]
+FixturesOpt = Annotated[
+    str | None,
+    typer.Option("--fixtures", help="Test cases, a JSON array (or @file); see `scripts test`."),
+]
 PriorityOpt = Annotated[
     int | None, typer.Option("--priority", help="Order among scripts on one trigger.")
 ]
@@ -73,17 +66,17 @@ ActivateOpt = Annotated[bool, typer.Option("--activate", help="Activate it as we
 
 
 @contextmanager
-def _api(
-    url: str, api_key: str | None, tenant: str | None, user: str | None = None
-) -> Iterator[ManagementClient]:
+def _api(conn: Connection) -> Iterator[ManagementClient]:
     try:
-        with ManagementClient(url, api_key=api_key, tenant=tenant, user=user) as client:
+        with ManagementClient(
+            conn.url, api_key=conn.api_key, tenant=conn.tenant, user=conn.user
+        ) as client:
             yield client
     except ApiError as exc:
         _print_problem(exc)
         raise typer.Exit(1) from None
     except httpx.HTTPError as exc:
-        typer.echo(f"error: cannot reach the API at {url}: {exc}", err=True)
+        typer.echo(f"error: cannot reach the API at {conn.url}: {exc}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -95,6 +88,9 @@ def _print_problem(exc: ApiError) -> None:
     for error in exc.problem.get("errors") or []:
         loc = ".".join(str(p) for p in error.get("loc", []))
         typer.echo(f"  {loc}: {error.get('msg')}", err=True)
+    for case in exc.problem.get("failing") or []:
+        differences = "; ".join(case.get("differences") or [])
+        typer.echo(f"  FAIL {case.get('name')}: {differences}", err=True)
 
 
 def _emit_json(value: BaseModel | dict[str, Any] | list[Any]) -> None:
@@ -142,10 +138,34 @@ def _trigger(
     if cron:
         return {"type": "cron", "expression": cron, "timezone": timezone}
     if api:
-        return {"type": "api", "name": api}
+        method, _, path = api.strip().partition(" ")
+        if not path.strip():
+            return {"type": "api", "name": api}  # the older name-only form
+        return {"type": "api", "method": method.upper(), "path": path.strip()}
     if manual:
         return {"type": "manual"}
     return None
+
+
+def _fixtures(text: str | None) -> list[Any] | None:
+    if text is None:
+        return None
+    parsed = _json_arg("--fixtures", text)
+    if not isinstance(parsed, list):
+        raise _usage("--fixtures must be a JSON array")
+    return parsed
+
+
+_TRIGGER_OPTIONS = [
+    keyword_option("event", EventOpt, None),
+    keyword_option("cron", CronOpt, None),
+    keyword_option("timezone", TimezoneOpt, "UTC"),
+    keyword_option("manual", ManualOpt, False),
+    keyword_option("api", ApiOpt, None),
+]
+#: The trigger options (`--event`, `--cron` and `--timezone`, `--manual`, `--api`), given to
+#: a command as `trigger`: the trigger they describe, or None.
+trigger_options = grouped("trigger", _TRIGGER_OPTIONS, _trigger)
 
 
 def _describe_trigger(trigger: Any) -> str:
@@ -155,7 +175,9 @@ def _describe_trigger(trigger: Any) -> str:
     if kind == "cron":
         return f"cron {trigger.expression!r} {trigger.timezone}"
     if kind == "api":
-        return f"api {trigger.name}"
+        return (
+            f"api {trigger.method} /api/{trigger.path}" if trigger.path else f"api {trigger.name}"
+        )
     return "manual"
 
 
@@ -180,10 +202,8 @@ def _summary(verb: str, script: Any) -> None:
 
 
 @scripts_app.command("list")
+@connected()
 def list_scripts(
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
     as_json: AsJson = False,
     status: Annotated[str | None, typer.Option(help="draft, active, disabled or archived.")] = None,
     trigger_type: Annotated[
@@ -194,9 +214,11 @@ def list_scripts(
     prefix: Annotated[str | None, typer.Option("--prefix", help="Name prefix.")] = None,
     offset: int = 0,
     limit: Annotated[int, typer.Option(help="At most 200.")] = 50,
+    *,
+    conn: Connection,
 ) -> None:
     """List scripts (sorted by name)."""
-    with _api(url, api_key, tenant) as api:
+    with _api(conn) as api:
         page = api.list_scripts(
             offset=offset,
             limit=limit,
@@ -227,15 +249,15 @@ def list_scripts(
 
 
 @scripts_app.command("get")
+@connected()
 def get_script(
     ref: Ref,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """Show a script and its source."""
-    with _api(url, api_key, tenant) as api:
+    with _api(conn) as api:
         script = api.resolve(ref)
     if as_json:
         _emit_json(script)
@@ -265,30 +287,28 @@ def get_script(
 
 
 @scripts_app.command("create")
+@connected(writes=True)
+@trigger_options
 def create_script(
     name: Annotated[str, typer.Argument(help="Unique name (letters, digits, _ . -).")],
     file: SourceFile = None,
-    event: EventOpt = None,
-    cron: CronOpt = None,
-    timezone: TimezoneOpt = "UTC",
-    manual: ManualOpt = False,
-    api_trigger: ApiOpt = None,
     description: DescriptionOpt = None,
     priority: PriorityOpt = None,
     on_error: OnErrorOpt = None,
+    fixtures: FixturesOpt = None,
     activate: ActivateOpt = False,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
-    user: User = None,
     as_json: AsJson = False,
+    *,
+    trigger: dict[str, Any] | None,
+    conn: Connection,
 ) -> None:
-    """Create a script from a file; the engine validates it first."""
+    """Create a script from a file; the engine validates it first (and, with --activate,
+    its fixtures must pass)."""
     if file is None:
         raise _usage("--file is required")
     source = _read_source(file)
-    trigger = _trigger(event, cron, timezone, manual, api_trigger) or {"type": "manual"}
-    with _api(url, api_key, tenant, user) as api:
+    trigger = trigger or {"type": "manual"}
+    with _api(conn) as api:
         script = api.create_script(
             name,
             source,
@@ -297,6 +317,7 @@ def create_script(
             status="active" if activate else "draft",
             priority=priority or 0,
             on_error=on_error or "fail",
+            fixtures=_fixtures(fixtures) or [],
         )
     if as_json:
         _emit_json(script)
@@ -305,29 +326,26 @@ def create_script(
 
 
 @scripts_app.command("update")
+@connected(writes=True)
+@trigger_options
 def update_script(
     ref: Ref,
     file: SourceFile = None,
     new_name: Annotated[str | None, typer.Option("--name", help="Rename.")] = None,
-    event: EventOpt = None,
-    cron: CronOpt = None,
-    timezone: TimezoneOpt = "UTC",
-    manual: ManualOpt = False,
-    api_trigger: ApiOpt = None,
     description: DescriptionOpt = None,
     priority: PriorityOpt = None,
     on_error: OnErrorOpt = None,
+    fixtures: FixturesOpt = None,
     activate: ActivateOpt = False,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
-    user: User = None,
     as_json: AsJson = False,
+    *,
+    trigger: dict[str, Any] | None,
+    conn: Connection,
 ) -> None:
-    """Change a script; refused if it changed since it was read (optimistic concurrency)."""
+    """Change a script; refused if it changed since it was read (optimistic concurrency),
+    or if it is (or becomes) active and a fixture fails."""
     source = _read_source(file) if file is not None else None
-    trigger = _trigger(event, cron, timezone, manual, api_trigger)
-    with _api(url, api_key, tenant, user) as api:
+    with _api(conn) as api:
         current = api.resolve(ref)
         script = api.update_script(
             current.id,
@@ -338,6 +356,7 @@ def update_script(
             description=description,
             priority=priority,
             on_error=on_error,
+            fixtures=_fixtures(fixtures),
             status="active" if activate else None,
         )
     if as_json:
@@ -347,16 +366,16 @@ def update_script(
 
 
 @scripts_app.command("delete")
+@connected()
 def delete_script(
     ref: Ref,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """Delete a script and its versions."""
-    with _api(url, api_key, tenant) as api:
+    with _api(conn) as api:
         script = api.resolve(ref)
         if not yes and not typer.confirm(f"Delete script {script.name} ({script.id})?"):
             raise typer.Exit(1)
@@ -368,6 +387,7 @@ def delete_script(
 
 
 @scripts_app.command("run")
+@connected(writes=True)
 def run_script(
     ref: Ref,
     param: Annotated[
@@ -384,11 +404,9 @@ def run_script(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="No effects, no log, no failure count.")
     ] = False,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
-    user: User = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """Run a script once (manual phase) and print its result."""
     values: dict[str, Any] = {}
@@ -408,7 +426,7 @@ def run_script(
     sample = _json_arg("--entity", entity) if entity is not None else None
     if sample is not None and not isinstance(sample, dict):
         raise _usage("--entity must be a JSON object")
-    with _api(url, api_key, tenant, user) as api:
+    with _api(conn) as api:
         kwargs: dict[str, Any] = {
             "params": values,
             "entity": sample,
@@ -433,18 +451,44 @@ def run_script(
         typer.echo(f"effect: {effect.event_type} {json.dumps(effect.payload, ensure_ascii=False)}")
 
 
+@scripts_app.command("test")
+@connected()
+def test_script(
+    ref: Ref,
+    as_json: AsJson = False,
+    *,
+    conn: Connection,
+) -> None:
+    """Run a script's fixtures (no side effects) and report each case; exit code 1 when one
+    fails, so that it can gate a pipeline."""
+    with _api(conn) as api:
+        report = api.test(api.resolve(ref).id)
+    if as_json:
+        _emit_json(report)
+    else:
+        for case in report.cases:
+            verdict = "PASS" if case.passed else "FAIL"
+            typer.echo(f"{verdict} {case.name} ({case.outcome})")
+            for difference in case.differences:
+                typer.echo(f"     {difference}")
+        failed = sum(not case.passed for case in report.cases)
+        typer.echo(f"{len(report.cases) - failed} passed, {failed} failed")
+    if not report.passed:
+        raise typer.Exit(1)
+
+
 @scripts_app.command("executions")
+@connected()
 def executions(
     ref: Ref,
     offset: int = 0,
     limit: Annotated[int, typer.Option(help="At most 200.")] = 20,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """The script's execution log, newest first."""
-    with _api(url, api_key, tenant) as api:
+    with _api(conn) as api:
         script = api.resolve(ref)
         page = api.executions(script.id, offset=offset, limit=limit)
     if as_json:
@@ -468,14 +512,11 @@ def executions(
 def _lifecycle(
     verb: str,
     ref: str,
-    url: str,
-    api_key: str | None,
-    tenant: str | None,
-    user: str | None,
+    conn: Connection,
     as_json: bool,
     reason: str | None = None,
 ) -> None:
-    with _api(url, api_key, tenant, user) as api:
+    with _api(conn) as api:
         script = api.resolve(ref)
         if verb == "activated":
             script = api.activate(script.id)
@@ -490,56 +531,53 @@ def _lifecycle(
 
 
 @scripts_app.command("activate")
+@connected(writes=True)
 def activate(
     ref: Ref,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
-    user: User = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """Activate a script."""
-    _lifecycle("activated", ref, url, api_key, tenant, user, as_json)
+    _lifecycle("activated", ref, conn, as_json)
 
 
 @scripts_app.command("disable")
+@connected(writes=True)
 def disable(
     ref: Ref,
     reason: Annotated[str | None, typer.Option(help="Why (shown as disabled_reason).")] = None,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
-    user: User = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """Disable a script."""
-    _lifecycle("disabled", ref, url, api_key, tenant, user, as_json, reason)
+    _lifecycle("disabled", ref, conn, as_json, reason)
 
 
 @scripts_app.command("reset")
+@connected(writes=True)
 def reset(
     ref: Ref,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
-    user: User = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """Re-enable a script disabled after failures (clears the failure count)."""
-    _lifecycle("reset", ref, url, api_key, tenant, user, as_json)
+    _lifecycle("reset", ref, conn, as_json)
 
 
 @scripts_app.command("versions")
+@connected()
 def versions(
     ref: Ref,
     version: Annotated[int | None, typer.Argument(help="Show this version's source.")] = None,
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """List a script's versions, or show one."""
-    with _api(url, api_key, tenant) as api:
+    with _api(conn) as api:
         script = api.resolve(ref)
         if version is not None:
             one = api.get_version(script.id, version)
@@ -571,17 +609,16 @@ def versions(
 
 
 @scripts_app.command("rollback")
+@connected(writes=True)
 def rollback(
     ref: Ref,
     version: Annotated[int, typer.Argument(help="The version to make current again.")],
-    url: Url = DEFAULT_URL,
-    api_key: ApiKey = None,
-    tenant: Tenant = None,
-    user: User = None,
     as_json: AsJson = False,
+    *,
+    conn: Connection,
 ) -> None:
     """Make an earlier version current again (as a new version)."""
-    with _api(url, api_key, tenant, user) as api:
+    with _api(conn) as api:
         script = api.resolve(ref)
         script = api.rollback(script.id, version, revision=script.revision)
     if as_json:

@@ -1,4 +1,5 @@
-"""The `alloy-scripting` command line."""
+"""`alloy-scripting script check|run FILE`: a script file checked or run locally, in the
+sandbox (no services needed)."""
 
 from __future__ import annotations
 
@@ -9,83 +10,12 @@ from typing import Any, NoReturn
 
 import typer
 
+from alloy_scripting.cli.debug import script_debug
 from alloy_scripting.model.enums import EventType, ExecutionPhase
 
-app = typer.Typer(
-    help="alloy-scripting: sandboxed business scripts over Kafka.", no_args_is_help=True
-)
 script_app = typer.Typer(
     help="Check and run a script file locally (no services needed).", no_args_is_help=True
 )
-app.add_typer(script_app, name="script")
-asyncapi_app = typer.Typer(help="The AsyncAPI contract of the Kafka surface.", no_args_is_help=True)
-app.add_typer(asyncapi_app, name="asyncapi")
-
-
-def _mount_remote_commands() -> None:
-    from alloy_scripting.cli_scripts import scripts_app
-
-    app.add_typer(scripts_app, name="scripts")
-
-
-_mount_remote_commands()
-
-
-@app.command()
-def serve() -> None:
-    """Run the service: Kafka hooks, REST API and scheduler."""
-    import asyncio
-
-    from alloy_scripting.serve import run_service
-
-    asyncio.run(run_service())
-
-
-@asyncapi_app.command("export")
-def asyncapi_export(
-    output: str | None = typer.Option(
-        None, "--output", "-o", help="Write to this file instead of stdout."
-    ),
-) -> None:
-    """Print (or write) the AsyncAPI 3.0 document generated from the FastStream app."""
-    from alloy_scripting.messaging.contract import asyncapi_yaml
-
-    text = asyncapi_yaml()
-    if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    else:
-        typer.echo(text, nl=False)
-
-
-@app.command()
-def demo(
-    url: str = typer.Option(
-        "http://127.0.0.1:8080", "--url", envvar="ALLOY_API_URL", help="REST API."
-    ),
-    bootstrap: str = typer.Option(
-        "127.0.0.1:9092",
-        "--bootstrap",
-        envvar="ALLOY_KAFKA_BOOTSTRAP",
-        help="Kafka bootstrap servers.",
-    ),
-    topic_prefix: str = typer.Option("", "--topic-prefix", envvar="ALLOY_TOPIC_PREFIX"),
-    api_key: str | None = typer.Option(None, "--api-key", envvar="ALLOY_API_KEY"),
-    tenant: str | None = typer.Option(None, "--tenant", envvar="ALLOY_TENANT"),
-) -> None:
-    """The seed's scenario against a running service: create `validate_deal`, send two deals."""
-    from alloy_scripting.demo import main as run_demo
-
-    try:
-        lines = run_demo(
-            url=url, bootstrap=bootstrap, topic_prefix=topic_prefix, api_key=api_key, tenant=tenant
-        )
-    except Exception as error:  # a demo should say what is missing, not dump a traceback
-        typer.echo(f"demo failed: {error.__class__.__name__}: {error}", err=True)
-        typer.echo("is the service running? start it with `make run`", err=True)
-        raise typer.Exit(code=1) from None
-    for line in lines:
-        typer.echo(line)
 
 
 _PHASES = ", ".join(phase.value for phase in ExecutionPhase)
@@ -141,6 +71,9 @@ def _json_object(option: str, value: str | None) -> dict[str, Any] | None:
     if not isinstance(parsed, dict):
         _usage_error(f"{option} must be a JSON object")
     return parsed
+
+
+script_app.command("debug")(script_debug)
 
 
 @script_app.command("check")
@@ -299,11 +232,3 @@ def _summary(result: dict[str, Any]) -> str:
         lines.append(f"emit {item['event_type']}: {json.dumps(item['payload'])}")
     lines.append(f"operations: {result.get('operations', 0)}, {result.get('duration_ms', 0)} ms")
     return "\n".join(lines)
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()

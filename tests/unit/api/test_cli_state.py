@@ -1,0 +1,72 @@
+"""`alloy-scripting state list|get|delete` against a live uvicorn server (real HTTP)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from typer.testing import CliRunner
+
+from alloy_scripting.cli import app as cli_app
+from alloy_scripting.runner.service import Runtime
+from alloy_scripting.storage import InMemoryStores
+from tests.unit.api.fixtures import KEY, make_api, make_runtime
+
+TENANT = "cli-state"
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[str, Runtime]]:
+    runtime = make_runtime(InMemoryStores())
+
+    async def seed() -> None:
+        await runtime.state.put(TENANT, "customers", "c1", {"name": "Ann"})
+        await runtime.state.put(TENANT, "customers", "a/b", {"name": "Slash"})
+        await runtime.state.put("other", "customers", "c9", {"name": "Not yours"})
+
+    asyncio.run(seed())
+    server = uvicorn.Server(
+        uvicorn.Config(make_api(runtime), host="127.0.0.1", port=0, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}", runtime
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def cli(served: tuple[str, Runtime]) -> CliRunner:
+    url, _ = served
+    return CliRunner(env={"ALLOY_API_URL": url, "ALLOY_API_KEY": KEY, "ALLOY_TENANT": TENANT})
+
+
+def test_list_get_delete(cli: CliRunner, served: tuple[str, Runtime]) -> None:
+    listed = cli.invoke(cli_app, ["state", "list", "customers", "--json"])
+    assert listed.exit_code == 0, listed.output
+    page = json.loads(listed.stdout)
+    assert [item["key"] for item in page["items"]] == ["a/b", "c1"] and page["total"] == 2
+    text = cli.invoke(cli_app, ["state", "list", "customers"])
+    assert 'c1\t{"name": "Ann"}' in text.stdout
+    got = cli.invoke(cli_app, ["state", "get", "customers", "a/b"])
+    assert got.exit_code == 0 and json.loads(got.stdout) == {"name": "Slash"}
+    assert cli.invoke(cli_app, ["state", "get", "customers", "c9"]).exit_code == 1
+    deleted = cli.invoke(cli_app, ["state", "delete", "customers", "c1"])
+    assert deleted.exit_code == 0 and "deleted customers/c1" in deleted.stdout
+    missing = cli.invoke(cli_app, ["state", "delete", "customers", "c1"])
+    assert missing.exit_code == 1 and "404" in missing.stderr
+    bad = cli.invoke(cli_app, ["state", "list", "Bad.Name"])
+    assert bad.exit_code == 1 and "422" in bad.stderr
+    _, runtime = served
+    assert asyncio.run(runtime.state.get(TENANT, "customers", "c1")) is None
+    assert asyncio.run(runtime.state.get("other", "customers", "c9")) is not None
