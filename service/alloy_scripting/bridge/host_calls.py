@@ -103,6 +103,8 @@ class HostRun:
     max_emit_total_size: int
     emitted: list[EmittedEvent] = field(default_factory=list)
     emitted_size: int = 0
+    waited: float = 0.0
+    """Seconds the run's worker spent waiting on host calls (not CPU time)."""
     state: StateContext | None = None
     """The run's ``store.*`` context (tenant, phase, budgets, write ids), if it has one."""
     http: http_helpers.HttpRun | None = None

@@ -8,12 +8,15 @@ processed-event marks that make redeliveries no-ops. So a mark promises its reco
 the consumer commits the batch's offsets only after that step (`BatchConsumer`); any
 failure raises, and the consumer rewinds. A redelivery that runs again writes records with
 the same ids (derived from the request), which the store ignores as duplicates.
-Records with one key are handled in order; different keys run concurrently (bounded).
+Records with one key are handled in order (across batches too); different keys run
+concurrently (bounded), and a batch does not wait for the one before it to finish its
+scripts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 from collections import OrderedDict, defaultdict
@@ -78,6 +81,8 @@ class HookProcessor:
         remembered_outcomes: int = 20_000,
         mark_linger: float = 0.02,
         books_delays: tuple[float, float] = (0.0, 0.0),
+        hold: float = 0.01,
+        max_behind: int = 8,
     ) -> None:
         self.orchestrator = orchestrator
         self.processed = processed
@@ -85,6 +90,8 @@ class HookProcessor:
         self.enqueue = enqueue
         self.topics = topics
         self.concurrency = concurrency
+        self.hold = hold
+        self.max_behind = max_behind
         self.processed_ttl_seconds = processed_ttl_seconds
         self.redeliveries = RedeliveryTracker(processed, group)
         self._recent: OrderedDict[str, _Answer] = OrderedDict()
@@ -99,15 +106,24 @@ class HookProcessor:
         self._unmarked: set[str] = set()
         """Effects handled in a batch whose marks are not written yet (duplicates meanwhile
         are caught here, not by the store)."""
+        self._slots: asyncio.Semaphore | None = None
+        """Keys handled at once, over all the batches in flight."""
+        self._behind: set[asyncio.Future[None]] = set()
+        """Keys of earlier batches whose scripts outlasted `hold` (at most `max_behind`)."""
+        self._tails: dict[bytes, asyncio.Future[None]] = {}
+        """Per key, the latest batch's records still running (the next ones wait for it)."""
 
     # -- batch driver -------------------------------------------------------------------
 
     async def handle_batch(self, records: Sequence[RecordLike]) -> Callable[[], Awaitable[None]]:
-        """Run one consumed batch's scripts, in order per key, and start sending what they
-        produced (replies, effects, dead letters); returns the batch's *finish* step, to
-        await before committing its offsets: it waits until all of that is acknowledged by
-        Kafka, then writes the processed-event marks. The consumer meanwhile goes on with
-        the next batch, so Kafka's acknowledgements are not waited for record by record."""
+        """Run one consumed batch's scripts, in order per key, for at most `hold` seconds
+        (with at most `max_behind` keys of earlier batches still running), and return the
+        batch's *finish* step, to await before committing its offsets: it waits for the
+        scripts still running, then until every reply, effect and dead letter they produced
+        is acknowledged by Kafka, then writes its books (execution records, then marks).
+        The consumer meanwhile fetches and starts the next batches: a slow script (a worker runs it)
+        holds its own key (later records with that key wait for it, across batches), not
+        the keys behind it."""
         batch = _Batch(suspects=await self.redeliveries.begin(records))
         pending = batch.pending
         groups: dict[bytes, list[Inbound]] = defaultdict(list)
@@ -118,25 +134,47 @@ class HookProcessor:
             else:
                 groups[inbound.key].append(inbound)
 
-        semaphore = asyncio.Semaphore(self.concurrency)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.concurrency)
+        slots, tails, behind = self._slots, self._tails, self._behind
+        while len(behind) >= self.max_behind:  # bounded: a drain on stop stays short
+            await asyncio.wait(behind, return_when=asyncio.FIRST_COMPLETED)
 
-        async def run_group(items: list[Inbound]) -> None:
-            async with semaphore:
+        async def run_group(items: list[Inbound], previous: asyncio.Future[None] | None) -> None:
+            if previous is not None:  # the same key's records of an earlier batch first
+                await asyncio.wait({previous})
+            async with slots:
                 for inbound in items:
                     await self._handle(inbound, batch)
 
-        try:
-            await asyncio.gather(*(run_group(items) for items in groups.values()))
-        except BaseException:
-            # Wait for whatever was started, so nothing is left dangling; the batch comes again.
-            await asyncio.gather(*pending, *(d for _, d in batch.replies), return_exceptions=True)
-            raise
-        marks, run_records = batch.marks, batch.records
-        unmarked = {key for key in marks if key.startswith(_EFFECTS)}
-        self._unmarked |= unmarked
+        def forget(key: bytes, task: asyncio.Future[None]) -> None:
+            if tails.get(key) is task:
+                del tails[key]
+
+        running: list[asyncio.Future[None]] = []
+        for key, items in groups.items():
+            task = asyncio.ensure_future(run_group(items, tails.get(key)))
+            tails[key] = task
+            task.add_done_callback(functools.partial(forget, key))
+            running.append(task)
+        if running:
+            # Fast scripts finish here, as the batch did before; a slow one is left to run
+            # behind after `hold` seconds instead of holding every key behind it.
+            _, slow = await asyncio.wait(running, timeout=self.hold)
+            for late in slow:
+                behind.add(late)
+                late.add_done_callback(behind.discard)
 
         async def finish() -> None:
             try:
+                results = await asyncio.gather(*running, return_exceptions=True)
+                failure = next((r for r in results if isinstance(r, BaseException)), None)
+                if failure is not None:
+                    # Let whatever was started settle; the batch comes again.
+                    await asyncio.gather(
+                        *pending, *(d for _, d in batch.replies), return_exceptions=True
+                    )
+                    raise failure
                 await self._settle_replies(batch.replies)
                 results = await asyncio.gather(*pending, return_exceptions=True)
                 for result in results:
@@ -145,12 +183,12 @@ class HookProcessor:
                 # Replies and effects are durable: now the books, records before marks
                 # (an effects mark written earlier could hide effects that failed, a
                 # mark written before its records could hide records that failed).
-                if run_records or marks:
-                    await self._books.submit([(run_records, marks)])
+                if batch.records or batch.marks:
+                    await self._books.submit([(batch.records, batch.marks)])
                 for key in batch.owed:
                     self._unrecorded.pop(key, None)
             finally:
-                self._unmarked -= unmarked
+                self._unmarked -= batch.effects
 
         return finish
 
@@ -385,6 +423,8 @@ class HookProcessor:
             telemetry.messages("effects", "duplicate").inc()
             return
         batch.claim(key)
+        batch.effects.add(key)
+        self._unmarked.add(key)
         # Always looked up (not only for suspects): side effects must not repeat when a
         # domain service's outbox sends the same event again as a new record.
         if await self.processed.get(key) is not None:
@@ -447,6 +487,8 @@ class _Batch:
     """Execution records of the batch's runs, written before its marks."""
     owed: list[str] = field(default_factory=list)
     """Keys of the before-requests whose records are in `records`."""
+    effects: set[str] = field(default_factory=set)
+    """Its after/on-commit events, unmarked until its finish step (`_unmarked`)."""
 
     def is_suspect(self, inbound: Inbound) -> bool:
         record = inbound.record

@@ -94,7 +94,9 @@ async def test_a_c_level_overrun_ends_at_the_deadline() -> None:
         started = time.perf_counter()
         result = await pool.run(manual(C_OVERRUN))
         took = time.perf_counter() - started
-        assert inline_took > 0.35, f"the C step no longer overruns in-process ({inline_took:.3f} s)"
+        # In-process (on an idle machine ~0.45 s) the engine sees the clock again only after
+        # the sort; the pool answers at the deadline whatever the worker does.
+        assert inline_took > 0.25
         assert (result.status, result.limit) == (ExecutionStatus.TIMEOUT, "timeout")
         assert took <= 0.25 + 0.05, f"answered after {took * 1000:.0f} ms"
         # The worker was either killed (`kill_after` later) or came back by itself.
@@ -154,7 +156,8 @@ async def test_workers_are_recycled_without_losing_capacity() -> None:
 
 
 async def test_a_saturating_tenant_does_not_hold_the_others_back() -> None:
-    async with WorkerPool(config=PoolConfig(size=2, per_tenant=1)) as pool:
+    # A generous timeout: the noisy runs must not time out on a busy machine.
+    async with WorkerPool(EngineConfig(timeout=2), PoolConfig(size=2, per_tenant=1)) as pool:
         noisy = [asyncio.ensure_future(pool.run(manual(BUSY, tenant="noisy"))) for _ in range(6)]
         await asyncio.sleep(0.01)
         started = time.perf_counter()
@@ -169,7 +172,7 @@ async def test_a_saturating_tenant_does_not_hold_the_others_back() -> None:
 
 
 async def test_a_run_waiting_past_its_deadline_is_answered_timeout() -> None:
-    async with WorkerPool(config=PoolConfig(size=1)) as pool:
+    async with WorkerPool(EngineConfig(timeout=2), PoolConfig(size=1)) as pool:
         holding = asyncio.ensure_future(pool.run(manual(BUSY, tenant="a")))
         await asyncio.sleep(0.005)
         started = time.perf_counter()
@@ -202,3 +205,13 @@ async def test_host_calls_wait_on_their_own_budget(monkeypatch: pytest.MonkeyPat
         result = await pool.run(manual(script))
         assert (result.status, result.limit) == (ExecutionStatus.LIMIT_EXCEEDED, "host_time")
         assert pool.restarts == {}  # a budget breach is the script's, the worker is fine
+
+
+async def test_a_worker_that_died_while_idle_is_replaced_before_a_run() -> None:
+    async with WorkerPool(config=PoolConfig(size=1)) as pool:
+        (victim,) = pool.pids()
+        os.kill(victim, signal.SIGKILL)
+        await asyncio.sleep(0.2)
+        result = await pool.run(manual("entity['m'] = 1"))
+        assert result.status is ExecutionStatus.SUCCESS and result.changes == {"m": 1}
+        assert pool.restarts == {"crash": 1} and victim not in pool.pids()

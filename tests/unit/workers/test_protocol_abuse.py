@@ -44,8 +44,12 @@ async def test_an_abusive_answer_is_an_error_and_a_fresh_worker() -> None:
 async def test_a_frame_sent_between_runs_ends_the_worker_not_the_next_run() -> None:
     async with WorkerPool(config=PoolConfig(size=1)) as pool:
         assert (await pool.run(request("double"))).status is ExecutionStatus.SUCCESS
-        forged = await pool.run(request("ok"))  # the unsolicited frame is not its answer
-        assert forged.status is ExecutionStatus.ERROR and "forged" not in forged.changes
+        # The unsolicited frame is never the next run's answer: either the worker is found
+        # unhealthy before the run (which then runs on its successor) or the frame's id
+        # does not match (that run fails).
+        nxt = await pool.run(request("ok"))
+        assert "forged" not in nxt.changes
+        assert nxt.status in (ExecutionStatus.SUCCESS, ExecutionStatus.ERROR)
         assert pool.restarts == {"crash": 1}
         assert (await pool.run(request("ok"))).changes == {"seen": 7}
 

@@ -335,6 +335,8 @@ class WorkerPool:
         try:
             message = request.frame()
             frame = protocol.encode(message)
+            if len(frame) > protocol.MAX_REQUEST_FRAME:
+                raise ValueError(f"more than {protocol.MAX_REQUEST_FRAME} bytes")
         except (TypeError, ValueError) as error:
             return self._synthetic(
                 request,
@@ -346,6 +348,10 @@ class WorkerPool:
             )
         try:
             worker = await self._acquire(tenant, request.wait_limit)
+            while not worker.healthy:  # died while idle: never an innocent run's failure
+                self._replace(worker, "crash")
+                self._release(worker, tenant)
+                worker = await self._acquire(tenant, request.wait_limit)
         except QueueTimeout:
             metrics.QUEUE_TIMEOUTS.inc()
             return self._synthetic(
@@ -438,17 +444,33 @@ class WorkerPool:
                 self._replace(worker, "memory")  # whatever it holds now, start afresh
             if host_run.state is not None:
                 result.state_calls = [call.to_dict() for call in host_run.state.calls]
+            cpu: Any = outcome.frame.get("cpu_ms")
+            ran = cpu / 1000 if type(cpu) in (int, float) and cpu >= 0 else 0.0
+            timing = self._timing_of(request)
+            late = ran > timing.timeout + timing.kill_grace
+            if late and result.status is not ExecutionStatus.TIMEOUT:
+                # Past its CPU deadline in one C step, and back before the service's clock
+                # could act on it: still a timeout, never a late success.
+                late_result = self._synthetic(
+                    request,
+                    ExecutionStatus.TIMEOUT,
+                    "timeout",
+                    "LimitExceeded",
+                    self._timeout_message(request),
+                    started,
+                )
+                late_result.state_calls = result.state_calls  # what it did stays on record
+                return late_result
             return result
         if outcome.kind == "timeout":
             if not worker.overdue:  # the CPU-seconds backstop ended it
                 self._replace(worker, "timeout")
-            ms = f"{self._timing_of(request).timeout * 1000:g}"
             return self._synthetic(
                 request,
                 ExecutionStatus.TIMEOUT,
                 "timeout",
                 "LimitExceeded",
-                f"timeout of {ms} ms exceeded",
+                self._timeout_message(request),
                 started,
             )
         if outcome.kind == "memory":
@@ -471,6 +493,10 @@ class WorkerPool:
             "the script's worker process failed",
             started,
         )
+
+    def _timeout_message(self, request: RunRequest) -> str:
+        """What a timed-out run says: its own deadline (a script's `limits` may lower it)."""
+        return f"timeout of {self._timing_of(request).timeout * 1000:g} ms exceeded"
 
     @staticmethod
     def _synthetic(
@@ -495,10 +521,9 @@ class WorkerPool:
     def _host_handler(self, host_run: HostRun) -> Any:
         budget = self.config.host_call_budget
         calls = 0
-        used = 0.0
 
         async def handle(frame: dict[str, Any]) -> dict[str, Any]:
-            nonlocal calls, used
+            nonlocal calls
             calls += 1
             if calls > self.config.max_host_calls:
                 raise protocol.ProtocolError("too many host calls in one run")
@@ -508,7 +533,7 @@ class WorkerPool:
                 raise protocol.ProtocolError("a host call names no host function")
             if host_run.phase not in function.phases:
                 raise protocol.ProtocolError(f"{function.name}() is not offered in this phase")
-            left = budget - used
+            left = budget - host_run.waited
             if left <= 0:
                 metrics.HOST_CALLS.labels(function.name, "budget").inc()
                 return _refusal("host_time", f"host calls exceeded {budget:g} s in this run")
@@ -522,7 +547,7 @@ class WorkerPool:
                 metrics.HOST_CALLS.labels(function.name, "failed").inc()
                 return error.reply()
             finally:
-                used += time.perf_counter() - began
+                host_run.waited += time.perf_counter() - began
             metrics.HOST_CALLS.labels(function.name, "ok").inc()
             return {"t": "host_reply", "ok": True, "value": value}
 

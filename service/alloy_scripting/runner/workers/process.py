@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections import deque
@@ -61,6 +62,30 @@ class Timing:
     kill_grace: float
     compile_allowance: float
 
+    @property
+    def wall_cap(self) -> float:
+        """Longest a run may take on a starved machine before it is a timeout anyway."""
+        return max(1.0, 10 * self.timeout)
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process `pid` so far (Linux `/proc`), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _seconds(value: Any, default: float | None = None) -> float | None:
+    if type(value) in (int, float) and 0 <= value < 1e9:
+        return float(value)
+    return default
+
 
 class _Deadline(Exception):
     """The run's clock ran out (raised into the coroutine waiting for a frame)."""
@@ -89,6 +114,11 @@ class WorkerProcess:
         self._waiter: asyncio.Future[None] | None = None
         self._broken: str | None = None
         self._timer: asyncio.TimerHandle | None = None
+        #: The worker's CPU seconds when its current run began (its last report).
+        self.cpu_total = _seconds(ready.get("cpu_total"))
+        self._cpu_budget: float | None = None
+        self._run_started = 0.0
+        self._wall_cap = 0.0
         self._reading = asyncio.get_running_loop().create_task(self._read(process.stdout))
 
     @classmethod
@@ -119,6 +149,16 @@ class WorkerProcess:
                 await asyncio.wait_for(process.wait(), 5)
             raise
         return cls(process, ready)
+
+    @property
+    def healthy(self) -> bool:
+        """Alive, its channel intact, nothing unasked-for pending: it may take a run."""
+        return (
+            self.alive
+            and self._broken is None
+            and not self._frames
+            and self.process.returncode is None
+        )
 
     # -- frames ----------------------------------------------------------------------------
 
@@ -170,7 +210,10 @@ class WorkerProcess:
             return Outcome("crash", detail="the worker sent frames between runs")
         compiling = source not in self.known
         budget = timing.timeout + timing.kill_grace
-        self._arm(loop, loop.time() + budget + (timing.compile_allowance if compiling else 0.0))
+        self._run_started = loop.time()
+        self._wall_cap = timing.wall_cap + (timing.compile_allowance if compiling else 0.0)
+        self._cpu_budget = budget + (timing.compile_allowance if compiling else 0.0)
+        self._arm(loop, loop.time() + self._cpu_budget)
         try:
             self._writer.write(frame)
             while True:
@@ -180,10 +223,16 @@ class WorkerProcess:
                     if message.get("id") != run_id:
                         raise protocol.ProtocolError("a result for another run")
                     self._disarm()
+                    self._cpu_budget = None
                     self.known.add(source)
+                    self.cpu_total = _seconds(message.get("cpu_total"), self.cpu_total)
                     return Outcome("result", message)
                 if kind == "started" and compiling:
                     compiling = False
+                    self.cpu_total = cpu_seconds(self.pid) or self.cpu_total
+                    self._cpu_budget = budget
+                    self._run_started = loop.time()
+                    self._wall_cap = timing.wall_cap
                     self._arm(loop, loop.time() + budget)
                 elif kind == "host_call":
                     assert self._timer is not None
@@ -198,6 +247,7 @@ class WorkerProcess:
                     raise protocol.ProtocolError(f"unexpected frame {kind[:40]!r}")
         except _Deadline:
             # Answered now; the worker may still come back with its own result (`settle`).
+            self._cpu_budget = None
             self.overdue = True
             return Outcome("timeout")
         except (protocol.ProtocolError, ConnectionError, OSError) as error:
@@ -254,7 +304,23 @@ class WorkerProcess:
             self._timer = None
 
     def _expire(self) -> None:
+        """The deadline is wall-clock, for a script that is running. A worker that has
+        hardly been on a CPU since the run began (under a fifth of its budget: the machine
+        starved it, the script is not what is slow) gets more time, up to
+        `Timing.wall_cap` in all, as a script in the service's own process would."""
         self._timer = None
+        budget = self._cpu_budget
+        if budget is not None:
+            loop = asyncio.get_running_loop()
+            now = cpu_seconds(self.pid)
+            if (
+                now is not None
+                and self.cpu_total is not None
+                and now - self.cpu_total < budget / 5
+                and loop.time() - self._run_started < self._wall_cap
+            ):
+                self._timer = loop.call_at(loop.time() + budget / 2, self._expire)
+                return
         self._wake(_Deadline())
 
     def kill(self) -> None:
