@@ -68,3 +68,16 @@ def test_optional_resources_render_when_enabled() -> None:
 def test_schema_refuses_wrong_types() -> None:
     with pytest.raises(Exception, match="replicaCount"):
         render({"replicaCount": "two"})
+
+
+def test_mcp_answers_the_services_own_names_by_default() -> None:
+    [config] = render({})["ConfigMap"][:1]
+    hosts = config["data"]["ALLOY_MCP_ALLOWED_HOSTS"].split(",")
+    assert "alloy-alloy-scripting.hooks.svc:*" in hosts
+    assert "alloy-alloy-scripting:*" in hosts
+    assert "ALLOY_MCP_ALLOWED_ORIGINS" not in config["data"]
+    [custom] = render(
+        {"config": {"mcpAllowedHosts": "mcp.example.com", "mcpAllowedOrigins": "https://a.example"}}
+    )["ConfigMap"][:1]
+    assert custom["data"]["ALLOY_MCP_ALLOWED_HOSTS"] == "mcp.example.com"
+    assert custom["data"]["ALLOY_MCP_ALLOWED_ORIGINS"] == "https://a.example"
