@@ -77,7 +77,7 @@ def test_mcp_answers_the_services_own_names_by_default() -> None:
     assert "alloy-alloy-scripting:*" in hosts
     assert "ALLOY_MCP_ALLOWED_ORIGINS" not in config["data"]
     [custom] = render(
-        {"config": {"mcpAllowedHosts": "mcp.example.com", "mcpAllowedOrigins": "https://a.example"}}
+        {"mcp": {"allowedHosts": "mcp.example.com", "allowedOrigins": "https://a.example"}}
     )["ConfigMap"][:1]
     assert custom["data"]["ALLOY_MCP_ALLOWED_HOSTS"] == "mcp.example.com"
     assert custom["data"]["ALLOY_MCP_ALLOWED_ORIGINS"] == "https://a.example"
