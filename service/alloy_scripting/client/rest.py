@@ -183,6 +183,7 @@ class ManagementClient:
         priority: int = 0,
         on_error: str = "fail",
         fixtures: list[Any] | None = None,
+        limits: Mapping[str, Any] | BaseModel | None = None,
     ) -> ScriptOut:
         body = {
             "name": name,
@@ -194,6 +195,8 @@ class ManagementClient:
             "on_error": on_error,
             "fixtures": [_plain(item) for item in fixtures or []],
         }
+        if limits is not None:
+            body["limits"] = _plain(limits)
         return self._model(ScriptOut, "POST", "/scripts", json=body)
 
     def update_script(
