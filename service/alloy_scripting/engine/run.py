@@ -4,6 +4,7 @@ captured logs and emitted intents) and the script globals bound to it."""
 from __future__ import annotations
 
 import logging
+import os
 import resource
 import sys
 from collections.abc import Callable
@@ -62,6 +63,7 @@ class Run(IterationBuiltins):
         "outcome",
         "response",
         "rss_base",
+        "rss_now_base",
         "script_name",
         "timeout",
     )
@@ -100,6 +102,7 @@ class Run(IterationBuiltins):
         self.script_name = script_name
         self.memory_check = 0
         self.rss_base = -1
+        self.rss_now_base = 0
         #: Set for debug runs: helpers record intents there and perform no side effect.
         self.effects: DebugEffects | None = None
         self.response: ApiResponse | None = None
@@ -153,12 +156,14 @@ class Run(IterationBuiltins):
             self._memory()
 
     def _memory(self) -> None:
-        """Peak-RSS growth since the run's first check (KiB on Linux, bytes on macOS)."""
+        """Memory growth since the run's first check: of the peak RSS (catches a spike
+        between two checks) and of the current RSS (a process started from a larger one
+        inherits that one's peak, which hides its own growth until it passes it)."""
         self.memory_check = self.ops + 256
-        peak = _peak_rss()
+        peak, now = _peak_rss(), _current_rss()
         if self.rss_base < 0:
-            self.rss_base = peak
-        elif peak - self.rss_base > self.config.max_memory:
+            self.rss_base, self.rss_now_base = peak, now
+        elif max(peak - self.rss_base, now - self.rss_now_base) > self.config.max_memory:
             self.fail(
                 "memory", f"memory use grew by more than {self.config.max_memory // 2**20} MiB"
             )
@@ -300,3 +305,31 @@ _RSS_UNIT = 1 if sys.platform == "darwin" else 1024
 
 def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * _RSS_UNIT
+
+
+class _Statm:
+    """`/proc/self/statm`, opened once per process (a forked child reopens it: the
+    descriptor names the process that opened it)."""
+
+    fd = -1
+    page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+    @classmethod
+    def forget(cls) -> None:
+        cls.fd = -1
+
+
+def _current_rss() -> int:
+    """The resident set size now, in bytes (0 where `/proc` cannot be read: the peak
+    alone then)."""
+    fd = _Statm.fd
+    try:
+        if fd < 0:
+            fd = _Statm.fd = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
+        return int(os.pread(fd, 64, 0).split()[1]) * _Statm.page
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_Statm.forget)

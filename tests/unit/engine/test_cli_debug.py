@@ -74,7 +74,10 @@ def test_http_fixtures_and_truncation(tmp_path: Path) -> None:
         app, ["script", "debug", str(path), "--phase", "manual", "--http-fixtures", fixtures]
     )
     assert result.exit_code == 0, result.output
-    assert "a = {'status': 200, 'body': {'n': 1}, 'headers': {}}" in result.stdout
+    assert (
+        "a = {'status': 200, 'headers': {}, 'text': '{\"n\": 1}', 'json': {'n': 1}}"
+        in result.stdout
+    )
     assert "… trace truncated (steps): 1000 of" in result.stdout
     assert 'intent http (not performed): {"method": "GET", "url": "https://x.example"' in (
         result.stdout

@@ -16,10 +16,10 @@ from alloy_scripting.runner.workers.results import to_result
 
 
 def waiter(tenant: str) -> Waiter:
-    return Waiter(tenant, asyncio.get_event_loop_policy().get_event_loop().create_future(), 0.0)
+    return Waiter(tenant, asyncio.get_running_loop().create_future(), 0.0)
 
 
-def test_tenants_are_served_in_turn_and_capped() -> None:
+async def test_tenants_are_served_in_turn_and_capped() -> None:
     queue = FairQueue(per_tenant=2)
     for tenant in ["a", "a", "a", "a", "b", "c"]:
         queue.push(waiter(tenant))
