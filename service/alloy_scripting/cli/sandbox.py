@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Annotated, Any, NoReturn
+from enum import StrEnum
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 from alloy_scripting.cli.debug import script_debug
 from alloy_scripting.cli.sample_options import (
-    EVENTS,
     PHASES,
     BeforeJson,
     EntityJson,
@@ -27,6 +27,9 @@ from alloy_scripting.model.enums import EventType, ExecutionPhase
 script_app = typer.Typer(
     help="Check and run a script file locally (no services needed).", no_args_is_help=True
 )
+
+
+Choice = TypeVar("Choice", bound=StrEnum)
 
 
 def _usage_error(message: str) -> NoReturn:
@@ -48,22 +51,23 @@ def _read_source(path: str) -> str:
         _usage_error(f"cannot read {path}: {error.__class__.__name__}")
 
 
-def _phase(value: str | None) -> ExecutionPhase | None:
+def _member(kind: type[Choice], what: str, value: str | None) -> Choice | None:
+    """``value`` as a member of ``kind`` (an enum of the phases or events), else a usage error."""
     if value is None:
         return None
     try:
-        return ExecutionPhase(value)
+        return kind(value)
     except ValueError:
-        _usage_error(f"unknown phase {value!r} (expected one of: {PHASES})")
+        expected = ", ".join(member.value for member in kind)
+        _usage_error(f"unknown {what} {value!r} (expected one of: {expected})")
+
+
+def _phase(value: str | None) -> ExecutionPhase | None:
+    return _member(ExecutionPhase, "phase", value)
 
 
 def _event(value: str | None) -> EventType | None:
-    if value is None:
-        return None
-    try:
-        return EventType(value)
-    except ValueError:
-        _usage_error(f"unknown event {value!r} (expected one of: {EVENTS})")
+    return _member(EventType, "event", value)
 
 
 def _json_object(option: str, value: str | None) -> dict[str, Any] | None:
