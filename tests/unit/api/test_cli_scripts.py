@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from typer.testing import CliRunner
 
 from alloy_scripting.api.auth import key_label
@@ -25,6 +22,7 @@ from tests.unit.api.fixtures import (
     make_api,
     make_runtime,
 )
+from tests.uvicorn_servers import in_thread
 
 COMMANDS = [
     "list", "get", "create", "update", "delete", "run", "executions",
@@ -35,19 +33,8 @@ COMMANDS = [
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[str]:
     app = make_api(make_runtime(InMemoryStores()))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with in_thread(app) as url:
+        yield url
 
 
 @pytest.fixture
