@@ -11,11 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from alloy_scripting.cli.remote import scripts_app
 from alloy_scripting.storage import MongoStores
-from tests.unit.api.fixtures import KEY, auth, make_api, make_runtime
+from tests.unit.api.fixtures import KEY, auth, cli_runner, make_api, make_runtime
 from tests.uvicorn_servers import in_loop
 
 pytestmark = pytest.mark.integration
@@ -45,7 +45,7 @@ async def server_url(mongo_db: Any) -> AsyncIterator[str]:
 
 
 async def invoke(url: str, *args: str) -> Result:
-    runner = CliRunner(env={"ALLOY_API_URL": url, "ALLOY_API_KEY": KEY, "ALLOY_TENANT": "cli"})
+    runner = cli_runner(url, "cli")
     return await asyncio.to_thread(runner.invoke, scripts_app, list(args))
 
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from alloy_scripting.api.app import create_api
 from alloy_scripting.cli import app as main_app
 from alloy_scripting.storage import InMemoryStores
-from tests.unit.api.fixtures import KEY, make_runtime
+from tests.unit.api.fixtures import cli_runner, make_runtime
 from tests.uvicorn_servers import in_thread
 
 
@@ -24,13 +24,7 @@ def server_url() -> Iterator[str]:
 
 @pytest.fixture
 def cli(server_url: str, unique_name: str) -> CliRunner:
-    return CliRunner(
-        env={
-            "ALLOY_API_URL": server_url,
-            "ALLOY_API_KEY": KEY,
-            "ALLOY_TENANT": f"cli-{unique_name}",
-        }
-    )
+    return cli_runner(server_url, f"cli-{unique_name}")
 
 
 def run(cli: CliRunner, *args: str, code: int = 0) -> str:

@@ -19,6 +19,7 @@ from tests.unit.api.fixtures import (
     KEY,
     MANUAL_SOURCE,
     SEED_SOURCE,
+    cli_runner,
     make_api,
     make_runtime,
 )
@@ -40,13 +41,7 @@ def server_url() -> Iterator[str]:
 @pytest.fixture
 def cli(server_url: str, unique_name: str) -> Iterator[CliRunner]:
     """A runner whose environment points at the server, in a fresh tenant per test."""
-    yield CliRunner(
-        env={
-            "ALLOY_API_URL": server_url,
-            "ALLOY_API_KEY": KEY,
-            "ALLOY_TENANT": f"cli-{unique_name}",
-        }
-    )
+    yield cli_runner(server_url, f"cli-{unique_name}")
 
 
 def run(cli: CliRunner, *args: str, code: int = 0, stdin: str | None = None) -> str:

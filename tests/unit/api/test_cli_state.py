@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from alloy_scripting.cli import app as cli_app
 from alloy_scripting.runner.service import Runtime
 from alloy_scripting.storage import InMemoryStores
-from tests.unit.api.fixtures import KEY, make_api, make_runtime
+from tests.unit.api.fixtures import cli_runner, make_api, make_runtime
 from tests.uvicorn_servers import in_thread
 
 TENANT = "cli-state"
@@ -35,7 +35,7 @@ def served() -> Iterator[tuple[str, Runtime]]:
 @pytest.fixture
 def cli(served: tuple[str, Runtime]) -> CliRunner:
     url, _ = served
-    return CliRunner(env={"ALLOY_API_URL": url, "ALLOY_API_KEY": KEY, "ALLOY_TENANT": TENANT})
+    return cli_runner(url, TENANT)
 
 
 def test_list_get_delete(cli: CliRunner, served: tuple[str, Runtime]) -> None:
