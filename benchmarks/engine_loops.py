@@ -165,17 +165,25 @@ def plain_globals() -> dict[str, Any]:
     return {"__builtins__": builtins, "abort": _abort, "re": re}
 
 
-def timed(function: Callable[[], Any], runs: int) -> list[float]:
-    samples = []
+def alternating(
+    first: Callable[[], Any], second: Callable[[], Any], runs: int
+) -> tuple[list[float], list[float]]:
+    """Microseconds of each run of `first` and `second`, alternating run by run: on a shared,
+    loaded machine both sides see the same load."""
+    one: list[float] = []
+    two: list[float] = []
     for _ in range(runs):
         started = perf_counter_ns()
-        function()
-        samples.append((perf_counter_ns() - started) / 1000)
-    return samples
+        first()
+        middle = perf_counter_ns()
+        second()
+        one.append((middle - started) / 1000)
+        two.append((perf_counter_ns() - middle) / 1000)
+    return one, two
 
 
 def measure(name: str, runs: int, rounds: int) -> tuple[float, float]:
-    """Median microseconds per run: (plain exec, engine), interleaved in rounds."""
+    """Median microseconds per run: (plain exec, engine), alternating run by run."""
     source, make_entity = SCRIPTS[name]
     entity = make_entity()
     engine = create_default_engine()
@@ -204,8 +212,9 @@ def measure(name: str, runs: int, rounds: int) -> tuple[float, float]:
     engine_samples: list[float] = []
     for _ in range(rounds):
         gc.collect()
-        plain_samples += timed(plain, runs)
-        engine_samples += timed(sandboxed, runs)
+        plains, engines = alternating(plain, sandboxed, runs)
+        plain_samples += plains
+        engine_samples += engines
     return statistics.median(plain_samples), statistics.median(engine_samples)
 
 
