@@ -364,7 +364,8 @@ class Guards:
             return left + right
         if kl is int:
             result = left + right
-            if type(result) is int and not -self.int_limit < result < self.int_limit:
+            limit = self.int_limit
+            if type(result) is int and not -limit < result < limit:
                 self.breach("int_size", "integer sum exceeds the integer size limit")
             return result
         if kl is str:
@@ -421,6 +422,8 @@ class Guards:
     def cmp(self, left: Any, op: str, right: Any) -> Any:
         """A comparison without constant operands (`a == b`, `x in items`, ...)."""
         if type(left) in _SCALAR_LEFT:
+            if op == "in":  # the commonest (`word in banned`): no call through `_COMPARE`
+                return left in right
             return _COMPARE[op](left, right)
         if op in _IDENTITY:
             return left is right if op == "is" else left is not right
@@ -451,6 +454,12 @@ class Guards:
         kind = type(left)
         if kind is float:
             return left + right
+        if kind is int:
+            result = left + right
+            limit = self.int_limit
+            if type(result) is int and not -limit < result < limit:
+                self.breach("int_size", "integer sum exceeds the integer size limit")
+            return result
         if kind is list:
             items = right if type(right) is list else self.materialize(right)
             if len(left) + len(items) > self.max_array:
