@@ -1136,6 +1136,8 @@ CLASSIC: list[Attack] = [
     """),
         "safe",
         blocked="HelperNotConfiguredError: inline execution has no HTTP",
+        # a pool without an HTTP bridge (the attack tests' pool) answers from the parent
+        pool_blocked="RuntimeError: HTTP helpers are not configured",
     ),
     A(
         "cls-emit-in-before-phase",
