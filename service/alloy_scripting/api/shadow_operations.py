@@ -16,9 +16,19 @@ from alloy_scripting.runner.shadow import ShadowRunner
 
 
 def _runner(ctx: Ctx) -> ShadowRunner:
-    runner = ctx.runtime.orchestrator.shadows
+    """The runtime's shadow runner (`build_runtime` makes it; a runtime wired by hand gets
+    one over its stores here)."""
+    runtime = ctx.runtime
+    runner = runtime.orchestrator.shadows
     if runner is None:
-        raise ProblemError("unavailable", "shadow runs are not enabled on this service")
+        runner = ShadowRunner(
+            runtime.stores.shadows,
+            runtime.engine,
+            instance_id=runtime.instance_id,
+            pool=runtime.pool,
+            state=runtime.state,
+        )
+        runtime.orchestrator.shadows = runner
     return runner
 
 
