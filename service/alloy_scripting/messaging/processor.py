@@ -344,8 +344,11 @@ class HookProcessor:
         if inbound.reply_to:
             await self._reply(inbound, answer, batch.replies, batch.pending)
         jobs = batch.shadow_jobs.pop(key, None)
-        if jobs and self.orchestrator.shadows is not None:  # once the answer is on its way
-            self.orchestrator.shadows.launch(jobs)
+        if jobs and self.orchestrator.shadows is not None:
+            # Once Kafka has the answer (or failed to take it): never before.
+            sent = batch.replies[-1] if batch.replies else None
+            after = sent[1] if sent is not None and sent[0] is inbound else None
+            self.orchestrator.shadows.launch(jobs, after=after)
 
     async def _stored_or_run_before(self, inbound: Inbound, key: str, batch: _Batch) -> _Answer:
         """The earlier answer to this request if there was one, else a fresh run.
