@@ -38,7 +38,7 @@ if entity["amount"] < 100:
 if entity["amount"] > 100000:
     entity["status"] = "needs_approval"
 """
-CANDIDATE = SEED.replace("100000", "1000")
+CANDIDATE = SEED.replace('"needs_approval"', '"review"')  # differs on every big deal
 CANNED = b'{"outcome":"continue","changes":{"status":"needs_approval"},"removed":[],"executed":[]}'
 
 
