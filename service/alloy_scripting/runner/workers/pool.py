@@ -342,6 +342,7 @@ class WorkerPool:
             or self.queue.waiting()
             or not self.queue.may_start(tenant)
             or self._spare_runs >= self.spare_limit
+            or not self._idle[-1].healthy  # a live run replaces it; this run is skipped
         ):
             return None
         self.queue.started(tenant)
