@@ -347,11 +347,13 @@ class ScriptOrchestrator:
         self,
         script: Script,
         hook: _Hook,
-        entity: dict[str, Any],
+        entity: Mapping[str, Any],
         before_image: dict[str, Any] | None,
     ) -> ShadowJob | None:
         """A job for the script's shadow if it has one and this event is sampled: the
-        input as the script sees it now (copied: the active run must not change it)."""
+        input as the script sees it now, as plain data (an earlier script's result is a
+        proxy that remembers the chain's original: the candidate starts from this script's
+        input) and copied (the active run must not change it)."""
         if self.shadows is None:
             return None
         shadow = await self.shadows.pick(script)
@@ -364,7 +366,7 @@ class ScriptOrchestrator:
             event=hook.event,
             entity_type=hook.entity_type,
             entity_id=hook.entity_id,
-            entity=copy.deepcopy(entity),
+            entity=copy.deepcopy(dict(entity)),
             entity_before=copy.deepcopy(before_image),
             user_id=hook.user_id,
             correlation_id=hook.correlation_id,

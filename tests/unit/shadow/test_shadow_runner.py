@@ -258,3 +258,27 @@ async def test_on_the_pool_a_candidate_performs_no_effect_and_skips_when_busy(
         assert not live.done()
         assert (await live).status is ExecutionStatus.SUCCESS
         assert pool.queue.busy == {}
+
+
+async def test_in_a_chain_the_candidate_sees_the_entity_as_its_script_did(
+    stores: InMemoryStores,
+) -> None:
+    first = Script.new("first", 'entity["net"] = entity["n"] * 10', Event("deal", EventType.BEFORE_CREATE), priority=1)  # fmt: skip
+    await stores.scripts.save(first.activate())
+    second = Script.new("second", 'entity["total"] = entity["net"] + 1', Event("deal", EventType.BEFORE_CREATE), priority=2)  # fmt: skip
+    second = await stores.scripts.save(second.activate())
+    orchestrator = orchestrator_for(stores)
+    shadow = shadow_of(second, 'entity["total"] = entity["net"] + 2')
+    await stores.shadows.put(shadow)
+    recording = Recording("k2")
+    outcome = await orchestrator.before(_event(), recording=recording)
+    assert isinstance(outcome, Continue) and outcome.changes == {"net": 10, "total": 11}
+    [job] = recording.shadow_jobs
+    assert job.entity == {"n": 1, "net": 10}  # after the first script's changes
+    assert orchestrator.shadows is not None
+    await orchestrator.shadows.run(job)
+    [example] = orchestrator.shadows.tally(shadow.id).examples
+    assert (example["active"], example["candidate"]) == (
+        {"changes": {"total": 11}},
+        {"changes": {"total": 12}},
+    )
