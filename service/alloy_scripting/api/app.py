@@ -25,6 +25,7 @@ from alloy_scripting.api import (
     routes_lifecycle,
     routes_runs,
     routes_scripts,
+    routes_shadow,
     routes_state,
 )
 from alloy_scripting.api.auth import KeyRing
@@ -72,6 +73,7 @@ def create_api(runtime: Runtime, *, asyncapi: Mapping[str, Any] | None = None) -
     app.include_router(routes_runs.router)
     app.include_router(routes_executions.router)
     app.include_router(routes_lifecycle.router)
+    app.include_router(routes_shadow.router)
     app.include_router(routes_egress.router)
     app.include_router(routes_health.router)
     mount_graphql(app, runtime.settings)

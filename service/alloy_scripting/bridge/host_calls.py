@@ -110,6 +110,8 @@ class HostRun:
     """The run's ``store.*`` context (tenant, phase, budgets, write ids), if it has one."""
     http: http_helpers.HttpRun | None = None
     """The run's access to HTTP (`bridge.http`); None: no HTTP on this service."""
+    no_effects: bool = False
+    """A shadow run: HTTP calls are refused (never made), as in a debug run."""
 
 
 class EmittingHost(HelperHost, Protocol):
@@ -182,6 +184,8 @@ async def _handle_http(run: HostRun, arguments: list[Any]) -> Any:
     """The call through the run's HTTP context (`bridge.http`): a failed call is an error
     the script catches by name (`HttpError`, `EgressDenied`, `InvalidHttpRequest`); a
     bridge limit ends the run."""
+    if run.no_effects:
+        raise HostCallFailed("a shadow run performs no HTTP call")
     if run.http is None:
         raise HostCallFailed(
             "HTTP helpers are not configured on this service", "HelperNotConfiguredError"

@@ -9,6 +9,7 @@ from alloy_scripting.cli.egress import egress_app
 from alloy_scripting.cli.options import ApiKey, Bootstrap, Tenant, TopicPrefix, Url
 from alloy_scripting.cli.remote import scripts_app
 from alloy_scripting.cli.sandbox import script_app
+from alloy_scripting.cli.shadow import shadow_app
 from alloy_scripting.cli.state import state_app
 from alloy_scripting.client.rest import DEFAULT_URL
 
@@ -16,6 +17,7 @@ app = typer.Typer(
     help="alloy-scripting: sandboxed business scripts over Kafka.", no_args_is_help=True
 )
 app.add_typer(script_app, name="script")
+scripts_app.add_typer(shadow_app, name="shadow")
 app.add_typer(scripts_app, name="scripts")
 app.add_typer(egress_app, name="egress")
 app.add_typer(state_app, name="state")

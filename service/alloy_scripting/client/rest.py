@@ -26,6 +26,7 @@ from alloy_scripting.api.schemas import (
     ValidateOut,
     VersionList,
 )
+from alloy_scripting.api.shadow_schemas import ShadowOut
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.page import ExecutionPage, ExecutionQuery
 from alloy_scripting.model.script import ScriptVersion
@@ -341,6 +342,20 @@ class ManagementClient:
         return self._model(ScriptOut, "POST", path, json=body, if_match=if_match)
 
     # -- egress ---------------------------------------------------------------------------
+
+    # -- shadow runs ----------------------------------------------------------------------
+
+    def start_shadow(
+        self, script_id: str, source: str, *, until: str, sample: float = 1.0
+    ) -> ShadowOut:
+        body = {"source": source, "sample": sample, "until": until}
+        return self._model(ShadowOut, "POST", self._script(script_id, "/shadow"), json=body)
+
+    def get_shadow(self, script_id: str) -> ShadowOut:
+        return self._model(ShadowOut, "GET", self._script(script_id, "/shadow"))
+
+    def stop_shadow(self, script_id: str) -> ShadowOut:
+        return self._model(ShadowOut, "DELETE", self._script(script_id, "/shadow"))
 
     def get_egress(self) -> EgressOut:
         """The tenant's egress allow-list."""

@@ -52,6 +52,7 @@ from alloy_scripting.storage.protocols import (
     DEFAULT_TICK_RETENTION_DAYS,
     check_page,
 )
+from alloy_scripting.storage.shadow_memory import InMemoryShadowStore
 
 
 @dataclass
@@ -519,6 +520,7 @@ class InMemoryStores:
         self._processed = InMemoryProcessedEvents()
         self._ticks = InMemoryTickLedger(retention_days=tick_retention_days)
         self._egress = InMemoryEgressStore()
+        self._shadows = InMemoryShadowStore()
 
     @property
     def scripts(self) -> InMemoryStorage:
@@ -539,6 +541,10 @@ class InMemoryStores:
     @property
     def egress(self) -> InMemoryEgressStore:
         return self._egress
+
+    @property
+    def shadows(self) -> InMemoryShadowStore:
+        return self._shadows
 
     async def ensure_indexes(self) -> None:
         return None

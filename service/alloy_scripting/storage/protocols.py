@@ -21,6 +21,7 @@ from alloy_scripting.model.enums import EventType
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptPage, ScriptQuery
 from alloy_scripting.model.script import FailureOutcome, LastError, Script, ScriptVersion
+from alloy_scripting.model.shadow import Shadow, ShadowTally
 from alloy_scripting.model.stats import ScriptStats, StatsWindow
 
 #: Largest page a single ``find_paginated`` / ``find_by_script`` call returns.
@@ -274,6 +275,36 @@ class EgressStore(Protocol):
         ...
 
 
+class ShadowStore(Protocol):
+    """Shadow runs (`model.shadow`): at most one per script, tenant-scoped (another
+    tenant's is absent), and the tallies each instance writes for it (one document per
+    (shadow, instance): a single writer each, so no update is lost without transactions)."""
+
+    async def ensure_indexes(self) -> None: ...
+
+    async def put(self, shadow: Shadow) -> None:
+        """Start (or replace) the shadow of ``shadow.script_id``."""
+        ...
+
+    async def get(self, tenant_id: str | None, script_id: str) -> Shadow | None: ...
+
+    async def delete(self, tenant_id: str | None, script_id: str) -> Shadow | None:
+        """End it; returns what was stored (None when there was none)."""
+        ...
+
+    async def of_tenant(self, tenant_id: str | None) -> list[Shadow]:
+        """Every shadow of the tenant (expired ones included)."""
+        ...
+
+    async def save_tally(self, shadow_id: str, instance: str, tally: ShadowTally) -> None: ...
+
+    async def tallies(self, shadow_id: str) -> dict[str, ShadowTally]:
+        """By instance."""
+        ...
+
+    async def drop_tallies(self, shadow_id: str) -> None: ...
+
+
 class Stores(Protocol):
     """The stores over one database, as the service wires them."""
 
@@ -291,6 +322,9 @@ class Stores(Protocol):
 
     @property
     def egress(self) -> EgressStore: ...
+
+    @property
+    def shadows(self) -> ShadowStore: ...
 
     async def ensure_indexes(self) -> None: ...
 

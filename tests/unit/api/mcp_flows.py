@@ -29,6 +29,10 @@ TOOLS = {
     "alloy_list_executions",
     "alloy_reset_script",
     "alloy_rollback_script",
+    # shadow runs
+    "alloy_start_shadow",
+    "alloy_get_shadow",
+    "alloy_stop_shadow",
 }
 DEAL_TRIGGER = {"type": "event", "entity_type": "deal", "event": "before_create"}
 

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from mcp.server.mcpserver import Context
 
-from alloy_scripting.api import operations
+from alloy_scripting.api import operations, shadow_operations
 from alloy_scripting.api.deps import Ctx, run_out, script_list, script_out
 from alloy_scripting.api.schemas import (
     RollbackIn,
@@ -23,6 +23,7 @@ from alloy_scripting.api.schemas import (
     ValidateIn,
     ValidateOut,
 )
+from alloy_scripting.api.shadow_schemas import ShadowIn, ShadowOut
 from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptQuery
 from alloy_scripting.model.script import Script
 
@@ -51,6 +52,12 @@ class ScriptBackend(Protocol):
     async def reset(self, script_id: str) -> ScriptOut: ...
 
     async def rollback(self, script_id: str, body: RollbackIn) -> ScriptOut: ...
+
+    async def start_shadow(self, script_id: str, body: ShadowIn) -> ShadowOut: ...
+
+    async def get_shadow(self, script_id: str) -> ShadowOut: ...
+
+    async def stop_shadow(self, script_id: str) -> ShadowOut: ...
 
 
 class LocalBackend:
@@ -102,6 +109,15 @@ class LocalBackend:
     async def rollback(self, script_id: str, body: RollbackIn) -> ScriptOut:
         saved = await operations.rollback_script(self.ctx, script_id, body.version, body.revision)
         return script_out(saved)
+
+    async def start_shadow(self, script_id: str, body: ShadowIn) -> ShadowOut:
+        return await shadow_operations.start_shadow(self.ctx, script_id, body)
+
+    async def get_shadow(self, script_id: str) -> ShadowOut:
+        return await shadow_operations.get_shadow(self.ctx, script_id)
+
+    async def stop_shadow(self, script_id: str) -> ShadowOut:
+        return await shadow_operations.stop_shadow(self.ctx, script_id)
 
 
 BackendFor = Callable[[Context], ScriptBackend]

@@ -20,6 +20,7 @@ from alloy_scripting.api.schemas import (
     ValidateIn,
     ValidateOut,
 )
+from alloy_scripting.api.shadow_schemas import ShadowIn, ShadowOut
 from alloy_scripting.client.rest import ManagementClient
 from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptQuery
 
@@ -95,6 +96,20 @@ class RemoteBackend:
         return await self._call(
             lambda: self.client.rollback(script_id, body.version, revision=body.revision)
         )
+
+    async def start_shadow(self, script_id: str, body: ShadowIn) -> ShadowOut:
+        until = body.until.isoformat()
+        return await self._call(
+            lambda: self.client.start_shadow(
+                script_id, body.source, until=until, sample=body.sample
+            )
+        )
+
+    async def get_shadow(self, script_id: str) -> ShadowOut:
+        return await self._call(lambda: self.client.get_shadow(script_id))
+
+    async def stop_shadow(self, script_id: str) -> ShadowOut:
+        return await self._call(lambda: self.client.stop_shadow(script_id))
 
     async def asyncapi(self) -> dict[str, Any]:
         return await self._call(self.client.asyncapi)

@@ -32,6 +32,7 @@ from alloy_scripting.api.schemas import (
     ValidateOut,
     VersionNumber,
 )
+from alloy_scripting.api.shadow_schemas import ShadowIn, ShadowOut
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus, ScriptStatus
 from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptQuery
 from alloy_scripting.model.script import (
@@ -276,6 +277,36 @@ def register(server: MCPServer, backend_for: BackendFor) -> None:
         """Make an earlier version current again (as a new version)."""
         body = RollbackIn(version=version, revision=revision)
         return await backend_for(ctx).rollback(script_id, body)
+
+    @server.tool(annotations=_WRITE)
+    async def alloy_start_shadow(
+        ctx: Context,
+        script_id: ScriptId,
+        source: Annotated[Source, Field(description="The candidate version's source.")],
+        until: Annotated[
+            AwareDatetime,
+            Field(description="When it stops by itself (ISO 8601 with offset, <= 30 days on)."),
+        ],
+        sample: Annotated[
+            float, Field(ge=0.0, le=1.0, description="Share of live events it also runs.")
+        ] = 1.0,
+    ) -> ShadowOut:
+        """Run a candidate version beside an active event script on live events (sampled),
+        after each answer and without side effects, recording how its results differ.
+        Promote it with `alloy_update_script` once `alloy_get_shadow` looks right."""
+        body = ShadowIn(source=source, sample=sample, until=until)
+        return await backend_for(ctx).start_shadow(script_id, body)
+
+    @server.tool(annotations=_READ)
+    async def alloy_get_shadow(ctx: Context, script_id: ScriptId) -> ShadowOut:
+        """A script's shadow run: candidate, sample, until, and the comparisons so far (runs,
+        same, different, errors, skipped, latest examples)."""
+        return await backend_for(ctx).get_shadow(script_id)
+
+    @server.tool(annotations=_DESTROY)
+    async def alloy_stop_shadow(ctx: Context, script_id: ScriptId) -> ShadowOut:
+        """End a script's shadow run; returns its final summary."""
+        return await backend_for(ctx).stop_shadow(script_id)
 
     @server.tool(annotations=_READ)
     async def alloy_list_entity_types(ctx: Context) -> EntityTypes:
