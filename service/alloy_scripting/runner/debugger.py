@@ -57,8 +57,10 @@ def debug_run(
     script_name: str | None = None,
     tenant_id: str | None = None,
     trace: bool = True,
+    config: dict[str, Any] | None = None,
 ) -> DebugReport:
-    """A debug run (no side effects); `trace=False` skips the line trace (fixture runs)."""
+    """A debug run (no side effects); `trace=False` skips the line trace (fixture runs).
+    `config` is the script's (its template parameters)."""
     run_phase, event = phase_and_event(trigger, sample.event, phase)
     entity_type = sample.entity_type or (
         trigger.entity_type if isinstance(trigger, EventTrigger) else None
@@ -77,6 +79,7 @@ def debug_run(
         ctx=ctx,
         script_name=script_name,
         trace=trace,
+        config=config,
     )
     return DebugReport(result, steps, effects.intents)
 
@@ -88,6 +91,7 @@ def run_fixture(engine: ScriptEngine, script: Script, fixture: Fixture) -> CaseR
         entity=fixture.entity,
         entity_before=fixture.entity_before,
         params=fixture.params or {},
+        http_fixtures=fixture.http_fixtures,
     )
     report = debug_run(
         engine,
@@ -97,6 +101,7 @@ def run_fixture(engine: ScriptEngine, script: Script, fixture: Fixture) -> CaseR
         script_name=script.name,
         tenant_id=script.tenant_id,
         trace=False,
+        config=fixture.config if fixture.config is not None else script.config,
     )
     return judge(fixture, report.result)
 

@@ -103,6 +103,8 @@ class RunRequest:
     wait_limit: float | None = None
     state: StateContext | None = None
     """The run's ``store.*`` context (built by the caller; stays in the service)."""
+    config: dict[str, Any] | None = None
+    """The script's `config` (its template parameters)."""
 
     def frame(self) -> dict[str, Any]:
         return {
@@ -117,6 +119,7 @@ class RunRequest:
             "ctx": self.ctx,
             "script_name": self.script_name,
             "limits": None if self.limits is None else self.limits.model_dump(),
+            "config": self.config,
         }
 
 
