@@ -316,6 +316,7 @@ async def debug_script(runtime: Runtime, script: Script, sample: DebugSample) ->
             trigger=script.trigger,
             script_name=script.name,
             tenant_id=script.tenant_id,
+            config=script.config,
         )
     )
 

@@ -52,6 +52,7 @@ from alloy_scripting.storage.protocols import (
     DEFAULT_TICK_RETENTION_DAYS,
     check_page,
 )
+from alloy_scripting.storage.template_memory import InMemoryTemplateStore
 
 
 @dataclass
@@ -519,6 +520,7 @@ class InMemoryStores:
         self._processed = InMemoryProcessedEvents()
         self._ticks = InMemoryTickLedger(retention_days=tick_retention_days)
         self._egress = InMemoryEgressStore()
+        self._templates = InMemoryTemplateStore()
 
     @property
     def scripts(self) -> InMemoryStorage:
@@ -539,6 +541,10 @@ class InMemoryStores:
     @property
     def egress(self) -> InMemoryEgressStore:
         return self._egress
+
+    @property
+    def templates(self) -> InMemoryTemplateStore:
+        return self._templates
 
     async def ensure_indexes(self) -> None:
         return None

@@ -34,6 +34,7 @@ COLLECTIONS = {
     "triggers": "script_triggers",
     "leases": "storage_leases",
     "egress": "egress_rules",
+    "templates": "script_templates",
 }
 
 #: Index names (stable: ``ensure_indexes`` relies on them being the same on every start).
