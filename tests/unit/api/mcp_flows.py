@@ -29,6 +29,11 @@ TOOLS = {
     "alloy_list_executions",
     "alloy_reset_script",
     "alloy_rollback_script",
+    # templates
+    "alloy_list_templates",
+    "alloy_get_template",
+    "alloy_instantiate_template",
+    "alloy_publish_template",
 }
 DEAL_TRIGGER = {"type": "event", "entity_type": "deal", "event": "before_create"}
 
