@@ -8,8 +8,10 @@ built from parameter values, so a value such as ``"'); __import__('os')"`` stays
 
 Schemas are JSON Schema draft 2020-12 objects with a few refusals that keep validating a
 hostile value cheap and local: no remote ``$ref`` (nothing is fetched), no
-``patternProperties``, and ``pattern`` is matched with the `regex` package under a time
-limit. Defaults of top-level properties fill absent parameters before validation.
+``patternProperties``, no ``$ref`` cycle or long chain on one value (checked when the
+schema is), ``pattern`` matched with the `regex` package under a time limit, and the whole
+validation under a deadline (a chain of ``anyOf`` over ``$ref`` is exponential). Defaults of
+top-level properties fill absent parameters before validation.
 
 A template's fixtures run with its `example_params` unless a fixture names its own
 `config` (defaults filled in either way): they test the template's logic whatever values an
@@ -19,8 +21,11 @@ instance chooses.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
+from time import perf_counter
 from typing import Any
+from urllib.parse import unquote
 
 import regex
 from jsonschema import Draft202012Validator, validators
@@ -53,7 +58,22 @@ MAX_TEMPLATE_NAME_LENGTH = 128
 MAX_LISTED_ERRORS = 50
 #: Time one ``pattern`` may take on one value.
 PATTERN_TIMEOUT_SECONDS = 0.05
-_REFUSED_KEYWORDS = ("patternProperties", "$dynamicRef", "$recursiveRef")
+#: Time validating one set of parameters may take (``$ref`` chains through ``anyOf`` can
+#: make a small schema's work exponential).
+VALIDATION_TIMEOUT_SECONDS = 0.2
+_REFUSED_KEYWORDS = (
+    "patternProperties",
+    "$dynamicRef",
+    "$recursiveRef",
+    "$id",
+    "$anchor",
+    "$dynamicAnchor",
+)
+#: Longest chain of ``$ref`` applying to one value (each is a level of recursion).
+MAX_REF_CHAIN = 16
+#: Keywords whose subschemas apply to the same value (as opposed to its items or members).
+_SAME_VALUE_LISTS = ("allOf", "anyOf", "oneOf")
+_SAME_VALUE_ONE = ("not", "if", "then", "else")
 _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
@@ -91,8 +111,33 @@ def _no_retrieval(uri: str) -> Any:
     raise Unresolvable(uri)
 
 
+class _TooSlow(Exception):
+    pass
+
+
+_DEADLINE: ContextVar[float] = ContextVar("template_params_deadline", default=float("inf"))
+Keyword = Callable[[Any, Any, Any, Mapping[str, Any]], Iterator[ValidationError] | None]
+
+
+def _timed(keyword: Keyword) -> Keyword:
+    """`keyword`, checking the validation's deadline first (every keyword is a step)."""
+
+    def check(
+        validator: Any, value: Any, instance: Any, schema: Mapping[str, Any]
+    ) -> Iterator[ValidationError]:
+        if perf_counter() > _DEADLINE.get():
+            raise _TooSlow
+        found = keyword(validator, value, instance, schema)
+        if found is not None:
+            yield from found
+
+    return check
+
+
+_KEYWORDS = {name: _timed(kw) for name, kw in Draft202012Validator.VALIDATORS.items()}
+_KEYWORDS["pattern"] = _timed(_pattern)
 _ParamsValidator = validators.extend(  # type: ignore[no-untyped-call]
-    Draft202012Validator, {"pattern": _pattern}
+    Draft202012Validator, _KEYWORDS
 )
 _REGISTRY: Registry[Any] = Registry(retrieve=_no_retrieval)  # type: ignore[call-arg]
 
@@ -109,6 +154,69 @@ def _walk(node: Any) -> Iterator[tuple[str, Any]]:
     elif isinstance(node, list):
         for item in node:
             yield from _walk(item)
+
+
+def _resolve(schema: dict[str, Any], ref: str) -> Any:
+    """The subschema a local JSON-pointer ``$ref`` names; `ValueError` when it names none."""
+    if ref == "#":
+        return schema
+    if not ref.startswith("#/"):
+        raise ValueError(f"params_schema: $ref {ref[:100]!r} is not a JSON pointer ('#/...')")
+    node: Any = schema
+    for raw in ref[2:].split("/"):
+        part = unquote(raw).replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise ValueError(f"params_schema: $ref {ref[:100]!r} points nowhere")
+    return node
+
+
+def _same_value_refs(node: Any) -> list[str]:
+    """The ``$ref``s that apply to the same value as `node` does."""
+    found: list[str] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, dict):
+            continue
+        if isinstance(item.get("$ref"), str):
+            found.append(item["$ref"])
+        for key in _SAME_VALUE_LISTS:
+            if isinstance(item.get(key), list):
+                stack.extend(item[key])
+        stack.extend(item.get(key) for key in _SAME_VALUE_ONE)
+        if isinstance(item.get("dependentSchemas"), dict):
+            stack.extend(item["dependentSchemas"].values())
+    return found
+
+
+def _check_refs(schema: dict[str, Any]) -> None:
+    """Every ``$ref`` resolves, and none starts a cycle or a chain longer than
+    `MAX_REF_CHAIN` on one value (validation would recurse without end or too deep)."""
+    refs = {value for key, value in _walk(schema) if key == "$ref" and isinstance(value, str)}
+    depth: dict[str, int] = {}
+    visiting: set[str] = set()
+
+    def chain(ref: str) -> int:
+        if ref in depth:
+            return depth[ref]
+        if ref in visiting:
+            raise ValueError(f"params_schema: $ref {ref[:100]!r} refers back to itself")
+        visiting.add(ref)
+        if len(visiting) > MAX_REF_CHAIN:
+            raise ValueError(f"params_schema: $ref chains longer than {MAX_REF_CHAIN}")
+        longest = 1 + max((chain(r) for r in _same_value_refs(_resolve(schema, ref))), default=0)
+        visiting.discard(ref)
+        if longest > MAX_REF_CHAIN:
+            raise ValueError(f"params_schema: $ref chains longer than {MAX_REF_CHAIN}")
+        depth[ref] = longest
+        return longest
+
+    for ref in sorted(refs):
+        chain(ref)
 
 
 def check_params_schema(schema: Any) -> dict[str, Any]:
@@ -133,6 +241,7 @@ def check_params_schema(schema: Any) -> dict[str, Any]:
                 regex.compile(value)
             except regex.error as exc:
                 raise ValueError(f"params_schema: invalid pattern {value!r}: {exc}") from None
+    _check_refs(schema)
     try:
         _ParamsValidator.check_schema(schema)
     except SchemaError as exc:
@@ -177,12 +286,26 @@ def validate_params(schema: Mapping[str, Any], params: Any) -> dict[str, Any]:
         )
     filled = with_defaults(schema, params)
     validator = _ParamsValidator(schema, registry=_REGISTRY)
+    token = _DEADLINE.set(perf_counter() + VALIDATION_TIMEOUT_SECONDS)
     try:
         found = sorted(validator.iter_errors(filled), key=lambda e: [str(p) for p in e.path])
     except Unresolvable as exc:  # only local refs pass `check_params_schema`; still, be sure
         raise TemplateParamsInvalid(
             [{"loc": ["params"], "msg": f"unresolvable $ref {exc}", "type": "$ref"}]
         ) from None
+    except (_TooSlow, RecursionError):
+        raise TemplateParamsInvalid(
+            [
+                {
+                    "loc": ["params"],
+                    "msg": "the schema takes too long to check (a $ref cycle or an "
+                    "exponential chain of anyOf/oneOf)",
+                    "type": "schema",
+                }
+            ]
+        ) from None
+    finally:
+        _DEADLINE.reset(token)
     if found:
         raise TemplateParamsInvalid(
             [

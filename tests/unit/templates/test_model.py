@@ -74,6 +74,27 @@ def template(**fields: Any) -> Template:
         ({"type": "object", "properties": {"a": {"pattern": "(unclosed"}}}, "invalid pattern"),
         ({"type": "object", "$schema": "http://json-schema.org/draft-04/schema#"}, "dialect"),
         ({"type": "object", "description": "x" * 40_000}, "larger than"),
+        ({"type": "object", "$ref": "#"}, "refers back to itself"),
+        (
+            {
+                "type": "object",
+                "$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"anyOf": [{"$ref": "#/$defs/a"}]}},
+                "properties": {"x": {"$ref": "#/$defs/a"}},
+            },
+            "refers back to itself",
+        ),
+        (
+            {
+                "type": "object",
+                "$defs": {f"d{i}": {"$ref": f"#/$defs/d{i + 1}"} for i in range(800)}
+                | {"d800": {}},
+                "properties": {"x": {"$ref": "#/$defs/d0"}},
+            },
+            "chains longer than",
+        ),
+        ({"type": "object", "properties": {"x": {"$ref": "#/$defs/none"}}}, "points nowhere"),
+        ({"type": "object", "properties": {"x": {"$ref": "#a"}}}, "not a JSON pointer"),
+        ({"type": "object", "$id": "https://evil.example/"}, "$id is not supported"),
     ],
 )
 def test_bad_schemas_are_refused(schema: Any, why: str) -> None:
@@ -135,6 +156,36 @@ def test_every_error_is_listed_with_its_path() -> None:
 def test_params_that_are_not_plain_bounded_json_are_refused(params: Any) -> None:
     with pytest.raises(TemplateParamsInvalid):
         validate_params({"type": "object"}, params)
+
+
+def test_an_exponential_schema_is_cut_short() -> None:
+    """Each level offers four routes to the next: 4**12 paths for one value."""
+    defs: dict[str, Any] = {
+        f"d{i}": {"anyOf": [{"$ref": f"#/$defs/d{i + 1}"}] * 4} for i in range(12)
+    }
+    defs["d12"] = {"type": "string"}
+    schema = {"type": "object", "$defs": defs, "properties": {"x": {"$ref": "#/$defs/d0"}}}
+    started = time.perf_counter()
+    with pytest.raises(TemplateParamsInvalid, match="too long"):
+        validate_params(check_params_schema(schema), {"x": 1})
+    assert time.perf_counter() - started < 2
+    with pytest.raises(ValidationError, match="too long"):
+        template(params_schema=schema, example_params={"x": 1})
+
+
+def test_recursive_schemas_over_deep_values_work() -> None:
+    tree = {"type": "object", "properties": {"c": {"$ref": "#"}, "n": {"type": "integer"}}}
+    value: dict[str, Any] = {"n": 1}
+    for _ in range(30):
+        value = {"c": value}
+    assert validate_params(check_params_schema(tree), value) == value
+    bottom = value
+    while "c" in bottom:
+        bottom = bottom["c"]
+    bottom["n"] = "x"
+    with pytest.raises(TemplateParamsInvalid) as caught:
+        validate_params(tree, value)
+    assert caught.value.errors[0]["loc"] == ["params", *(["c"] * 30), "n"]
 
 
 def test_a_catastrophic_pattern_is_cut_short() -> None:
