@@ -263,6 +263,22 @@ def with_defaults(schema: Mapping[str, Any], params: Mapping[str, Any]) -> dict[
     return filled
 
 
+def _field_name_errors(value: Any, loc: list[str | int]) -> Iterator[dict[str, Any]]:
+    """Names a stored document cannot carry (the parameters are stored on the script)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.startswith("$") or "." in key:
+                yield {
+                    "loc": [*loc, key],
+                    "msg": "a parameter name may not start with '$' or contain '.'",
+                    "type": "name",
+                }
+            yield from _field_name_errors(item, [*loc, key])
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _field_name_errors(item, [*loc, index])
+
+
 def _loc(error: ValidationError) -> list[str | int]:
     return ["params", *error.absolute_path]
 
@@ -285,6 +301,9 @@ def validate_params(schema: Mapping[str, Any], params: Any) -> dict[str, Any]:
             [{"loc": ["params"], "msg": f"larger than {MAX_PARAMS_BYTES} bytes", "type": "size"}]
         )
     filled = with_defaults(schema, params)
+    names = list(_field_name_errors(filled, ["params"]))[:MAX_LISTED_ERRORS]
+    if names:
+        raise TemplateParamsInvalid(names)
     validator = _ParamsValidator(schema, registry=_REGISTRY)
     token = _DEADLINE.set(perf_counter() + VALIDATION_TIMEOUT_SECONDS)
     try:

@@ -147,6 +147,12 @@ async def test_invalid_params_list_each_error_path(client: httpx.AsyncClient) ->
     missing = await client.post("/templates/webhook-on-create/instantiate", json={"name": "h"})
     problem = assert_problem(missing, 422, "template-params-invalid")
     assert problem["errors"][0]["type"] == "required"
+    dollar = await client.post(
+        "/templates/required-fields/instantiate",
+        json={"name": "h", "params": {"fields": ["a"], "$where": "1"}},
+    )
+    problem = assert_problem(dollar, 422, "template-params-invalid")
+    assert problem["errors"][0]["loc"] == ["params", "$where"]
     # nothing was created
     assert (await client.get("/scripts")).json()["total"] == 0
 

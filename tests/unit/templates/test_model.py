@@ -188,6 +188,17 @@ def test_recursive_schemas_over_deep_values_work() -> None:
     assert caught.value.errors[0]["loc"] == ["params", *(["c"] * 30), "n"]
 
 
+def test_parameter_names_must_be_storable() -> None:
+    """Parameters are stored on the script's document: no `$` prefix, no dots."""
+    with pytest.raises(TemplateParamsInvalid) as caught:
+        validate_params({"type": "object"}, {"ok": {"$where": 1}, "a.b": [{"$x": 2}]})
+    assert sorted(tuple(e["loc"]) for e in caught.value.errors) == [
+        ("params", "a.b"),
+        ("params", "a.b", 0, "$x"),
+        ("params", "ok", "$where"),
+    ]
+
+
 def test_a_catastrophic_pattern_is_cut_short() -> None:
     schema = {"type": "object", "properties": {"s": {"type": "string", "pattern": "^(a+)+$"}}}
     started = time.perf_counter()
