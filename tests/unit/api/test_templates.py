@@ -260,3 +260,67 @@ async def test_publishing_checks_schema_source_and_fixtures(client: httpx.AsyncC
 
 async def test_templates_need_a_key(anon: httpx.AsyncClient) -> None:
     assert_problem(await anon.get("/templates"), 401, "unauthorized")
+
+
+# -- GraphQL ---------------------------------------------------------------------------------
+
+GQL_INSTANTIATE = """mutation($id: ID!, $name: String!, $params: JSON, $trigger: TriggerInput) {
+  instantiateTemplate(id: $id, name: $name, params: $params, trigger: $trigger) {
+    id name status source trigger { type entityType event } } }"""
+
+
+async def gql(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None, **headers: str
+) -> dict[str, Any]:
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_graphql_templates(client: httpx.AsyncClient) -> None:
+    listed = await gql(client, "{ templates { id builtin owner trigger { type } } }")
+    ids = [item["id"] for item in listed["data"]["templates"]]
+    assert ids == sorted(builtin_templates())
+    one = await gql(client, '{ template(id: "sla-escalation") { paramsSchema fixtures version } }')
+    template = one["data"]["template"]
+    assert template["paramsSchema"]["properties"]["escalate_to"]["default"] == "tier2"
+    assert len(template["fixtures"]) == len(builtin_templates()["sla-escalation"].fixtures)
+
+    made = await gql(
+        client,
+        GQL_INSTANTIATE,
+        {
+            "id": "sla-escalation",
+            "name": "ticket_sla",
+            "params": {"escalate_to": HOSTILE},
+            "trigger": {"type": "EVENT", "entityType": "case", "event": "BEFORE_UPDATE"},
+        },
+        **A,
+    )
+    script = made["data"]["instantiateTemplate"]
+    assert script["status"] == "DRAFT" and script["trigger"]["entityType"] == "case"
+    assert script["source"] == builtin_templates()["sla-escalation"].source
+    stored = (await client.get(f"/scripts/{script['id']}", headers=A)).json()
+    assert stored["template"]["params"]["escalate_to"] == HOSTILE
+
+    bad = await gql(
+        client, GQL_INSTANTIATE, {"id": "sla-escalation", "name": "x", "params": {"sla_hours": 5}}
+    )
+    error = bad["errors"][0]["extensions"]
+    assert error["type"].endswith("/template-params-invalid")
+    assert error["errors"][0]["loc"] == ["params", "sla_hours"]
+
+
+async def test_graphql_tenant_templates_are_isolated(client: httpx.AsyncClient) -> None:
+    assert (await client.post("/templates", json=discount_template(), headers=A)).status_code == 201
+    mine = await gql(client, '{ template(id: "acme-discount") { owner } }', **A)
+    assert mine["data"]["template"]["owner"] == "tenant-a"
+    theirs = await gql(client, '{ template(id: "acme-discount") { owner } }', **B)
+    assert theirs["errors"][0]["extensions"]["type"].endswith("/not-found")
+    listed = await gql(client, "{ templates { id } }", **B)
+    assert "acme-discount" not in [item["id"] for item in listed["data"]["templates"]]
+    stolen = await gql(client, GQL_INSTANTIATE, {"id": "acme-discount", "name": "s"}, **B)
+    assert stolen["errors"][0]["extensions"]["type"].endswith("/not-found")
