@@ -10,6 +10,7 @@ the script reads as `config`, never text pasted into its source.
 from __future__ import annotations
 
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from alloy_scripting.api.deps import Ctx, refuse_invalid
 from alloy_scripting.api.operations import require_fixtures_pass
@@ -59,8 +60,9 @@ async def instantiate_template(ctx: Ctx, template_id: str, body: TemplateInstant
     parameters as `template.params` (the script's `config`), the suggested trigger unless
     `body.trigger` names another (the source is validated for that trigger's phase)."""
     template = await get_template(ctx, template_id)
-    try:
-        params = template.params_for(body.params)
+    try:  # schema checks are bounded (`model.templates`), but off the event loop all the same
+        params = await run_in_threadpool(template.params_for, body.params)
+        fixtures = await run_in_threadpool(template.instance_fixtures)
     except TemplateParamsInvalid as exc:
         raise params_problem(exc) from None
     trigger = body.trigger.to_model() if body.trigger is not None else template.trigger
@@ -72,7 +74,7 @@ async def instantiate_template(ctx: Ctx, template_id: str, body: TemplateInstant
         tenant_id=ctx.tenant_id,
         description=template.description if body.description is None else body.description,
         created_by=ctx.caller.actor,
-        fixtures=template.instance_fixtures(),
+        fixtures=fixtures,
     )
     script.template = template.ref(params)
     saved = await ctx.scripts.save(script)
@@ -99,30 +101,30 @@ async def publish_template(ctx: Ctx, body: TemplatePublish) -> Template:
         )
     if builtin_template(body.id) is not None:
         raise _builtin_refused(body.id, "overwritten")
+    data = {
+        **body.model_dump(exclude={"trigger", "fixtures"}),
+        "trigger": body.trigger.to_model(),
+        "fixtures": body.fixtures,
+        "owner": tenant,
+        "created_by": ctx.caller.actor,
+    }
     try:
-        template = Template.model_validate(
-            {
-                **body.model_dump(exclude={"trigger", "fixtures"}),
-                "trigger": body.trigger.to_model(),
-                "fixtures": body.fixtures,
-                "owner": tenant,
-                "created_by": ctx.caller.actor,
-            }
-        )
+        template = await run_in_threadpool(Template.model_validate, data)
     except ValidationError as exc:
         problem = validation_problem(
             [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors()]
         )
         raise problem from None
     await refuse_invalid(ctx.runtime, template.source, template.trigger)
+    try:
+        fixtures = await run_in_threadpool(template.instance_fixtures)
+        example = await run_in_threadpool(template.params_for, template.example_params)
+    except TemplateParamsInvalid as exc:  # within the budget at validation, not now
+        raise params_problem(exc) from None
     trial = Script.new(
-        template.id,
-        template.source,
-        template.trigger,
-        tenant_id=tenant,
-        fixtures=template.instance_fixtures(),
+        template.id, template.source, template.trigger, tenant_id=tenant, fixtures=fixtures
     )
-    trial.template = template.ref(template.params_for(template.example_params))
+    trial.template = template.ref(example)
     await require_fixtures_pass(ctx.runtime, trial)
     store = ctx.runtime.stores.templates
     if (

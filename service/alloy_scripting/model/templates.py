@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from time import perf_counter
 from typing import Any
@@ -30,7 +31,14 @@ from urllib.parse import unquote
 import regex
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import SchemaError, ValidationError
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from referencing import Registry
 from referencing.exceptions import Unresolvable
 
@@ -61,6 +69,12 @@ PATTERN_TIMEOUT_SECONDS = 0.05
 #: Time validating one set of parameters may take (``$ref`` chains through ``anyOf`` can
 #: make a small schema's work exponential).
 VALIDATION_TIMEOUT_SECONDS = 0.2
+#: Time every parameter check of one template may take together (its example and each
+#: fixture's config, when it is published and when it is instantiated).
+TEMPLATE_VALIDATION_SECONDS = 1.0
+#: `Template.model_validate(..., context=STORED)`: a template read back from the store was
+#: checked when it was published; its schema and examples are not checked again.
+STORED = {"stored": True}
 _REFUSED_KEYWORDS = (
     "patternProperties",
     "$dynamicRef",
@@ -117,6 +131,16 @@ class _TooSlow(Exception):
 
 _DEADLINE: ContextVar[float] = ContextVar("template_params_deadline", default=float("inf"))
 Keyword = Callable[[Any, Any, Any, Mapping[str, Any]], Iterator[ValidationError] | None]
+
+
+@contextmanager
+def validation_budget(seconds: float) -> Iterator[None]:
+    """Every `validate_params` within shares one deadline, at most `seconds` from now."""
+    token = _DEADLINE.set(min(_DEADLINE.get(), perf_counter() + seconds))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
 
 
 def _timed(keyword: Keyword) -> Keyword:
@@ -305,7 +329,7 @@ def validate_params(schema: Mapping[str, Any], params: Any) -> dict[str, Any]:
     if names:
         raise TemplateParamsInvalid(names)
     validator = _ParamsValidator(schema, registry=_REGISTRY)
-    token = _DEADLINE.set(perf_counter() + VALIDATION_TIMEOUT_SECONDS)
+    token = _DEADLINE.set(min(_DEADLINE.get(), perf_counter() + VALIDATION_TIMEOUT_SECONDS))
     try:
         found = sorted(validator.iter_errors(filled), key=lambda e: [str(p) for p in e.path])
     except Unresolvable as exc:  # only local refs pass `check_params_schema`; still, be sure
@@ -317,8 +341,8 @@ def validate_params(schema: Mapping[str, Any], params: Any) -> dict[str, Any]:
             [
                 {
                     "loc": ["params"],
-                    "msg": "the schema takes too long to check (a $ref cycle or an "
-                    "exponential chain of anyOf/oneOf)",
+                    "msg": "checking the parameters against the schema took too long "
+                    "(e.g. nested anyOf/oneOf over $ref)",
                     "type": "schema",
                 }
             ]
@@ -363,7 +387,9 @@ class Template(BaseModel):
 
     @field_validator("params_schema")
     @classmethod
-    def _schema(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _schema(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if _stored(info):
+            return value
         return check_params_schema(value)
 
     @field_validator("tags")
@@ -375,7 +401,13 @@ class Template(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _examples_valid(self) -> Template:
+    def _examples_valid(self, info: ValidationInfo) -> Template:
+        if _stored(info):
+            return self
+        with validation_budget(TEMPLATE_VALIDATION_SECONDS):
+            return self._check_examples()
+
+    def _check_examples(self) -> Template:
         try:
             validate_params(self.params_schema, self.example_params)
         except TemplateParamsInvalid as exc:
@@ -406,6 +438,10 @@ class Template(BaseModel):
         """The fixtures an instance carries: each with its `config` (the template's
         example parameters unless it names its own), so they pass whatever the instance's
         parameters are."""
+        with validation_budget(TEMPLATE_VALIDATION_SECONDS):
+            return self._instance_fixtures()
+
+    def _instance_fixtures(self) -> list[Fixture]:
         example = self.params_for(self.example_params)
         return [
             fixture.model_copy(
@@ -417,3 +453,7 @@ class Template(BaseModel):
             )
             for fixture in self.fixtures
         ]
+
+
+def _stored(info: ValidationInfo) -> bool:
+    return isinstance(info.context, dict) and info.context.get("stored") is True

@@ -265,3 +265,28 @@ def test_instance_fixtures_carry_their_config() -> None:
     assert example.config == {"label": "x", "limit": 3}
     assert own.config == {"label": "own", "limit": 3}
     assert isinstance(example, Fixture)
+
+
+def test_one_template_s_checks_share_one_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each fixture's config is checked, all within one budget: many slow-ish checks do not
+    add up to a long block."""
+    from alloy_scripting.model import templates as module
+
+    monkeypatch.setattr(module, "TEMPLATE_VALIDATION_SECONDS", 0.0)
+    with pytest.raises(ValidationError, match="too long"):
+        template()
+    monkeypatch.undo()
+    labeller = template()
+    monkeypatch.setattr(module, "TEMPLATE_VALIDATION_SECONDS", 0.0)
+    with pytest.raises(TemplateParamsInvalid, match="too long"):
+        labeller.instance_fixtures()
+
+
+def test_a_stored_template_is_not_checked_again() -> None:
+    from alloy_scripting.model.templates import STORED
+
+    stored = template().model_dump(mode="json")
+    stored["example_params"] = {}  # what a publication checked; not re-checked on read
+    assert Template.model_validate(stored, context=STORED).example_params == {}
+    with pytest.raises(ValidationError):
+        Template.model_validate(stored)

@@ -16,7 +16,7 @@ from pymongo import ASCENDING
 from pymongo.errors import OperationFailure
 
 from alloy_scripting.model.script import utc_now
-from alloy_scripting.model.templates import Template
+from alloy_scripting.model.templates import STORED, Template
 from alloy_scripting.storage.errors import TemplateConflict
 from alloy_scripting.storage.mongo.common import (
     Database,
@@ -34,7 +34,7 @@ def template_key(tenant_id: str, template_id: str) -> str:
 
 
 def _template(doc: Document) -> Template:
-    return Template.model_validate_json(doc["body"])
+    return Template.model_validate_json(doc["body"], context=STORED)  # checked when published
 
 
 class MongoTemplateStore:
