@@ -19,17 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
-import sys
 import time
-import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from kafka_bench import BOOTSTRAP, MONGO, measure_each, percentile, run_server, throughput
 
-BOOTSTRAP = os.environ.get("ALLOY_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
-MONGO = os.environ.get("ALLOY_MONGODB_URL", "mongodb://127.0.0.1:27017")
 SEED = """\
 if entity["amount"] < 100:
     abort("Minimum deal amount is 100")
@@ -118,47 +113,12 @@ async def measure(prefix: str, sequential: int, total: int, in_flight: int) -> d
             outcome = await hooks.before("deal", "before_create", f"s{i}", {"amount": 500000})
             latencies.append((time.perf_counter() - start) * 1000)
             assert outcome.outcome == "continue", outcome
-        latencies.sort()
-
-        semaphore = asyncio.Semaphore(in_flight)
 
         async def one(i: int) -> None:
-            async with semaphore:
-                await hooks.before("deal", "before_create", f"t{i}", {"amount": 500000})
+            await hooks.before("deal", "before_create", f"t{i}", {"amount": 500000})
 
-        start = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(total)))
-        elapsed = time.perf_counter() - start
-    return {
-        "p50": statistics.median(latencies),
-        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-        "rps": total / elapsed,
-    }
-
-
-def run_server(kind: str, prefix: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", kind, "--prefix", prefix],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if line.strip() != "ready":
-        proc.kill()
-        raise RuntimeError(f"{kind} server did not start: {line!r}")
-    return proc
-
-
-async def create_topics(prefix: str) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(f"{prefix}entity.before_create", 1, 1)])
-    finally:
-        await admin.close()
+        rps = await throughput(one, total, in_flight)
+    return {"p50": statistics.median(latencies), "p99": percentile(latencies, 0.99), "rps": rps}
 
 
 def main() -> None:
@@ -178,18 +138,11 @@ def main() -> None:
         asyncio.run(serve_alloy(args.prefix))
         return
 
-    results: dict[str, dict[str, float]] = {}
-    for kind in ("echo", "alloy"):
-        prefix = f"bench{uuid.uuid4().hex[:8]}."
-        asyncio.run(create_topics(prefix))
-        proc = run_server(kind, prefix)
-        try:
-            results[kind] = asyncio.run(
-                measure(prefix, args.sequential, args.total, args.in_flight)
-            )
-        finally:
-            proc.terminate()
-            proc.wait(timeout=60)
+    results = measure_each(
+        ("echo", "alloy"),
+        lambda kind, prefix: run_server(__file__, kind, kind, "--prefix", prefix),
+        lambda prefix: measure(prefix, args.sequential, args.total, args.in_flight),
+    )
     echo, ours = results["echo"], results["alloy"]
     rows = [
         ("p50 latency (ms)", "p50", ".2f"),

@@ -13,24 +13,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field
 
 from alloy_scripting.model.enums import EventType
-from alloy_scripting.model.json_check import check_json
+from alloy_scripting.model.json_check import CheckedJsonModel
+from alloy_scripting.model.result import ExecutionResult
 
 MAX_HTTP_FIXTURES = 100
 MAX_INTENTS = 1000
 MAX_URL_LENGTH = 2048
 
 
-class _Plain(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _safe_json(cls, data: Any) -> Any:
-        check_json(data)
-        return data
+class _Plain(CheckedJsonModel):
+    model_config = ConfigDict(frozen=True)
 
 
 class HttpFixture(_Plain):
@@ -135,4 +130,20 @@ class Trace:
             "steps": [step.to_dict() for step in self.steps],
             "executed": self.executed,
             "truncated": self.truncated,
+        }
+
+
+@dataclass(slots=True)
+class DebugReport:
+    """The result of a debug run, its trace and the side effects it asked for."""
+
+    result: ExecutionResult
+    trace: Trace
+    intents: list[Intent]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "result": self.result.to_dict(),
+            "trace": self.trace.to_dict(),
+            "intents": [intent.to_dict() for intent in self.intents],
         }

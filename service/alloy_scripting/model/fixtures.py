@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from alloy_scripting.model.debug import MAX_HTTP_FIXTURES, HttpFixture
 from alloy_scripting.model.enums import EventType, ExecutionStatus
-from alloy_scripting.model.json_check import check_json
+from alloy_scripting.model.json_check import CheckedJsonModel
 from alloy_scripting.model.result import ExecutionResult, jsonable
 
 MAX_FIXTURES = 50
@@ -20,14 +20,8 @@ MAX_FIXTURE_NAME = 128
 Outcome = Literal["continue", "rejected", "error"]
 
 
-class _Plain(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _safe_json(cls, data: Any) -> Any:
-        check_json(data)
-        return data
+class _Plain(CheckedJsonModel):
+    model_config = ConfigDict(frozen=True)
 
 
 class EmittedExpectation(_Plain):

@@ -118,3 +118,16 @@ def test_fixtures_fail_when_the_config_is_not_given() -> None:
     report = run_fixture(ENGINE, script, script.fixtures[0])
     assert not report.passed
     assert report.outcome == "error"
+
+
+async def test_every_fixture_passes_in_the_worker_pool() -> None:
+    """The service's path: fixture runs in worker processes, `config` and `http_fixtures`
+    crossing the wire with each case."""
+    from alloy_scripting.runner.debugger import fixtures_in_pool
+    from alloy_scripting.runner.workers import PoolConfig, WorkerPool
+
+    async with WorkerPool(ENGINE.config, PoolConfig(size=2)) as pool:
+        for template in CATALOGUE.values():
+            reports = await fixtures_in_pool(pool, instance(template))
+            assert [r.name for r in reports] == [f.name for f in template.fixtures]
+            assert all(r.passed for r in reports), [(r.name, r.differences) for r in reports]

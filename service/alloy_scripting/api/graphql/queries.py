@@ -35,6 +35,8 @@ from alloy_scripting.model.page import ExecutionQuery, ScriptQuery
 from alloy_scripting.model.script import MAX_ENTITY_TYPE_LENGTH, MAX_NAME_LENGTH
 
 DEFAULT_LIMIT = 50
+#: The ``limit`` argument of a paged query.
+PageLimit = Annotated[int, strawberry.argument(description=f"At most {MAX_LIMIT}.")]
 _NAME_PREFIX = re.compile(NAME_PREFIX_PATTERN)
 _ENTITY_TYPE = re.compile(ENTITY_TYPE_FILTER_PATTERN)
 
@@ -78,9 +80,7 @@ class Query:
         entity_type: str | None = None,
         event: EventType | None = None,
         offset: int = 0,
-        limit: Annotated[
-            int, strawberry.argument(description=f"At most {MAX_LIMIT}.")
-        ] = DEFAULT_LIMIT,
+        limit: PageLimit = DEFAULT_LIMIT,
     ) -> ScriptPageNode:
         check_page(offset, limit)
         if name is not None and (len(name) > MAX_NAME_LENGTH or not _NAME_PREFIX.match(name)):
@@ -143,9 +143,7 @@ class Query:
             datetime | None, strawberry.argument(description="Started before this instant.")
         ] = None,
         offset: int = 0,
-        limit: Annotated[
-            int, strawberry.argument(description=f"At most {MAX_LIMIT}.")
-        ] = DEFAULT_LIMIT,
+        limit: PageLimit = DEFAULT_LIMIT,
     ) -> ExecutionPageNode:
         check_page(offset, limit)
         ctx = ctx_of(info)
