@@ -1,5 +1,5 @@
 """The `alloy-scripting` command: `serve`, `demo`, `asyncapi export`, and the `script`
-(local sandbox), `scripts`, `egress` and `state` (REST API) command groups."""
+(local sandbox), `scripts`, `egress`, `state` and `templates` (REST API) command groups."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from alloy_scripting.cli.remote import scripts_app
 from alloy_scripting.cli.sandbox import script_app
 from alloy_scripting.cli.shadow import shadow_app
 from alloy_scripting.cli.state import state_app
+from alloy_scripting.cli.templates import templates_app
 from alloy_scripting.client.rest import DEFAULT_URL
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ scripts_app.add_typer(shadow_app, name="shadow")
 app.add_typer(scripts_app, name="scripts")
 app.add_typer(egress_app, name="egress")
 app.add_typer(state_app, name="state")
+app.add_typer(templates_app, name="templates")
 asyncapi_app = typer.Typer(help="The AsyncAPI contract of the Kafka surface.", no_args_is_help=True)
 app.add_typer(asyncapi_app, name="asyncapi")
 

@@ -27,9 +27,11 @@ from alloy_scripting.api.schemas import (
     VersionList,
 )
 from alloy_scripting.api.shadow_schemas import ShadowOut
+from alloy_scripting.api.template_schemas import TemplateList
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.page import ExecutionPage, ExecutionQuery
 from alloy_scripting.model.script import ScriptVersion
+from alloy_scripting.model.templates import Template
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 
@@ -364,6 +366,44 @@ class ManagementClient:
     def set_egress(self, allow: list[str]) -> EgressOut:
         """Replace the tenant's egress allow-list (entries come back canonical)."""
         return self._model(EgressOut, "PUT", "/egress", json={"allow": allow})
+
+    # -- templates ------------------------------------------------------------------------
+
+    @staticmethod
+    def _template(template_id: str, suffix: str = "") -> str:
+        return f"/templates/{quote(template_id, safe='')}{suffix}"
+
+    def list_templates(self, *, tag: str | None = None) -> TemplateList:
+        """The built-in templates and the tenant's."""
+        return self._model(TemplateList, "GET", "/templates", params={"tag": tag})
+
+    def get_template(self, template_id: str) -> Template:
+        return self._model(Template, "GET", self._template(template_id))
+
+    def instantiate_template(
+        self,
+        template_id: str,
+        name: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        trigger: Mapping[str, Any] | BaseModel | None = None,
+        description: str | None = None,
+    ) -> ScriptOut:
+        """A draft script from the template; `params` are checked against its schema."""
+        body: dict[str, Any] = {"name": name, "params": dict(params or {})}
+        if trigger is not None:
+            body["trigger"] = _plain(trigger)
+        if description is not None:
+            body["description"] = description
+        path = self._template(template_id, "/instantiate")
+        return self._model(ScriptOut, "POST", path, json=body)
+
+    def publish_template(self, template: Mapping[str, Any] | BaseModel) -> Template:
+        """Publish a template of the tenant (again: a new version)."""
+        return self._model(Template, "POST", "/templates", json=_plain(template))
+
+    def delete_template(self, template_id: str) -> None:
+        self._request("DELETE", self._template(template_id))
 
     # -- operations -----------------------------------------------------------------------
 

@@ -60,6 +60,7 @@ class CompiledScript:
     helper_names: tuple[str, ...] = ()
     uses_ctx: bool = False
     uses_params: bool = False
+    uses_config: bool = False
     uses_before: bool = False
     uses_decimal: bool = False
     needs_run: bool = False

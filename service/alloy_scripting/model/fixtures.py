@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alloy_scripting.model.debug import MAX_HTTP_FIXTURES, HttpFixture
 from alloy_scripting.model.enums import EventType, ExecutionStatus
 from alloy_scripting.model.json_check import CheckedJsonModel
 from alloy_scripting.model.result import ExecutionResult, jsonable
@@ -48,6 +49,14 @@ class Fixture(_Plain):
     entity: dict[str, Any] = Field(default_factory=dict)
     entity_before: dict[str, Any] | None = None
     params: dict[str, Any] | None = None
+    config: dict[str, Any] | None = Field(
+        default=None, description="The script's `config` for this case (default: the script's own)."
+    )
+    http_fixtures: list[HttpFixture] = Field(
+        default_factory=list,
+        max_length=MAX_HTTP_FIXTURES,
+        description="Answers to the case's HTTP calls (a debug run performs none).",
+    )
     expect: FixtureExpect
 
 

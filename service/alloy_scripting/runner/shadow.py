@@ -200,6 +200,7 @@ class ShadowRunner:
                     tenant_id=script.tenant_id,
                     state=self._read_only_state(script, job.phase),
                     shadow=True,
+                    config=script.config,
                 )
             )
         if self._inline >= self.inline_limit:
@@ -217,6 +218,7 @@ class ShadowRunner:
                 ctx=ctx,
                 script_name=script.name,
                 trace=False,
+                config=script.config,
             )
             return result
         finally:

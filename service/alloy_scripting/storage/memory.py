@@ -53,6 +53,7 @@ from alloy_scripting.storage.protocols import (
     check_page,
 )
 from alloy_scripting.storage.shadow_memory import InMemoryShadowStore
+from alloy_scripting.storage.template_memory import InMemoryTemplateStore
 
 
 @dataclass
@@ -521,6 +522,7 @@ class InMemoryStores:
         self._ticks = InMemoryTickLedger(retention_days=tick_retention_days)
         self._egress = InMemoryEgressStore()
         self._shadows = InMemoryShadowStore()
+        self._templates = InMemoryTemplateStore()
 
     @property
     def scripts(self) -> InMemoryStorage:
@@ -545,6 +547,10 @@ class InMemoryStores:
     @property
     def shadows(self) -> InMemoryShadowStore:
         return self._shadows
+
+    @property
+    def templates(self) -> InMemoryTemplateStore:
+        return self._templates
 
     async def ensure_indexes(self) -> None:
         return None

@@ -23,6 +23,7 @@ from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptPage
 from alloy_scripting.model.script import FailureOutcome, LastError, Script, ScriptVersion
 from alloy_scripting.model.shadow import Shadow, ShadowTally
 from alloy_scripting.model.stats import ScriptStats, StatsWindow
+from alloy_scripting.model.templates import Template
 
 #: Largest page a single ``find_paginated`` / ``find_by_script`` call returns.
 MAX_PAGE_LIMIT = 1000
@@ -305,6 +306,30 @@ class ShadowStore(Protocol):
     async def drop_tallies(self, shadow_id: str) -> None: ...
 
 
+@runtime_checkable
+class TemplateStore(Protocol):
+    """Templates published by tenants (the built-in ones ship with the package). Every call
+    names the tenant: another tenant's template is not found, and listing is per tenant."""
+
+    async def ensure_indexes(self) -> None: ...
+
+    async def list_templates(self, tenant_id: str) -> list[Template]:
+        """The tenant's templates, by id."""
+        ...
+
+    async def get(self, tenant_id: str, template_id: str) -> Template | None: ...
+
+    async def publish(self, template: Template) -> Template:
+        """Store `template` for its owner: version 1 when new, else the stored version + 1
+        (``created_at`` kept). Raises `TemplateConflict` when another publication of the same
+        id got there first."""
+        ...
+
+    async def delete(self, tenant_id: str, template_id: str) -> bool:
+        """True when the tenant had that template."""
+        ...
+
+
 class Stores(Protocol):
     """The stores over one database, as the service wires them."""
 
@@ -325,6 +350,9 @@ class Stores(Protocol):
 
     @property
     def shadows(self) -> ShadowStore: ...
+
+    @property
+    def templates(self) -> TemplateStore: ...
 
     async def ensure_indexes(self) -> None: ...
 

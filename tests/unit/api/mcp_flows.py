@@ -33,6 +33,11 @@ TOOLS = {
     "alloy_start_shadow",
     "alloy_get_shadow",
     "alloy_stop_shadow",
+    # templates
+    "alloy_list_templates",
+    "alloy_get_template",
+    "alloy_instantiate_template",
+    "alloy_publish_template",
 }
 DEAL_TRIGGER = {"type": "event", "entity_type": "deal", "event": "before_create"}
 

@@ -282,3 +282,35 @@ async def test_in_a_chain_the_candidate_sees_the_entity_as_its_script_did(
         {"changes": {"total": 11}},
         {"changes": {"total": 12}},
     )
+
+
+@pytest.mark.parametrize("on_pool", [False, True])
+async def test_a_templated_scripts_candidate_sees_its_config(
+    stores: InMemoryStores, on_pool: bool
+) -> None:
+    from alloy_scripting.model.template_ref import TemplateRef
+
+    source = 'entity["limit"] = config["limit"]'
+    script = Script.new("s", source, Event("deal", EventType.BEFORE_CREATE)).activate()
+    script = script.model_copy(
+        update={"template": TemplateRef(id="t", version=1, params={"limit": 7})}
+    )
+    await stores.scripts.save(script)
+    shadow = shadow_of(script, 'entity["limit"] = config["limit"] + 1')
+    job = ShadowJob(
+        shadow, script, ExecutionPhase.BEFORE, EventType.BEFORE_CREATE, "deal", "d1",
+        {"n": 1}, None, None, None, "e1", active=result(changes={"limit": 7}),
+    )  # fmt: skip
+    if on_pool:
+        async with WorkerPool(EngineConfig(timeout=2), PoolConfig(size=1)) as pool:
+            runner = ShadowRunner(
+                stores.shadows, create_default_engine(), instance_id="i", pool=pool
+            )
+            await runner.run(job)
+            summary = await runner.summary(shadow)
+    else:
+        runner = ShadowRunner(stores.shadows, create_default_engine(), instance_id="i")
+        await runner.run(job)
+        summary = await runner.summary(shadow)
+    assert (summary.different, summary.errors) == (1, 0), summary.examples
+    assert summary.examples[-1]["candidate"]["changes"] == {"limit": 8}

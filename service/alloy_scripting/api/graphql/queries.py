@@ -12,8 +12,9 @@ from typing import Annotated
 import strawberry
 from pydantic import ValidationError
 
-from alloy_scripting.api import catalogue, operations
+from alloy_scripting.api import catalogue, operations, template_operations
 from alloy_scripting.api.graphql.context import Info, ctx_of
+from alloy_scripting.api.graphql.template_types import TemplateNode
 from alloy_scripting.api.graphql.types import (
     EntityTypeListingNode,
     ExecutionPageNode,
@@ -96,6 +97,19 @@ class Query:
             name_prefix=name or None,
         )
         return ScriptPageNode.of(await operations.list_scripts(ctx_of(info), query, offset, limit))
+
+    @strawberry.field(description="The built-in templates and your tenant's, by id.")
+    async def templates(
+        self,
+        info: Info,
+        tag: Annotated[str | None, strawberry.argument(description="Only these.")] = None,
+    ) -> list[TemplateNode]:
+        found = await template_operations.list_templates(ctx_of(info), tag)
+        return [TemplateNode.of(template) for template in found]
+
+    @strawberry.field(description="One template (built-in or your tenant's) by id.")
+    async def template(self, info: Info, id: strawberry.ID) -> TemplateNode:
+        return TemplateNode.of(await template_operations.get_template(ctx_of(info), str(id)))
 
     @strawberry.field(description="One script, by `id` or by `name` (exactly one).")
     async def script(

@@ -109,6 +109,8 @@ class RunRequest:
     shadow: bool = False
     """A shadow run (`runner.shadow`): no HTTP call is made (the helpers raise, as in a
     debug run without fixtures); emits are only recorded; pass a read-only `state`."""
+    config: dict[str, Any] | None = None
+    """The script's `config` (its template parameters)."""
 
     def frame(self) -> dict[str, Any]:
         frame = {
@@ -123,6 +125,7 @@ class RunRequest:
             "ctx": self.ctx,
             "script_name": self.script_name,
             "limits": None if self.limits is None else self.limits.model_dump(),
+            "config": self.config,
         }
         if self.debug is not None:
             frame["debug"] = self.debug.frame()

@@ -36,6 +36,7 @@ COLLECTIONS = {
     "egress": "egress_rules",
     "shadows": "script_shadows",
     "shadow_tallies": "script_shadow_tallies",
+    "templates": "script_templates",
 }
 
 #: Index names (stable: ``ensure_indexes`` relies on them being the same on every start).

@@ -17,6 +17,7 @@ from alloy_scripting.storage.mongo.executions import MongoExecutionLog
 from alloy_scripting.storage.mongo.processed import MongoProcessedEvents
 from alloy_scripting.storage.mongo.scripts import MongoStorage
 from alloy_scripting.storage.mongo.shadows import MongoShadowStore
+from alloy_scripting.storage.mongo.templates import MongoTemplateStore
 from alloy_scripting.storage.mongo.ticks import MongoTickLedger
 from alloy_scripting.storage.protocols import (
     DEFAULT_TICK_RETENTION_DAYS,
@@ -42,6 +43,7 @@ class MongoStores:
         self._ticks = MongoTickLedger(db, retention_days=tick_retention_days)
         self._egress = MongoEgressStore(db)
         self._shadows = MongoShadowStore(db)
+        self._templates = MongoTemplateStore(db)
         self.db = db
 
     @classmethod
@@ -80,12 +82,17 @@ class MongoStores:
     def shadows(self) -> MongoShadowStore:
         return self._shadows
 
+    @property
+    def templates(self) -> MongoTemplateStore:
+        return self._templates
+
     async def ensure_indexes(self) -> None:
         await self._scripts.ensure_indexes()
         await self._executions.ensure_indexes()
         await self._processed.ensure_indexes()
         await self._ticks.ensure_indexes()
         await self._shadows.ensure_indexes()
+        await self._templates.ensure_indexes()
 
     async def purge_expired(self, now: datetime | None = None) -> dict[str, int]:
         return {
