@@ -32,8 +32,8 @@ class Channel:
         self.read_fd = read_fd
         self.write_fd = write_fd
 
-    def send(self, message: dict[str, Any]) -> None:
-        protocol.write_all(self.write_fd, protocol.encode(message))
+    def send(self, message: dict[str, Any], *, plain: bool = False) -> None:
+        protocol.write_all(self.write_fd, protocol.encode(message, plain=plain))
 
     def receive(self) -> dict[str, Any]:
         return protocol.read_frame_blocking(self.read_fd, protocol.MAX_REQUEST_FRAME)
@@ -183,7 +183,8 @@ def serve(channel: Channel) -> NoReturn:
             os._exit(0)  # the service closed the channel: done
         if request.get("t") != "run":
             os._exit(EXIT_FAILED)
-        channel.send(_run(engine, channel, request))
+        # A result holds what the engine checked: JSON values, finite floats.
+        channel.send(_run(engine, channel, request), plain=True)
 
 
 def main() -> None:

@@ -293,9 +293,12 @@ class WorkerPool:
         self.queue.push(waiter)
         metrics.WAITING.set(self.queue.waiting())
         limit = self.config.max_wait if wait_limit is None else wait_limit
+        # A timer on the waiter's own future (no `wait_for` task per waiting run).
+        timer = loop.call_later(max(limit, 0.0), _give_up, waiter.future)
         try:
-            return await asyncio.wait_for(asyncio.shield(waiter.future), max(limit, 0.0))
-        except BaseException as error:
+            worker: WorkerProcess = await waiter.future
+            return worker
+        except BaseException:
             self.queue.discard(waiter)
             metrics.WAITING.set(self.queue.waiting())
             if waiter.future.done() and not waiter.future.cancelled():
@@ -303,9 +306,9 @@ class WorkerPool:
                     self._release(waiter.future.result(), tenant)
             else:
                 waiter.future.cancel()
-            if isinstance(error, TimeoutError):
-                raise QueueTimeout from None
             raise
+        finally:
+            timer.cancel()
 
     def _release(self, worker: WorkerProcess, tenant: str) -> None:
         self.queue.finished(tenant)
@@ -539,7 +542,8 @@ class WorkerPool:
                 return _refusal("host_time", f"host calls exceeded {budget:g} s in this run")
             began = time.perf_counter()
             try:
-                value = await asyncio.wait_for(function.handle(host_run, arguments), left)
+                async with asyncio.timeout(left):  # no task per call, as `wait_for` makes
+                    value = await function.handle(host_run, arguments)
             except TimeoutError:
                 metrics.HOST_CALLS.labels(function.name, "budget").inc()
                 return _refusal("host_time", f"host calls exceeded {budget:g} s in this run")
@@ -552,6 +556,12 @@ class WorkerPool:
             return {"t": "host_reply", "ok": True, "value": value}
 
         return handle
+
+
+def _give_up(future: asyncio.Future[WorkerProcess]) -> None:
+    """A waiting run's time is up (unless a worker reached it first)."""
+    if not future.done():
+        future.set_exception(QueueTimeout())
 
 
 def _refusal(limit: str, message: str) -> dict[str, Any]:

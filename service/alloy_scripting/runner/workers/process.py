@@ -13,14 +13,16 @@ that clock. Whatever the worker does, `execute` returns an `Outcome` by the dead
 it, the run is answered `timeout` at once and the worker is `overdue`; `settle` then gives
 it a short while to come back on its own (the engine's in-band timeout usually ends the
 script within milliseconds, and a fresh interpreter costs far more than that wait), and
-kills it if it does not. A persistent reader task takes every frame the worker sends, so
-a worker that floods or breaks the channel is caught even between runs.
+kills it if it does not. The worker's output pipe is read by a `protocol.FrameReader`
+(frames decoded as their bytes arrive, no reader task), so a worker that floods or breaks
+the channel is caught even between runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import os
 import signal
@@ -97,10 +99,10 @@ MAX_UNREAD_FRAMES = 4
 
 
 class WorkerProcess:
-    def __init__(self, process: asyncio.subprocess.Process, ready: dict[str, Any]) -> None:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
         self.pid = process.pid
-        self.ready = ready
+        self.ready: dict[str, Any] = {}
         self.runs = 0
         self.known: set[str] = set()
         self.alive = True
@@ -108,47 +110,62 @@ class WorkerProcess:
         self.retired = False
         #: Still running a script whose run was answered `timeout` (see `settle`).
         self.overdue = False
-        assert process.stdin is not None and process.stdout is not None
+        assert process.stdin is not None
         self._writer = process.stdin
         self._frames: deque[dict[str, Any]] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self._broken: str | None = None
         self._timer: asyncio.TimerHandle | None = None
         #: The worker's CPU seconds when its current run began (its last report).
-        self.cpu_total = _seconds(ready.get("cpu_total"))
+        self.cpu_total: float | None = None
         self._cpu_budget: float | None = None
         self._run_started = 0.0
         self._wall_cap = 0.0
-        self._reading = asyncio.get_running_loop().create_task(self._read(process.stdout))
+        self._reader = protocol.FrameReader(
+            protocol.MAX_RESPONSE_FRAME, self._on_frame, self._on_close
+        )
 
     @classmethod
     async def start(cls, init: dict[str, Any], start_timeout: float) -> WorkerProcess:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-I", "-B", "-c", _BOOT, _PACKAGE_ROOT,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=WORKER_ENV,
-            cwd="/",
-            close_fds=True,
-            start_new_session=True,
-        )  # fmt: skip
-        assert process.stdin is not None and process.stdout is not None
+        loop = asyncio.get_running_loop()
+        output, child_output = os.pipe()  # read by a `FrameReader`, not a stream
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-I", "-B", "-c", _BOOT, _PACKAGE_ROOT,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=child_output,
+                stderr=asyncio.subprocess.PIPE,
+                env=WORKER_ENV,
+                cwd="/",
+                close_fds=True,
+                start_new_session=True,
+            )  # fmt: skip
+        except BaseException:
+            os.close(output)
+            raise
+        finally:
+            os.close(child_output)
+        assert process.stdin is not None
         if process.stderr is not None:
             asyncio.get_running_loop().create_task(_drain(process.stderr, process.pid))
+        worker = cls(process)
+        pipe = io.FileIO(output, "rb")  # owned (and closed) by the transport once connected
         try:
+            await loop.connect_read_pipe(lambda: worker._reader, pipe)
             process.stdin.write(protocol.encode({"t": "init", **init}))
-            ready = await asyncio.wait_for(
-                protocol.read_frame(process.stdout, protocol.MAX_RESPONSE_FRAME), start_timeout
-            )
+            ready = await asyncio.wait_for(worker._next(), start_timeout)
             if ready.get("t") != "ready":
                 raise protocol.ProtocolError("expected ready")
         except BaseException:
+            worker._reader.close("not started")
+            pipe.close()
             _kill(process)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(process.wait(), 5)
             raise
-        return cls(process, ready)
+        worker.ready = ready
+        worker.cpu_total = _seconds(ready.get("cpu_total"))
+        return worker
 
     @property
     def healthy(self) -> bool:
@@ -162,20 +179,19 @@ class WorkerProcess:
 
     # -- frames ----------------------------------------------------------------------------
 
-    async def _read(self, reader: asyncio.StreamReader) -> None:
-        """Every frame the worker sends, in order, for `_next`; a broken channel or a
-        flood ends the worker."""
-        try:
-            while True:
-                frame = await protocol.read_frame(reader, protocol.MAX_RESPONSE_FRAME)
-                if len(self._frames) >= MAX_UNREAD_FRAMES:
-                    raise protocol.ProtocolError("the worker sends frames nobody asked for")
-                self._frames.append(frame)
-                self._wake(None)
-        except (protocol.ProtocolError, ConnectionError, OSError) as error:
-            self._broken = str(error) or type(error).__name__
-        except asyncio.CancelledError:
-            self._broken = "stopped"
+    def _on_frame(self, frame: dict[str, Any]) -> None:
+        """Every frame the worker sends, in order, for `_next`; a flood ends the reading
+        (and so the worker)."""
+        if len(self._frames) >= MAX_UNREAD_FRAMES:
+            self._reader.close("the worker sends frames nobody asked for")
+            return
+        self._frames.append(frame)
+        self._wake(None)
+
+    def _on_close(self, reason: str) -> None:
+        """The channel broke (a protocol error, EOF, a pipe error) or was closed by us."""
+        if self._broken is None:
+            self._broken = reason or "the channel broke"
         self._wake(None)
 
     def _wake(self, error: BaseException | None) -> None:
@@ -328,7 +344,7 @@ class WorkerProcess:
             self.alive = False
             self._disarm()
             _kill(self.process)
-            self._reading.cancel()
+            self._reader.close("stopped")
             # Reap it: a killed worker must not linger as a zombie.
             asyncio.get_running_loop().create_task(_reap(self.process))
 
@@ -345,7 +361,7 @@ class WorkerProcess:
         except TimeoutError:
             _kill(self.process)
             await _reap(self.process)
-        self._reading.cancel()
+        self._reader.close("stopped")
 
 
 def _kill(process: asyncio.subprocess.Process) -> None:
