@@ -75,6 +75,12 @@ class PoolConfig:
     host_call_budget: float = 2.0
     max_host_calls: int = 1000
     max_wait: float = 30.0
+    #: Pipelining: a run may be sent to a busy worker (taken as soon as the run ahead of it
+    #: is done, with no round trip through the service in between) when no worker is
+    #: free and the run ahead is expected to take at most this long (its script's last
+    #: run); 0 turns it off. Never behind a slow or unknown script, so a slow tenant's
+    #: runs never hold a quick one.
+    pipeline_below: float = 0.002
 
     def __post_init__(self) -> None:
         if self.size < 1 or (self.per_tenant is not None and self.per_tenant < 1):
@@ -149,6 +155,8 @@ class WorkerPool:
         self._start_lock = asyncio.Lock()
         self._confinement_logged = False
         self.restarts: dict[str, int] = {}
+        #: Seconds each script took on its last run (wall time in the worker), bounded.
+        self._costs: dict[str, float] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -277,19 +285,75 @@ class WorkerPool:
     # -- dispatch --------------------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        """Give free workers to waiting runs, tenants in turn, each within its cap."""
-        while self._idle and (waiter := self.queue.next_waiter()) is not None:
-            if not waiter.future.done():  # else it gave up meanwhile
-                self.queue.started(waiter.tenant)
-                waiter.future.set_result(self._idle.pop())
+        """Give free workers to waiting runs, tenants in turn, each within its cap; then
+        pipeline waiting runs on busy workers (`_pipelined`)."""
+        while self._dispatch_one():
+            pass
         metrics.WAITING.set(self.queue.waiting())
 
-    async def _acquire(self, tenant: str, wait_limit: float | None) -> WorkerProcess:
-        if self._idle and self.queue.may_start(tenant):
+    def _dispatch_one(self) -> bool:
+        if self._idle and (waiter := self.queue.next_waiter()) is not None:
+            self._hand(self._idle[-1], waiter)
+            return True
+        worker = self._pipelined()
+        if worker is None:
+            return False
+        waiter = self.queue.next_waiter(
+            lambda tenant: tenant in worker.tenants or self.queue.below_cap(tenant)
+        )
+        if waiter is None:
+            return False
+        self._hand(worker, waiter)
+        return True
+
+    def _hand(self, worker: WorkerProcess, waiter: Waiter) -> None:
+        if not waiter.future.done():  # else it gave up meanwhile
+            self._take(worker, waiter.tenant, waiter.cost)
+            waiter.future.set_result(worker)
+
+    def _pipelined(self) -> WorkerProcess | None:
+        """A busy worker a run may be sent to now: one run in flight, expected to end
+        within `pipeline_below` (the least loaded such worker), or None."""
+        below = self.config.pipeline_below
+        best: WorkerProcess | None = None
+        for worker in self._workers:
+            if (
+                worker.in_flight == 1
+                and worker.backlog <= below
+                and worker.alive
+                and not worker.overdue
+                and not worker.retired
+                and worker not in self._retiring
+                and (best is None or worker.backlog < best.backlog)
+            ):
+                best = worker
+        return best
+
+    def _take(self, worker: WorkerProcess, tenant: str, cost: float) -> None:
+        """`worker` takes a run of `tenant`: the tenant holds one more worker unless it
+        holds this one already."""
+        held = worker.tenants.get(tenant, 0)
+        if not held:
             self.queue.started(tenant)
-            return self._idle.pop()
+        worker.tenants[tenant] = held + 1
+        if worker.in_flight == 0:
+            self._idle.remove(worker)
+        worker.in_flight += 1
+        worker.backlog += cost
+
+    async def _acquire(self, tenant: str, wait_limit: float | None, cost: float) -> WorkerProcess:
+        if tenant not in self.queue.queues:  # none of its runs waits ahead of this one
+            if self._idle and self.queue.below_cap(tenant):
+                free: WorkerProcess | None = self._idle[-1]
+            elif (free := self._pipelined()) is not None and not (
+                tenant in free.tenants or self.queue.below_cap(tenant)
+            ):
+                free = None
+            if free is not None:
+                self._take(free, tenant, cost)
+                return free
         loop = asyncio.get_running_loop()
-        waiter = Waiter(tenant, loop.create_future(), loop.time())
+        waiter = Waiter(tenant, loop.create_future(), loop.time(), cost)
         self.queue.push(waiter)
         metrics.WAITING.set(self.queue.waiting())
         limit = self.config.max_wait if wait_limit is None else wait_limit
@@ -303,16 +367,23 @@ class WorkerPool:
             metrics.WAITING.set(self.queue.waiting())
             if waiter.future.done() and not waiter.future.cancelled():
                 if waiter.future.exception() is None:  # a worker arrived as we gave up
-                    self._release(waiter.future.result(), tenant)
+                    self._release(waiter.future.result(), tenant, cost)
             else:
                 waiter.future.cancel()
             raise
         finally:
             timer.cancel()
 
-    def _release(self, worker: WorkerProcess, tenant: str) -> None:
-        self.queue.finished(tenant)
-        if worker.alive and worker in self._workers:
+    def _release(self, worker: WorkerProcess, tenant: str, cost: float) -> None:
+        held = worker.tenants.get(tenant, 0) - 1
+        if held > 0:
+            worker.tenants[tenant] = held
+        else:
+            worker.tenants.pop(tenant, None)
+            self.queue.finished(tenant)
+        worker.in_flight -= 1
+        worker.backlog = max(0.0, worker.backlog - cost) if worker.in_flight else 0.0
+        if worker.in_flight == 0 and worker.alive and worker in self._workers:
             if worker.retired:
                 self._retire(worker)
             else:
@@ -349,24 +420,8 @@ class WorkerPool:
                 f"the run's data is not JSON: {error}",
                 queued,
             )
-        try:
-            worker = await self._acquire(tenant, request.wait_limit)
-            while not worker.healthy:  # died while idle: never an innocent run's failure
-                self._replace(worker, "crash")
-                self._release(worker, tenant)
-                worker = await self._acquire(tenant, request.wait_limit)
-        except QueueTimeout:
-            metrics.QUEUE_TIMEOUTS.inc()
-            return self._synthetic(
-                request,
-                ExecutionStatus.TIMEOUT,
-                "queue",
-                "QueueTimeout",
-                "no worker was free before the run's deadline",
-                queued,
-            )
-        started = time.perf_counter()
-        metrics.QUEUE_WAIT.observe(started - queued)
+        cost = self._costs.get(request.source, UNKNOWN_COST)
+        timing = self._timing_of(request)
         host_run = HostRun(
             tenant_id=request.tenant_id,
             phase=request.phase,
@@ -376,29 +431,56 @@ class WorkerPool:
             state=request.state,
             http=None if self.http is None else self.http.run(request.tenant_id),
         )
-        outcome: Outcome | None = None
-        try:
-            outcome = await worker.execute(
-                frame,
-                message["id"],
-                request.source,
-                self._timing_of(request),
-                self._host_handler(host_run),
-            )
-            result = self._result(worker, request, outcome, host_run, started)
-            if host_run.http is not None:
-                result.http_calls = host_run.http.audit()
-            return result
-        finally:
-            if outcome is None:  # cancelled: `execute` killed it
-                self._replace(worker, "cancelled")
-            if worker.overdue and worker.alive:
-                self._background(self._settle(worker, tenant, started))
-            else:
-                metrics.BUSY.observe(time.perf_counter() - started)
-                self._release(worker, tenant)
+        host = self._host_handler(host_run)
+        for _ in range(MAX_UNSTARTED):
+            try:
+                worker = await self._acquire(tenant, request.wait_limit, cost)
+                # Died while idle: never an innocent run's failure.
+                while worker.in_flight == 1 and not worker.healthy:
+                    self._replace(worker, "crash")
+                    self._release(worker, tenant, cost)
+                    worker = await self._acquire(tenant, request.wait_limit, cost)
+            except QueueTimeout:
+                metrics.QUEUE_TIMEOUTS.inc()
+                return self._synthetic(
+                    request,
+                    ExecutionStatus.TIMEOUT,
+                    "queue",
+                    "QueueTimeout",
+                    "no worker was free before the run's deadline",
+                    queued,
+                )
+            started = time.perf_counter()
+            metrics.QUEUE_WAIT.observe(started - queued)
+            outcome: Outcome | None = None
+            try:
+                outcome = await worker.execute(frame, message["id"], request.source, timing, host)
+                if outcome.kind == "unstarted":  # a run ahead of it ended the worker
+                    continue
+                result = self._result(worker, request, outcome, host_run, started)
+                if host_run.http is not None:
+                    result.http_calls = host_run.http.audit()
+                return result
+            finally:
+                if outcome is None and not worker.abandoning:  # cancelled: `execute` killed it
+                    self._replace(worker, "cancelled")
+                if worker.overdue and worker.alive and outcome is not None:
+                    self._background(self._settle(worker, tenant, started, cost))
+                else:
+                    metrics.BUSY.observe(time.perf_counter() - started)
+                    self._release(worker, tenant, cost)
+        return self._synthetic(
+            request,
+            ExecutionStatus.ERROR,
+            None,
+            "WorkerError",
+            "the script's worker processes failed before it could run",
+            queued,
+        )
 
-    async def _settle(self, worker: WorkerProcess, tenant: str, started: float) -> None:
+    async def _settle(
+        self, worker: WorkerProcess, tenant: str, started: float, cost: float
+    ) -> None:
         """A worker whose run was answered `timeout`: back to the pool if it finishes
         within `kill_after`, else killed and replaced. The tenant holds it meanwhile."""
         try:
@@ -406,7 +488,7 @@ class WorkerPool:
                 self._replace(worker, "timeout")
         finally:
             metrics.BUSY.observe(time.perf_counter() - started)
-            self._release(worker, tenant)
+            self._release(worker, tenant, cost)
 
     def _timing_of(self, request: RunRequest) -> Timing:
         """The pool's timing, with the script's own timeout if it has one."""
@@ -449,6 +531,7 @@ class WorkerPool:
                 result.state_calls = [call.to_dict() for call in host_run.state.calls]
             cpu: Any = outcome.frame.get("cpu_ms")
             ran = cpu / 1000 if type(cpu) in (int, float) and cpu >= 0 else 0.0
+            self._cost_of(request.source, result.duration_ms / 1000)
             timing = self._timing_of(request)
             late = ran > timing.timeout + timing.kill_grace
             if late and result.status is not ExecutionStatus.TIMEOUT:
@@ -465,6 +548,7 @@ class WorkerPool:
                 late_result.state_calls = result.state_calls  # what it did stays on record
                 return late_result
             return result
+        self._cost_of(request.source, UNKNOWN_COST)
         if outcome.kind == "timeout":
             if not worker.overdue:  # the CPU-seconds backstop ended it
                 self._replace(worker, "timeout")
@@ -496,6 +580,12 @@ class WorkerPool:
             "the script's worker process failed",
             started,
         )
+
+    def _cost_of(self, source: str, seconds: float) -> None:
+        """What a script took on its last run (the pipelining estimate)."""
+        if len(self._costs) >= MAX_COSTS and source not in self._costs:
+            self._costs.clear()
+        self._costs[source] = seconds
 
     def _timeout_message(self, request: RunRequest) -> str:
         """What a timed-out run says: its own deadline (a script's `limits` may lower it)."""
@@ -556,6 +646,14 @@ class WorkerPool:
             return {"t": "host_reply", "ok": True, "value": value}
 
         return handle
+
+
+#: The expected time of a script not run yet: nothing is pipelined behind it.
+UNKNOWN_COST = 3600.0
+#: Scripts whose last run time the pool keeps (then it starts over).
+MAX_COSTS = 4096
+#: Tries of a run whose worker was ended by a run ahead of it before it started.
+MAX_UNSTARTED = 3
 
 
 def _give_up(future: asyncio.Future[WorkerProcess]) -> None:

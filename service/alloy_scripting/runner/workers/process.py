@@ -121,6 +121,18 @@ class WorkerProcess:
         self._cpu_budget: float | None = None
         self._run_started = 0.0
         self._wall_cap = 0.0
+        #: Done-futures of the runs sent and not over yet, oldest (the running one) first:
+        #: True when a run ended with the worker fit to go on.
+        self._open: deque[asyncio.Future[bool]] = deque()
+        self._last: asyncio.Future[bool] | None = None
+        self._overdue_run: asyncio.Future[bool] | None = None
+        self._background: asyncio.Task[None] | None = None
+        #: Runs the pool has given this worker and not taken back (`WorkerPool`), and the
+        #: seconds they are expected to take.
+        self.in_flight = 0
+        self.backlog = 0.0
+        self.tenants: dict[str, int] = {}
+        """Runs in flight per tenant (a tenant holds the worker while it has one)."""
         self._reader = protocol.FrameReader(
             protocol.MAX_RESPONSE_FRAME, self._on_frame, self._on_close
         )
@@ -218,12 +230,87 @@ class WorkerProcess:
     async def execute(
         self, frame: bytes, run_id: int, source: str, timing: Timing, host: HostHandler
     ) -> Outcome:
-        """Run the encoded `run` frame; see the module docstring."""
-        self.runs += 1
+        """Run the encoded `run` frame; see the module docstring. The frame is written at
+        once, also behind runs still in flight (pipelining: the worker takes it as soon as
+        it is done with them, without waiting for the service); its clock starts when
+        the runs ahead of it are over. `unstarted`: the worker died or was replaced while a
+        run ahead of this one held it, so this one never ran (the pool runs it elsewhere)."""
         loop = asyncio.get_running_loop()
-        if self._frames:  # sent between runs: nobody asked for it
+        previous = self._last
+        if previous is not None and previous.done():
+            previous = None
+        if previous is None and self._frames:  # sent between runs: nobody asked for it
             self.kill()
             return Outcome("crash", detail="the worker sent frames between runs")
+        if not self.alive:
+            return Outcome("unstarted")
+        done: asyncio.Future[bool] = loop.create_future()
+        self._last = done
+        self._open.append(done)
+        self.runs += 1
+        try:
+            self._writer.write(frame)
+            # Shielded: our frame is in the pipe whatever happens to this caller.
+            if previous is not None and (not await asyncio.shield(previous) or not self.alive):
+                _resolve(done, False)
+                return Outcome("unstarted")
+        except (ConnectionError, OSError) as error:
+            self.kill()
+            return await self._death(str(error))
+        except BaseException:
+            # Cancelled while waiting behind another run: our run's frames must still be
+            # taken off the channel (and its deadline kept) before the next run's.
+            self._background = loop.create_task(
+                self._abandon(previous, done, run_id, source, timing)
+            )
+            raise
+        try:
+            return await self._serve(run_id, source, timing, host)
+        finally:
+            self._over(done)
+
+    def _over(self, done: asyncio.Future[bool]) -> None:
+        """A run's `_serve` ended: the next may start, unless this one is overdue (then
+        `settle` says how it ended)."""
+        if self.overdue and self.alive:
+            self._overdue_run = done
+            return
+        _resolve(done, self.alive)
+        if done in self._open:
+            self._open.remove(done)
+
+    @property
+    def abandoning(self) -> bool:
+        """A run whose caller went away is still to be taken off the channel."""
+        return self._background is not None and not self._background.done()
+
+    async def _abandon(
+        self,
+        previous: asyncio.Future[bool] | None,
+        done: asyncio.Future[bool],
+        run_id: int,
+        source: str,
+        timing: Timing,
+    ) -> None:
+        """A run whose caller went away before it started: it runs when its turn comes,
+        nobody sees its result, and a host call from it ends the worker."""
+        if previous is not None and (not await asyncio.shield(previous) or not self.alive):
+            _resolve(done, False)
+            return
+
+        async def refuse(message: dict[str, Any]) -> dict[str, Any]:
+            raise protocol.ProtocolError("a host call from an abandoned run")
+
+        try:
+            if (await self._serve(run_id, source, timing, refuse)).kind == "timeout":
+                self.kill()  # nobody waits to settle it
+        finally:
+            self._over(done)
+
+    async def _serve(self, run_id: int, source: str, timing: Timing, host: HostHandler) -> Outcome:
+        """The run at the head of the channel, its frame sent: its frames until the result,
+        under its deadline."""
+        loop = asyncio.get_running_loop()
         compiling = source not in self.known
         budget = timing.timeout + timing.kill_grace
         self._run_started = loop.time()
@@ -231,7 +318,6 @@ class WorkerProcess:
         self._cpu_budget = budget + (timing.compile_allowance if compiling else 0.0)
         self._arm(loop, loop.time() + self._cpu_budget)
         try:
-            self._writer.write(frame)
             while True:
                 message = await self._next()
                 kind = message["t"]
@@ -287,6 +373,7 @@ class WorkerProcess:
                 if message["t"] == "result":
                     self._disarm()
                     self.overdue = False
+                    self._settled(True)
                     return True
                 if message["t"] != "started":  # a host call now would get no answer
                     break
@@ -294,7 +381,15 @@ class WorkerProcess:
             pass
         self._disarm()
         self.kill()
+        self._settled(False)
         return False
+
+    def _settled(self, ok: bool) -> None:
+        run, self._overdue_run = self._overdue_run, None
+        if run is not None:
+            _resolve(run, ok)
+            if run in self._open:
+                self._open.remove(run)
 
     async def _death(self, detail: str) -> Outcome:
         """Why the channel broke, from the exit status (the worker was just killed if it
@@ -343,6 +438,9 @@ class WorkerProcess:
         if self.alive:
             self.alive = False
             self._disarm()
+            for run in self._open:  # the runs behind the one that ended it never start
+                _resolve(run, False)
+            self._open.clear()
             _kill(self.process)
             self._reader.close("stopped")
             # Reap it: a killed worker must not linger as a zombie.
@@ -362,6 +460,11 @@ class WorkerProcess:
             _kill(self.process)
             await _reap(self.process)
         self._reader.close("stopped")
+
+
+def _resolve(future: asyncio.Future[bool], ok: bool) -> None:
+    if not future.done():
+        future.set_result(ok)
 
 
 def _kill(process: asyncio.subprocess.Process) -> None:
