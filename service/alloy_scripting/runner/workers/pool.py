@@ -628,21 +628,21 @@ class WorkerPool:
                 raise protocol.ProtocolError(f"{function.name}() is not offered in this phase")
             left = budget - host_run.waited
             if left <= 0:
-                metrics.HOST_CALLS.labels(function.name, "budget").inc()
+                metrics.host_calls(function.name, "budget").inc()
                 return _refusal("host_time", f"host calls exceeded {budget:g} s in this run")
             began = time.perf_counter()
             try:
                 async with asyncio.timeout(left):  # no task per call, as `wait_for` makes
                     value = await function.handle(host_run, arguments)
             except TimeoutError:
-                metrics.HOST_CALLS.labels(function.name, "budget").inc()
+                metrics.host_calls(function.name, "budget").inc()
                 return _refusal("host_time", f"host calls exceeded {budget:g} s in this run")
             except HostCallFailed as error:
-                metrics.HOST_CALLS.labels(function.name, "failed").inc()
+                metrics.host_calls(function.name, "failed").inc()
                 return error.reply()
             finally:
                 host_run.waited += time.perf_counter() - began
-            metrics.HOST_CALLS.labels(function.name, "ok").inc()
+            metrics.host_calls(function.name, "ok").inc()
             return {"t": "host_reply", "ok": True, "value": value}
 
         return handle
