@@ -45,14 +45,22 @@ def _host_function(operation: str) -> HostFunction:
     signature = inspect.signature(function)
     names = list(signature.parameters)[1:]  # after ctx
     qualified = f"store.{operation}"
+    # Every argument given by position (`store.get(c, k)`): nothing to bind (the common case,
+    # which skips `Signature.bind` on every call).
+    positional = all(
+        parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+        for parameter in signature.parameters.values()
+    )
 
     def prepare(run: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+        budget = [MAX_ARGUMENT_BYTES]
+        if positional and not kwargs and len(args) == len(names):
+            return [_plain(value, budget, 0, qualified) for value in args]
         try:
             bound = signature.bind(None, *args, **kwargs)
         except TypeError as error:
             raise TypeError(f"{qualified}(): {error}") from None
         bound.apply_defaults()
-        budget = [MAX_ARGUMENT_BYTES]
         return [_plain(bound.arguments[name], budget, 0, qualified) for name in names]
 
     async def handle(run: HostRun, arguments: list[Any]) -> Any:

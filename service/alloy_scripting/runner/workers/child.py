@@ -4,7 +4,8 @@ Started by the pool from a clean interpreter with a scrubbed environment and thr
 It moves its channel off fds 0 and 1 (so nothing a library prints can corrupt a frame),
 reads its `init` frame (engine limits, OS limits), loads and warms the engine, confines
 itself (`confine.py`), says `ready`, then serves `run` frames one at a time until its
-input closes. Each run answers with one `result` frame of plain data; a helper that needs
+input closes (the service may send the next runs while one runs: they wait in the pipe, or
+in `Channel.queued`). Each run answers with one `result` frame of plain data; a helper that needs
 I/O sends `host_call` frames and blocks for their `host_reply` (time spent waiting moves
 the run's own deadline: the service counts it against the host-call budget instead).
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from collections import deque
 from time import perf_counter, process_time
 from typing import Any, NoReturn
 
@@ -25,18 +27,39 @@ EXIT_MEMORY = 3
 EXIT_FAILED = 4
 
 
+#: Run frames the service may send ahead of the one running (it pipelines a few).
+MAX_QUEUED_RUNS = 16
+
+
 class Channel:
-    """The worker's end of the wire (blocking)."""
+    """The worker's end of the wire (blocking). The service sends the next runs while one
+    is running, so a `run` frame that arrives while a host call waits for its reply is
+    kept for `receive`."""
 
     def __init__(self, read_fd: int, write_fd: int) -> None:
         self.read_fd = read_fd
         self.write_fd = write_fd
+        self.queued: deque[dict[str, Any]] = deque()
 
-    def send(self, message: dict[str, Any]) -> None:
-        protocol.write_all(self.write_fd, protocol.encode(message))
+    def send(self, message: dict[str, Any], *, plain: bool = False) -> None:
+        protocol.write_all(self.write_fd, protocol.encode(message, plain=plain))
+
+    def _read(self) -> dict[str, Any]:
+        return protocol.read_frame_blocking(self.read_fd, protocol.MAX_REQUEST_FRAME)
 
     def receive(self) -> dict[str, Any]:
-        return protocol.read_frame_blocking(self.read_fd, protocol.MAX_REQUEST_FRAME)
+        """The next request (a queued run first)."""
+        return self.queued.popleft() if self.queued else self._read()
+
+    def reply(self) -> dict[str, Any]:
+        """The answer to the host call just sent (run frames meanwhile are queued)."""
+        while True:
+            message = self._read()
+            if message.get("t") != "run":
+                return message
+            if len(self.queued) >= MAX_QUEUED_RUNS:
+                raise protocol.ProtocolError("too many runs sent ahead")
+            self.queued.append(message)
 
 
 def _take_channel() -> Channel:
@@ -79,7 +102,7 @@ def _host_call(channel: Channel, function: Any, run: Any, *args: Any, **kwargs: 
     arguments = function.prepare(run, args, kwargs)
     started = perf_counter()
     channel.send({"t": "host_call", "name": function.name, "args": arguments})
-    reply = channel.receive()
+    reply = channel.reply()
     run.deadline += perf_counter() - started  # the wait is the host budget's, not the CPU's
     if reply.get("t") != "host_reply":
         raise protocol.ProtocolError("expected a host_reply")
@@ -205,7 +228,8 @@ def serve(channel: Channel) -> NoReturn:
             os._exit(0)  # the service closed the channel: done
         if request.get("t") != "run":
             os._exit(EXIT_FAILED)
-        channel.send(_run(engine, channel, request))
+        # A result holds what the engine checked: JSON values, finite floats.
+        channel.send(_run(engine, channel, request), plain=True)
 
 
 def main() -> None:

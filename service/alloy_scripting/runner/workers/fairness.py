@@ -1,15 +1,17 @@
 """Who gets the next free worker: per-tenant queues served round-robin, at most K each.
 
-A tenant holds at most `per_tenant` workers at once; its further runs wait in its own
-FIFO queue. When a worker frees up, the tenants with waiting runs are visited in turn
-(skipping those at their cap), so a tenant flooding the pool delays its own runs, not the
-others'. Pure bookkeeping: the pool owns the workers and the clock.
+A tenant holds at most `per_tenant` workers at once (runs pipelined on a worker it holds
+already do not count again); its further runs wait in its own FIFO queue. When a worker
+frees up, the tenants with waiting runs are visited in turn (skipping those at their cap),
+so a tenant flooding the pool delays its own runs, not the others'. Pure bookkeeping: the
+pool owns the workers and the clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +21,8 @@ class Waiter:
     tenant: str
     future: asyncio.Future[Any]
     enqueued_at: float
+    cost: float = 0.0
+    """Seconds its run is expected to take (the pool's estimate, for pipelining)."""
 
 
 @dataclass(slots=True)
@@ -51,12 +55,18 @@ class FairQueue:
         if not queue:
             self._drop(waiter.tenant)
 
-    def next_waiter(self) -> Waiter | None:
-        """The next waiting run that may start, visiting tenants in turn."""
+    def below_cap(self, tenant: str) -> bool:
+        """Whether `tenant` may hold one more worker."""
+        return self.busy.get(tenant, 0) < self.per_tenant
+
+    def next_waiter(self, may_take: Callable[[str], bool] | None = None) -> Waiter | None:
+        """The next waiting run that may start, visiting tenants in turn: of a tenant
+        below its cap, or for which `may_take(tenant)` says so (a worker it holds)."""
+        allowed = may_take or self.below_cap
         for _ in range(len(self.order)):
             tenant = self.order[0]
             self.order.rotate(-1)
-            if self.busy.get(tenant, 0) >= self.per_tenant:
+            if not allowed(tenant):
                 continue
             queue = self.queues[tenant]
             waiter = queue.popleft()

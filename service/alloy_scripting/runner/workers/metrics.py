@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from prometheus_client import Counter, Gauge, Histogram
 
 _WAIT_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5)
@@ -31,3 +33,10 @@ HOST_CALLS = Counter(
     "alloy_worker_host_calls_total", "Host calls made by scripts, by function and result.",
     ["function", "result"],
 )  # fmt: skip
+
+
+@functools.cache
+def host_calls(function: str, result: str) -> Counter:
+    """`HOST_CALLS` of one host function and result (its children cached: `labels()`
+    takes a lock and builds a key on every call). Host functions are a fixed set."""
+    return HOST_CALLS.labels(function, result)

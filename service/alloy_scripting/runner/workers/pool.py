@@ -76,6 +76,12 @@ class PoolConfig:
     host_call_budget: float = 2.0
     max_host_calls: int = 1000
     max_wait: float = 30.0
+    #: Pipelining: a run may be sent to a busy worker (taken as soon as the run ahead of it
+    #: is done, with no round trip through the service in between) when no worker is
+    #: free and the run ahead is expected to take at most this long (its script's last
+    #: run); 0 turns it off. Never behind a slow or unknown script, so a slow tenant's
+    #: runs never hold a quick one.
+    pipeline_below: float = 0.002
 
     def __post_init__(self) -> None:
         if self.size < 1 or (self.per_tenant is not None and self.per_tenant < 1):
@@ -171,6 +177,8 @@ class WorkerPool:
         self.restarts: dict[str, int] = {}
         self._spare_runs = 0
         """Runs in flight started by `run_if_free` (shadow runs)."""
+        #: Seconds each script took on its last run (wall time in the worker), bounded.
+        self._costs: dict[str, float] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -299,39 +307,105 @@ class WorkerPool:
     # -- dispatch --------------------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        """Give free workers to waiting runs, tenants in turn, each within its cap."""
-        while self._idle and (waiter := self.queue.next_waiter()) is not None:
-            if not waiter.future.done():  # else it gave up meanwhile
-                self.queue.started(waiter.tenant)
-                waiter.future.set_result(self._idle.pop())
+        """Give free workers to waiting runs, tenants in turn, each within its cap; then
+        pipeline waiting runs on busy workers (`_pipelined`)."""
+        while self._dispatch_one():
+            pass
         metrics.WAITING.set(self.queue.waiting())
 
-    async def _acquire(self, tenant: str, wait_limit: float | None) -> WorkerProcess:
-        if self._idle and self.queue.may_start(tenant):
+    def _dispatch_one(self) -> bool:
+        if self._idle and (waiter := self.queue.next_waiter()) is not None:
+            self._hand(self._idle[-1], waiter)
+            return True
+        worker = self._pipelined()
+        if worker is None:
+            return False
+        waiter = self.queue.next_waiter(
+            lambda tenant: tenant in worker.tenants or self.queue.below_cap(tenant)
+        )
+        if waiter is None:
+            return False
+        self._hand(worker, waiter)
+        return True
+
+    def _hand(self, worker: WorkerProcess, waiter: Waiter) -> None:
+        if not waiter.future.done():  # else it gave up meanwhile
+            self._take(worker, waiter.tenant, waiter.cost)
+            waiter.future.set_result(worker)
+
+    def _pipelined(self) -> WorkerProcess | None:
+        """A busy worker a run may be sent to now: one run in flight, expected to end
+        within `pipeline_below` (the least loaded such worker), or None."""
+        below = self.config.pipeline_below
+        best: WorkerProcess | None = None
+        for worker in self._workers:
+            if (
+                worker.in_flight == 1
+                and worker.backlog <= below
+                and worker.alive
+                and not worker.overdue
+                and not worker.retired
+                and worker not in self._retiring
+                and (best is None or worker.backlog < best.backlog)
+            ):
+                best = worker
+        return best
+
+    def _take(self, worker: WorkerProcess, tenant: str, cost: float) -> None:
+        """`worker` takes a run of `tenant`: the tenant holds one more worker unless it
+        holds this one already."""
+        held = worker.tenants.get(tenant, 0)
+        if not held:
             self.queue.started(tenant)
-            return self._idle.pop()
+        worker.tenants[tenant] = held + 1
+        if worker.in_flight == 0:
+            self._idle.remove(worker)
+        worker.in_flight += 1
+        worker.backlog += cost
+
+    async def _acquire(self, tenant: str, wait_limit: float | None, cost: float) -> WorkerProcess:
+        if tenant not in self.queue.queues:  # none of its runs waits ahead of this one
+            if self._idle and self.queue.below_cap(tenant):
+                free: WorkerProcess | None = self._idle[-1]
+            elif (free := self._pipelined()) is not None and not (
+                tenant in free.tenants or self.queue.below_cap(tenant)
+            ):
+                free = None
+            if free is not None:
+                self._take(free, tenant, cost)
+                return free
         loop = asyncio.get_running_loop()
-        waiter = Waiter(tenant, loop.create_future(), loop.time())
+        waiter = Waiter(tenant, loop.create_future(), loop.time(), cost)
         self.queue.push(waiter)
         metrics.WAITING.set(self.queue.waiting())
         limit = self.config.max_wait if wait_limit is None else wait_limit
+        # A timer on the waiter's own future (no `wait_for` task per waiting run).
+        timer = loop.call_later(max(limit, 0.0), _give_up, waiter.future)
         try:
-            return await asyncio.wait_for(asyncio.shield(waiter.future), max(limit, 0.0))
-        except BaseException as error:
+            worker: WorkerProcess = await waiter.future
+            return worker
+        except BaseException:
             self.queue.discard(waiter)
             metrics.WAITING.set(self.queue.waiting())
             if waiter.future.done() and not waiter.future.cancelled():
                 if waiter.future.exception() is None:  # a worker arrived as we gave up
-                    self._release(waiter.future.result(), tenant)
+                    self._release(waiter.future.result(), tenant, cost)
             else:
                 waiter.future.cancel()
-            if isinstance(error, TimeoutError):
-                raise QueueTimeout from None
             raise
+        finally:
+            timer.cancel()
 
-    def _release(self, worker: WorkerProcess, tenant: str) -> None:
-        self.queue.finished(tenant)
-        if worker.alive and worker in self._workers:
+    def _release(self, worker: WorkerProcess, tenant: str, cost: float) -> None:
+        held = worker.tenants.get(tenant, 0) - 1
+        if held > 0:
+            worker.tenants[tenant] = held
+        else:
+            worker.tenants.pop(tenant, None)
+            self.queue.finished(tenant)
+        worker.in_flight -= 1
+        worker.backlog = max(0.0, worker.backlog - cost) if worker.in_flight else 0.0
+        if worker.in_flight == 0 and worker.alive and worker in self._workers:
             if worker.retired:
                 self._retire(worker)
             else:
@@ -349,7 +423,7 @@ class WorkerPool:
         """How many `run_if_free` runs may be in flight at once: half the pool (at least 1)."""
         return max(1, self.config.size // 2)
 
-    def _take_spare(self, tenant: str) -> WorkerProcess | None:
+    def _take_spare(self, tenant: str, cost: float) -> WorkerProcess | None:
         """An idle worker for a run that must never make another wait: only when no run of
         any tenant is waiting, the tenant is below its fair share, and fewer than
         `spare_limit` such runs are in flight."""
@@ -357,19 +431,20 @@ class WorkerPool:
             not self._started
             or not self._idle
             or self.queue.waiting()
-            or not self.queue.may_start(tenant)
+            or not self.queue.below_cap(tenant)
             or self._spare_runs >= self.spare_limit
             or not self._idle[-1].healthy  # a live run replaces it; this run is skipped
         ):
             return None
-        self.queue.started(tenant)
-        return self._idle.pop()
+        worker = self._idle[-1]
+        self._take(worker, tenant, cost)
+        return worker
 
     async def run_if_free(self, request: RunRequest) -> ExecutionResult | None:
         """`run` when a worker is free now (see `_take_spare`), else None at once (the run
         is skipped, never queued). For work that must not delay the live runs."""
         tenant = request.tenant_id or ""
-        worker = self._take_spare(tenant)
+        worker = self._take_spare(tenant, self._expected_cost(request))
         if worker is None:
             return None
         self._spare_runs += 1
@@ -390,6 +465,7 @@ class WorkerPool:
                                        "the service is stopping", queued)  # fmt: skip
             await self.start()
         tenant = request.tenant_id or ""
+        cost = self._expected_cost(request)
         try:
             message = request.frame()
             frame = protocol.encode(message)
@@ -397,7 +473,7 @@ class WorkerPool:
                 raise ValueError(f"more than {protocol.MAX_REQUEST_FRAME} bytes")
         except (TypeError, ValueError) as error:
             if _worker is not None:
-                self._release(_worker, tenant)
+                self._release(_worker, tenant, cost)
             return self._synthetic(
                 request,
                 ExecutionStatus.ERROR,
@@ -406,24 +482,7 @@ class WorkerPool:
                 f"the run's data is not JSON: {error}",
                 queued,
             )
-        try:
-            worker = _worker or await self._acquire(tenant, request.wait_limit)
-            while not worker.healthy:  # died while idle: never an innocent run's failure
-                self._replace(worker, "crash")
-                self._release(worker, tenant)
-                worker = await self._acquire(tenant, request.wait_limit)
-        except QueueTimeout:
-            metrics.QUEUE_TIMEOUTS.inc()
-            return self._synthetic(
-                request,
-                ExecutionStatus.TIMEOUT,
-                "queue",
-                "QueueTimeout",
-                "no worker was free before the run's deadline",
-                queued,
-            )
-        started = time.perf_counter()
-        metrics.QUEUE_WAIT.observe(started - queued)
+        timing = self._timing_of(request)
         host_run = HostRun(
             tenant_id=request.tenant_id,
             phase=request.phase,
@@ -434,28 +493,63 @@ class WorkerPool:
             http=None if self.http is None else self.http.run(request.tenant_id),
             no_effects=request.shadow,
         )
-        outcome: Outcome | None = None
-        try:
-            # A traced compile is never cached: each traced run compiles, with its allowance.
-            key = TRACED_KEY + request.source if request.traced else request.source
-            outcome = await worker.execute(
-                frame, message["id"], key, self._timing_of(request), self._host_handler(host_run)
-            )
-            worker.known.discard(TRACED_KEY + request.source)
-            result = self._result(worker, request, outcome, host_run, started)
-            if host_run.http is not None:
-                result.http_calls = host_run.http.audit()
-            return result
-        finally:
-            if outcome is None:  # cancelled: `execute` killed it
-                self._replace(worker, "cancelled")
-            if worker.overdue and worker.alive:
-                self._background(self._settle(worker, tenant, started))
-            else:
-                metrics.BUSY.observe(time.perf_counter() - started)
-                self._release(worker, tenant)
+        host = self._host_handler(host_run)
+        # A traced compile is never cached: each traced run compiles, with its allowance.
+        key = TRACED_KEY + request.source if request.traced else request.source
+        for _ in range(MAX_UNSTARTED):
+            try:
+                if _worker is not None:  # taken by `run_if_free`
+                    worker, _worker = _worker, None
+                else:
+                    worker = await self._acquire(tenant, request.wait_limit, cost)
+                # Died while idle: never an innocent run's failure.
+                while worker.in_flight == 1 and not worker.healthy:
+                    self._replace(worker, "crash")
+                    self._release(worker, tenant, cost)
+                    worker = await self._acquire(tenant, request.wait_limit, cost)
+            except QueueTimeout:
+                metrics.QUEUE_TIMEOUTS.inc()
+                return self._synthetic(
+                    request,
+                    ExecutionStatus.TIMEOUT,
+                    "queue",
+                    "QueueTimeout",
+                    "no worker was free before the run's deadline",
+                    queued,
+                )
+            started = time.perf_counter()
+            metrics.QUEUE_WAIT.observe(started - queued)
+            outcome: Outcome | None = None
+            try:
+                outcome = await worker.execute(frame, message["id"], key, timing, host)
+                if request.traced:
+                    worker.known.discard(key)
+                if outcome.kind == "unstarted":  # a run ahead of it ended the worker
+                    continue
+                result = self._result(worker, request, outcome, host_run, started)
+                if host_run.http is not None:
+                    result.http_calls = host_run.http.audit()
+                return result
+            finally:
+                if outcome is None and not worker.abandoning:  # cancelled: `execute` killed it
+                    self._replace(worker, "cancelled")
+                if worker.overdue and worker.alive and outcome is not None:
+                    self._background(self._settle(worker, tenant, started, cost))
+                else:
+                    metrics.BUSY.observe(time.perf_counter() - started)
+                    self._release(worker, tenant, cost)
+        return self._synthetic(
+            request,
+            ExecutionStatus.ERROR,
+            None,
+            "WorkerError",
+            "the script's worker processes failed before it could run",
+            queued,
+        )
 
-    async def _settle(self, worker: WorkerProcess, tenant: str, started: float) -> None:
+    async def _settle(
+        self, worker: WorkerProcess, tenant: str, started: float, cost: float
+    ) -> None:
         """A worker whose run was answered `timeout`: back to the pool if it finishes
         within `kill_after`, else killed and replaced. The tenant holds it meanwhile."""
         try:
@@ -463,7 +557,7 @@ class WorkerPool:
                 self._replace(worker, "timeout")
         finally:
             metrics.BUSY.observe(time.perf_counter() - started)
-            self._release(worker, tenant)
+            self._release(worker, tenant, cost)
 
     def _timing_of(self, request: RunRequest) -> Timing:
         """The pool's timing, with the script's own timeout if it has one."""
@@ -511,6 +605,7 @@ class WorkerPool:
                 result.state_calls = [call.to_dict() for call in host_run.state.calls]
             cpu: Any = outcome.frame.get("cpu_ms")
             ran = cpu / 1000 if type(cpu) in (int, float) and cpu >= 0 else 0.0
+            self._cost_of(request.source, result.duration_ms / 1000)
             timing = self._timing_of(request)
             late = ran > timing.timeout + timing.kill_grace
             if late and result.status is not ExecutionStatus.TIMEOUT:
@@ -527,6 +622,7 @@ class WorkerPool:
                 late_result.state_calls = result.state_calls  # what it did stays on record
                 return late_result
             return result
+        self._cost_of(request.source, UNKNOWN_COST)
         if outcome.kind == "timeout":
             if not worker.overdue:  # the CPU-seconds backstop ended it
                 self._replace(worker, "timeout")
@@ -558,6 +654,19 @@ class WorkerPool:
             "the script's worker process failed",
             started,
         )
+
+    def _expected_cost(self, request: RunRequest) -> float:
+        """What the script's last run took (`UNKNOWN_COST` for a new script or a traced
+        run, which is never pipelined behind)."""
+        if request.traced:
+            return UNKNOWN_COST
+        return self._costs.get(request.source, UNKNOWN_COST)
+
+    def _cost_of(self, source: str, seconds: float) -> None:
+        """What a script took on its last run (the pipelining estimate)."""
+        if len(self._costs) >= MAX_COSTS and source not in self._costs:
+            self._costs.clear()
+        self._costs[source] = seconds
 
     def _timeout_message(self, request: RunRequest) -> str:
         """What a timed-out run says: its own deadline (a script's `limits` may lower it)."""
@@ -600,23 +709,38 @@ class WorkerPool:
                 raise protocol.ProtocolError(f"{function.name}() is not offered in this phase")
             left = budget - host_run.waited
             if left <= 0:
-                metrics.HOST_CALLS.labels(function.name, "budget").inc()
+                metrics.host_calls(function.name, "budget").inc()
                 return _refusal("host_time", f"host calls exceeded {budget:g} s in this run")
             began = time.perf_counter()
             try:
-                value = await asyncio.wait_for(function.handle(host_run, arguments), left)
+                async with asyncio.timeout(left):  # no task per call, as `wait_for` makes
+                    value = await function.handle(host_run, arguments)
             except TimeoutError:
-                metrics.HOST_CALLS.labels(function.name, "budget").inc()
+                metrics.host_calls(function.name, "budget").inc()
                 return _refusal("host_time", f"host calls exceeded {budget:g} s in this run")
             except HostCallFailed as error:
-                metrics.HOST_CALLS.labels(function.name, "failed").inc()
+                metrics.host_calls(function.name, "failed").inc()
                 return error.reply()
             finally:
                 host_run.waited += time.perf_counter() - began
-            metrics.HOST_CALLS.labels(function.name, "ok").inc()
+            metrics.host_calls(function.name, "ok").inc()
             return {"t": "host_reply", "ok": True, "value": value}
 
         return handle
+
+
+#: The expected time of a script not run yet: nothing is pipelined behind it.
+UNKNOWN_COST = 3600.0
+#: Scripts whose last run time the pool keeps (then it starts over).
+MAX_COSTS = 4096
+#: Tries of a run whose worker was ended by a run ahead of it before it started.
+MAX_UNSTARTED = 3
+
+
+def _give_up(future: asyncio.Future[WorkerProcess]) -> None:
+    """A waiting run's time is up (unless a worker reached it first)."""
+    if not future.done():
+        future.set_exception(QueueTimeout())
 
 
 def _refusal(limit: str, message: str) -> dict[str, Any]:

@@ -13,14 +13,16 @@ that clock. Whatever the worker does, `execute` returns an `Outcome` by the dead
 it, the run is answered `timeout` at once and the worker is `overdue`; `settle` then gives
 it a short while to come back on its own (the engine's in-band timeout usually ends the
 script within milliseconds, and a fresh interpreter costs far more than that wait), and
-kills it if it does not. A persistent reader task takes every frame the worker sends, so
-a worker that floods or breaks the channel is caught even between runs.
+kills it if it does not. The worker's output pipe is read by a `protocol.FrameReader`
+(frames decoded as their bytes arrive, no reader task), so a worker that floods or breaks
+the channel is caught even between runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import os
 import signal
@@ -97,10 +99,10 @@ MAX_UNREAD_FRAMES = 4
 
 
 class WorkerProcess:
-    def __init__(self, process: asyncio.subprocess.Process, ready: dict[str, Any]) -> None:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
         self.pid = process.pid
-        self.ready = ready
+        self.ready: dict[str, Any] = {}
         self.runs = 0
         self.known: set[str] = set()
         self.alive = True
@@ -108,47 +110,74 @@ class WorkerProcess:
         self.retired = False
         #: Still running a script whose run was answered `timeout` (see `settle`).
         self.overdue = False
-        assert process.stdin is not None and process.stdout is not None
+        assert process.stdin is not None
         self._writer = process.stdin
         self._frames: deque[dict[str, Any]] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self._broken: str | None = None
         self._timer: asyncio.TimerHandle | None = None
         #: The worker's CPU seconds when its current run began (its last report).
-        self.cpu_total = _seconds(ready.get("cpu_total"))
+        self.cpu_total: float | None = None
         self._cpu_budget: float | None = None
         self._run_started = 0.0
         self._wall_cap = 0.0
-        self._reading = asyncio.get_running_loop().create_task(self._read(process.stdout))
+        #: Done-futures of the runs sent and not over yet, oldest (the running one) first:
+        #: True when a run ended with the worker fit to go on.
+        self._open: deque[asyncio.Future[bool]] = deque()
+        self._last: asyncio.Future[bool] | None = None
+        self._overdue_run: asyncio.Future[bool] | None = None
+        self._background: asyncio.Task[None] | None = None
+        #: Runs the pool has given this worker and not taken back (`WorkerPool`), and the
+        #: seconds they are expected to take.
+        self.in_flight = 0
+        self.backlog = 0.0
+        self.tenants: dict[str, int] = {}
+        """Runs in flight per tenant (a tenant holds the worker while it has one)."""
+        self._reader = protocol.FrameReader(
+            protocol.MAX_RESPONSE_FRAME, self._on_frame, self._on_close
+        )
 
     @classmethod
     async def start(cls, init: dict[str, Any], start_timeout: float) -> WorkerProcess:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-I", "-B", "-c", _BOOT, _PACKAGE_ROOT,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=WORKER_ENV,
-            cwd="/",
-            close_fds=True,
-            start_new_session=True,
-        )  # fmt: skip
-        assert process.stdin is not None and process.stdout is not None
+        loop = asyncio.get_running_loop()
+        output, child_output = os.pipe()  # read by a `FrameReader`, not a stream
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-I", "-B", "-c", _BOOT, _PACKAGE_ROOT,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=child_output,
+                stderr=asyncio.subprocess.PIPE,
+                env=WORKER_ENV,
+                cwd="/",
+                close_fds=True,
+                start_new_session=True,
+            )  # fmt: skip
+        except BaseException:
+            os.close(output)
+            raise
+        finally:
+            os.close(child_output)
+        assert process.stdin is not None
         if process.stderr is not None:
             asyncio.get_running_loop().create_task(_drain(process.stderr, process.pid))
+        worker = cls(process)
+        pipe = io.FileIO(output, "rb")  # owned (and closed) by the transport once connected
         try:
+            await loop.connect_read_pipe(lambda: worker._reader, pipe)
             process.stdin.write(protocol.encode({"t": "init", **init}))
-            ready = await asyncio.wait_for(
-                protocol.read_frame(process.stdout, protocol.MAX_RESPONSE_FRAME), start_timeout
-            )
+            ready = await asyncio.wait_for(worker._next(), start_timeout)
             if ready.get("t") != "ready":
                 raise protocol.ProtocolError("expected ready")
         except BaseException:
+            worker._reader.close("not started")
+            pipe.close()
             _kill(process)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(process.wait(), 5)
             raise
-        return cls(process, ready)
+        worker.ready = ready
+        worker.cpu_total = _seconds(ready.get("cpu_total"))
+        return worker
 
     @property
     def healthy(self) -> bool:
@@ -162,20 +191,19 @@ class WorkerProcess:
 
     # -- frames ----------------------------------------------------------------------------
 
-    async def _read(self, reader: asyncio.StreamReader) -> None:
-        """Every frame the worker sends, in order, for `_next`; a broken channel or a
-        flood ends the worker."""
-        try:
-            while True:
-                frame = await protocol.read_frame(reader, protocol.MAX_RESPONSE_FRAME)
-                if len(self._frames) >= MAX_UNREAD_FRAMES:
-                    raise protocol.ProtocolError("the worker sends frames nobody asked for")
-                self._frames.append(frame)
-                self._wake(None)
-        except (protocol.ProtocolError, ConnectionError, OSError) as error:
-            self._broken = str(error) or type(error).__name__
-        except asyncio.CancelledError:
-            self._broken = "stopped"
+    def _on_frame(self, frame: dict[str, Any]) -> None:
+        """Every frame the worker sends, in order, for `_next`; a flood ends the reading
+        (and so the worker)."""
+        if len(self._frames) >= MAX_UNREAD_FRAMES:
+            self._reader.close("the worker sends frames nobody asked for")
+            return
+        self._frames.append(frame)
+        self._wake(None)
+
+    def _on_close(self, reason: str) -> None:
+        """The channel broke (a protocol error, EOF, a pipe error) or was closed by us."""
+        if self._broken is None:
+            self._broken = reason or "the channel broke"
         self._wake(None)
 
     def _wake(self, error: BaseException | None) -> None:
@@ -202,12 +230,87 @@ class WorkerProcess:
     async def execute(
         self, frame: bytes, run_id: int, source: str, timing: Timing, host: HostHandler
     ) -> Outcome:
-        """Run the encoded `run` frame; see the module docstring."""
-        self.runs += 1
+        """Run the encoded `run` frame; see the module docstring. The frame is written at
+        once, also behind runs still in flight (pipelining: the worker takes it as soon as
+        it is done with them, without waiting for the service); its clock starts when
+        the runs ahead of it are over. `unstarted`: the worker died or was replaced while a
+        run ahead of this one held it, so this one never ran (the pool runs it elsewhere)."""
         loop = asyncio.get_running_loop()
-        if self._frames:  # sent between runs: nobody asked for it
+        previous = self._last
+        if previous is not None and previous.done():
+            previous = None
+        if previous is None and self._frames:  # sent between runs: nobody asked for it
             self.kill()
             return Outcome("crash", detail="the worker sent frames between runs")
+        if not self.alive:
+            return Outcome("unstarted")
+        done: asyncio.Future[bool] = loop.create_future()
+        self._last = done
+        self._open.append(done)
+        self.runs += 1
+        try:
+            self._writer.write(frame)
+            # Shielded: our frame is in the pipe whatever happens to this caller.
+            if previous is not None and (not await asyncio.shield(previous) or not self.alive):
+                _resolve(done, False)
+                return Outcome("unstarted")
+        except (ConnectionError, OSError) as error:
+            self.kill()
+            return await self._death(str(error))
+        except BaseException:
+            # Cancelled while waiting behind another run: our run's frames must still be
+            # taken off the channel (and its deadline kept) before the next run's.
+            self._background = loop.create_task(
+                self._abandon(previous, done, run_id, source, timing)
+            )
+            raise
+        try:
+            return await self._serve(run_id, source, timing, host)
+        finally:
+            self._over(done)
+
+    def _over(self, done: asyncio.Future[bool]) -> None:
+        """A run's `_serve` ended: the next may start, unless this one is overdue (then
+        `settle` says how it ended)."""
+        if self.overdue and self.alive:
+            self._overdue_run = done
+            return
+        _resolve(done, self.alive)
+        if done in self._open:
+            self._open.remove(done)
+
+    @property
+    def abandoning(self) -> bool:
+        """A run whose caller went away is still to be taken off the channel."""
+        return self._background is not None and not self._background.done()
+
+    async def _abandon(
+        self,
+        previous: asyncio.Future[bool] | None,
+        done: asyncio.Future[bool],
+        run_id: int,
+        source: str,
+        timing: Timing,
+    ) -> None:
+        """A run whose caller went away before it started: it runs when its turn comes,
+        nobody sees its result, and a host call from it ends the worker."""
+        if previous is not None and (not await asyncio.shield(previous) or not self.alive):
+            _resolve(done, False)
+            return
+
+        async def refuse(message: dict[str, Any]) -> dict[str, Any]:
+            raise protocol.ProtocolError("a host call from an abandoned run")
+
+        try:
+            if (await self._serve(run_id, source, timing, refuse)).kind == "timeout":
+                self.kill()  # nobody waits to settle it
+        finally:
+            self._over(done)
+
+    async def _serve(self, run_id: int, source: str, timing: Timing, host: HostHandler) -> Outcome:
+        """The run at the head of the channel, its frame sent: its frames until the result,
+        under its deadline."""
+        loop = asyncio.get_running_loop()
         compiling = source not in self.known
         budget = timing.timeout + timing.kill_grace
         self._run_started = loop.time()
@@ -215,7 +318,6 @@ class WorkerProcess:
         self._cpu_budget = budget + (timing.compile_allowance if compiling else 0.0)
         self._arm(loop, loop.time() + self._cpu_budget)
         try:
-            self._writer.write(frame)
             while True:
                 message = await self._next()
                 kind = message["t"]
@@ -271,6 +373,7 @@ class WorkerProcess:
                 if message["t"] == "result":
                     self._disarm()
                     self.overdue = False
+                    self._settled(True)
                     return True
                 if message["t"] != "started":  # a host call now would get no answer
                     break
@@ -278,7 +381,15 @@ class WorkerProcess:
             pass
         self._disarm()
         self.kill()
+        self._settled(False)
         return False
+
+    def _settled(self, ok: bool) -> None:
+        run, self._overdue_run = self._overdue_run, None
+        if run is not None:
+            _resolve(run, ok)
+            if run in self._open:
+                self._open.remove(run)
 
     async def _death(self, detail: str) -> Outcome:
         """Why the channel broke, from the exit status (the worker was just killed if it
@@ -327,8 +438,11 @@ class WorkerProcess:
         if self.alive:
             self.alive = False
             self._disarm()
+            for run in self._open:  # the runs behind the one that ended it never start
+                _resolve(run, False)
+            self._open.clear()
             _kill(self.process)
-            self._reading.cancel()
+            self._reader.close("stopped")
             # Reap it: a killed worker must not linger as a zombie.
             asyncio.get_running_loop().create_task(_reap(self.process))
 
@@ -345,7 +459,12 @@ class WorkerProcess:
         except TimeoutError:
             _kill(self.process)
             await _reap(self.process)
-        self._reading.cancel()
+        self._reader.close("stopped")
+
+
+def _resolve(future: asyncio.Future[bool], ok: bool) -> None:
+    if not future.done():
+        future.set_result(ok)
 
 
 def _kill(process: asyncio.subprocess.Process) -> None:

@@ -1,0 +1,81 @@
+"""Pipelining: a run sent to a busy worker behind a quick run, never behind a slow one; a
+run whose worker ends before its turn runs on another worker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+from alloy_scripting.engine import EngineConfig
+from alloy_scripting.model.enums import ExecutionStatus
+from alloy_scripting.runner.workers import PoolConfig, WorkerPool
+from alloy_scripting.runner.workers.process import WorkerProcess
+
+from .test_pool import BUSY, manual, settled
+
+QUICK = "entity['double'] = entity['n'] * 2"
+#: Quick for a small `n`, as slow as one likes for a large one (its cost is learned small).
+LOOP = "i = 0\nwhile i < entity['n']:\n    i += 1\nentity['i'] = i"
+LONG = EngineConfig(timeout=5, max_operations=10**9)
+
+
+def record_takes(pool: WorkerPool) -> list[int]:
+    """How many runs the chosen worker already had in flight, for each run handed out."""
+    seen: list[int] = []
+    take = pool._take
+
+    def recording(worker: WorkerProcess, tenant: str, cost: float) -> None:
+        seen.append(worker.in_flight)
+        take(worker, tenant, cost)
+
+    pool._take = recording  # type: ignore[method-assign]
+    return seen
+
+
+async def test_quick_runs_are_pipelined_and_each_gets_its_own_result() -> None:
+    async with WorkerPool(config=PoolConfig(size=1)) as pool:
+        await pool.run(manual(QUICK))  # its cost is known from now on
+        seen = record_takes(pool)
+        results = await asyncio.gather(
+            *(pool.run(manual(QUICK, entity={"n": n})) for n in range(40))
+        )
+        assert [r.status for r in results] == [ExecutionStatus.SUCCESS] * 40
+        assert [r.changes for r in results] == [{"double": 2 * n} for n in range(40)]
+        assert max(seen) >= 1, "no run was sent to a busy worker"
+        assert pool.restarts == {}
+
+
+async def test_nothing_is_pipelined_behind_a_slow_script() -> None:
+    async with WorkerPool(EngineConfig(timeout=5), PoolConfig(size=1)) as pool:
+        await pool.run(manual(BUSY))  # ~30 ms: known slow from now on
+        await pool.run(manual(QUICK))
+        seen = record_takes(pool)
+        slow = asyncio.ensure_future(pool.run(manual(BUSY)))
+        await asyncio.sleep(0)
+        quick = await pool.run(manual(QUICK, entity={"n": 4}))
+        assert quick.changes == {"double": 8}
+        assert (await slow).status is ExecutionStatus.SUCCESS
+        assert seen == [0, 0], "the quick run was sent behind the slow one"
+
+
+async def test_a_run_pipelined_behind_a_run_that_ends_its_worker_runs_elsewhere() -> None:
+    async with WorkerPool(LONG, PoolConfig(size=1)) as pool:
+        await pool.run(manual(LOOP, entity={"n": 10}))  # learned quick
+        await pool.run(manual(QUICK))
+        seen = record_takes(pool)
+        doomed = asyncio.ensure_future(pool.run(manual(LOOP, entity={"n": 10**7})))
+        await asyncio.sleep(0)
+        behind = asyncio.ensure_future(pool.run(manual(QUICK, entity={"n": 21})))
+        await asyncio.sleep(0.2)
+        assert seen == [0, 1], "the second run was not pipelined behind the first"
+        (worker,) = pool._workers
+        os.kill(worker.pid, signal.SIGKILL)
+        failed, result = await asyncio.gather(doomed, behind)
+        assert failed.status is ExecutionStatus.ERROR
+        assert failed.error is not None and failed.error.type == "WorkerError"
+        # Never started on the dead worker: run on its replacement, exactly once.
+        assert (result.status, result.changes) == (ExecutionStatus.SUCCESS, {"double": 42})
+        assert pool.restarts == {"crash": 1}
+        await settled(pool, 1)
+        assert worker.pid not in pool.pids()
