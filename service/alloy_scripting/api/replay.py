@@ -1,0 +1,93 @@
+"""Replaying an execution record (`POST /executions/{id}/replay`, the MCP tool
+`alloy_replay_execution`, `alloy-scripting executions replay`): its kept input run again
+as a debug run (no side effects) with the script's current version, a stored version or
+an unsaved source, and the diff against the recorded run (`runner.replay`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+
+from alloy_scripting.api.deps import Ctx, refuse_invalid_in
+from alloy_scripting.api.operations import get_execution
+from alloy_scripting.api.problems import ProblemError
+from alloy_scripting.api.schemas import VersionNumber, _Request
+from alloy_scripting.model.execution import NO_INPUT
+from alloy_scripting.model.limits import ScriptLimits
+from alloy_scripting.model.replay import ReplayDiff
+from alloy_scripting.model.script import ScriptSource
+from alloy_scripting.runner.replay import replay
+from alloy_scripting.storage.errors import ScriptNotFound
+
+
+class ReplayIn(_Request):
+    """At most one of `version` and `source`; neither: the script's current version."""
+
+    version: VersionNumber | None = Field(default=None, description="A stored version.")
+    source: ScriptSource | None = Field(
+        default=None, description="An unsaved source (validated first for the record's phase)."
+    )
+
+    @model_validator(mode="after")
+    def _one_at_most(self) -> ReplayIn:
+        if self.version is not None and self.source is not None:
+            raise ValueError("give version or source, not both")
+        return self
+
+
+class ReplayOut(BaseModel):
+    execution_id: str = Field(description="The replayed record.")
+    script_id: str
+    recorded_version: int = Field(description="The version the recorded run ran.")
+    version: int | None = Field(description="The version replayed (None: an unsaved source).")
+    result: dict[str, Any] = Field(description="The replay's `ExecutionResult`.")
+    intents: list[dict[str, Any]] = Field(
+        description="The side effects the replay asked for and did not perform (emit, http)."
+    )
+    diff: ReplayDiff = Field(description="How the replay differs from the recorded run.")
+
+
+async def replay_execution(ctx: Ctx, execution_id: str, body: ReplayIn) -> ReplayOut:
+    """404: no such record in the caller's tenant, or no such script or version; 409
+    `not-replayable`: the record keeps no input; 422 `script-invalid`: the source."""
+    record = await get_execution(ctx, execution_id)
+    if not record.replayable or record.input is None:
+        raise ProblemError(
+            "not-replayable",
+            f"execution {record.id} cannot be replayed: {record.not_replayable or NO_INPUT}",
+            reason=record.not_replayable or NO_INPUT,
+        )
+    limits: ScriptLimits | None = None
+    version: int | None
+    if body.source is not None:
+        await refuse_invalid_in(ctx.runtime, body.source, record.phase)
+        source, version = body.source, None
+        limits = await _limits_of(ctx, record.script_id)
+    else:
+        script = await ctx.load(record.script_id)
+        limits = script.limits
+        if body.version is None or body.version == script.version:
+            source, version = script.source, script.version
+        else:
+            stored = await ctx.scripts.get_version(script.id, body.version)
+            source, version = stored.source, stored.version
+    replayed = await replay(ctx.runtime.orchestrator.executor, record, source, limits=limits)
+    return ReplayOut(
+        execution_id=record.id,
+        script_id=record.script_id,
+        recorded_version=record.script_version,
+        version=version,
+        result=replayed.result.to_dict(),
+        intents=[intent.to_dict() for intent in replayed.intents],
+        diff=replayed.diff,
+    )
+
+
+async def _limits_of(ctx: Ctx, script_id: str) -> ScriptLimits | None:
+    """The script's own limits, if it still exists (an unsaved source of a deleted
+    script runs within the engine's)."""
+    try:
+        return (await ctx.load(script_id)).limits
+    except ScriptNotFound:
+        return None
