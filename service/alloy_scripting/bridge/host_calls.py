@@ -175,6 +175,8 @@ async def _handle_emit(run: HostRun, arguments: list[Any]) -> None:
     if run.emitted_size > 2 * run.max_emit_total_size:
         raise HostCallFailed("emit() limits exceeded")
     run.emitted.append(EmittedEvent(event_type, payload))
+    if run.effects is not None:  # a debug run lists it with its other intents, in order
+        run.effects.record("emit", **run.emitted[-1].to_dict())
 
 
 # -- http_get, http_post, http_request ----------------------------------------------------------

@@ -89,9 +89,7 @@ async def replay(
                 limits=limits,
             )
         )
-    intents = [Intent("emit", emitted.to_dict()) for emitted in result.emitted]
-    intents += [intent for intent in effects.intents if intent.kind != "emit"]
-    return Replayed(result, intents, diff_run(record, result))
+    return Replayed(result, effects.intents, diff_run(record, result))
 
 
 def _read_only_state(

@@ -272,3 +272,20 @@ async def test_replay_is_tenant_scoped_and_checks_its_input(
     )  # fmt: skip
     assert "'after' phase" in wrong_phase["detail"]
     assert_problem(await replay(client, record["id"], version=1, source=DELTA), 422, "validation")
+
+
+async def test_any_field_name_is_kept_and_replayed(client: httpx.AsyncClient) -> None:
+    """Field names a MongoDB document refuses (dots, a leading `$`) are kept as well."""
+    body = {"name": "copier", "source": 'entity["n"] = len(entity)\n',
+            "trigger": {"type": "manual"}, "status": "active"}  # fmt: skip
+    script = await create(client, body, **A)
+    entity = {"a.b": 1, "$c": {"d.e": [2, {"$f": None}]}}
+    ran = await client.post(
+        f"/scripts/{script['id']}/run", json={"entity": entity, "params": {"x.y": 1}}, headers=A
+    )
+    assert ran.status_code == 200, ran.text
+    record = await latest_record(client, script["id"])
+    assert record["input"]["entity"] == entity and record["input"]["params"] == {"x.y": 1}
+    assert record["changes"] == {"n": 2}
+    answer = (await replay(client, record["id"])).json()
+    assert answer["result"]["changes"] == {"n": 2} and answer["diff"]["same"] is True
