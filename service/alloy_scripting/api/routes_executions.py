@@ -9,7 +9,7 @@ from pydantic import AwareDatetime
 
 from alloy_scripting.api import operations, replay
 from alloy_scripting.api.deps import CtxDep
-from alloy_scripting.api.replay import ReplayIn, ReplayOut
+from alloy_scripting.api.replay_schemas import ReplayIn, ReplayOut
 from alloy_scripting.api.routes_scripts import Limit, Offset
 from alloy_scripting.api.schemas import ENTITY_TYPE_FILTER_PATTERN
 from alloy_scripting.model.enums import ExecutionPhase, ExecutionStatus
