@@ -27,7 +27,6 @@ from alloy_scripting.bridge.host import HelperHost
 from alloy_scripting.bridge.http import helpers as http_helpers
 from alloy_scripting.bridge.http.errors import SCRIPT_ERRORS, HttpBridgeError, HttpLimitExceeded
 from alloy_scripting.bridge.registry import REGISTRY
-from alloy_scripting.model.debug import DebugEffects, EffectRefused
 from alloy_scripting.model.enums import ExecutionPhase
 from alloy_scripting.model.json_check import check_json
 from alloy_scripting.model.result import EmittedEvent
@@ -110,8 +109,6 @@ class HostRun:
     """The run's ``store.*`` context (tenant, phase, budgets, write ids), if it has one."""
     http: http_helpers.HttpRun | None = None
     """The run's access to HTTP (`bridge.http`); None: no HTTP on this service."""
-    effects: DebugEffects | None = None
-    """A debug run's (a replay's): its HTTP calls are recorded there, never made."""
 
 
 class EmittingHost(HelperHost, Protocol):
@@ -175,8 +172,6 @@ async def _handle_emit(run: HostRun, arguments: list[Any]) -> None:
     if run.emitted_size > 2 * run.max_emit_total_size:
         raise HostCallFailed("emit() limits exceeded")
     run.emitted.append(EmittedEvent(event_type, payload))
-    if run.effects is not None:  # a debug run lists it with its other intents, in order
-        run.effects.record("emit", **run.emitted[-1].to_dict())
 
 
 # -- http_get, http_post, http_request ----------------------------------------------------------
@@ -185,10 +180,7 @@ async def _handle_emit(run: HostRun, arguments: list[Any]) -> None:
 async def _handle_http(run: HostRun, arguments: list[Any]) -> Any:
     """The call through the run's HTTP context (`bridge.http`): a failed call is an error
     the script catches by name (`HttpError`, `EgressDenied`, `InvalidHttpRequest`); a
-    bridge limit ends the run. A debug run's call is recorded and answered from its
-    fixtures, or refused: never made."""
-    if run.effects is not None:
-        return _debug_http(run.effects, arguments)
+    bridge limit ends the run."""
     if run.http is None:
         raise HostCallFailed("HTTP helpers are not configured on this service")
     try:
@@ -199,23 +191,6 @@ async def _handle_http(run: HostRun, arguments: list[Any]) -> Any:
         ) from None
     except HttpLimitExceeded as error:
         raise HostCallFailed(error.message, limit=error.limit) from None
-
-
-def _debug_http(effects: DebugEffects, arguments: list[Any]) -> Any:
-    if len(arguments) != 3:
-        raise HostCallFailed("an HTTP call takes a method, a URL and options")
-    method, url, options = arguments
-    if not (isinstance(method, str) and isinstance(url, str) and isinstance(options, dict)):
-        raise HostCallFailed("an HTTP call takes a method, a URL and options")
-    try:
-        fixture = effects.http(method, url, options.get("json", options.get("data")))
-        return http_helpers.fixture_answer(fixture)
-    except EffectRefused as error:
-        raise HostCallFailed(str(error)) from None
-    except HttpBridgeError as error:
-        raise HostCallFailed(
-            str(error), type(error).__name__, error_args=list(error.args)
-        ) from None
 
 
 def _http_functions() -> tuple[HostFunction, ...]:

@@ -101,7 +101,7 @@ SIGNATURES: dict[str, tuple[inspect.Signature, str | None]] = {
 }
 
 
-def fixture_answer(fixture: Any) -> dict[str, Any]:
+def _fixture_answer(fixture: Any) -> dict[str, Any]:
     """A debug run's fixture as the bridge answers (`status`, `headers`, `text`, `json`);
     a status of 400 or more raises `HttpError` as a real call would."""
     body = fixture.body
@@ -130,7 +130,7 @@ def _in_process(documented: Callable[..., Any]) -> Callable[..., Any]:
         if effects is None:
             raise _refusal(name)
         method, url, options = bind(name, args, kwargs)
-        return fixture_answer(effects.http(method, url, options.get("json", options.get("data"))))
+        return _fixture_answer(effects.http(method, url, options.get("json", options.get("data"))))
 
     call.__name__ = name
     call.__doc__ = documented.__doc__

@@ -27,7 +27,6 @@ from alloy_scripting.bridge.host_calls import HOST_FUNCTIONS, HostCallFailed, Ho
 from alloy_scripting.bridge.http.helpers import HttpRuns
 from alloy_scripting.bridge.state.context import StateContext
 from alloy_scripting.engine.config import EngineConfig
-from alloy_scripting.model.debug import DebugEffects
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus
 from alloy_scripting.model.limits import ScriptLimits
 from alloy_scripting.model.result import ExecutionResult, ScriptError
@@ -104,9 +103,6 @@ class RunRequest:
     wait_limit: float | None = None
     state: StateContext | None = None
     """The run's ``store.*`` context (built by the caller; stays in the service)."""
-    effects: DebugEffects | None = None
-    """Set for a debug run (a replay): the service performs none of its side effects, it
-    records them there (HTTP calls are answered from its fixtures or refused)."""
 
     def frame(self) -> dict[str, Any]:
         return {
@@ -375,10 +371,7 @@ class WorkerPool:
             max_emit_payload_size=self.engine_config.max_emit_payload_size,
             max_emit_total_size=self.engine_config.max_emit_total_size,
             state=request.state,
-            http=None
-            if self.http is None or request.effects is not None  # a debug run has no HTTP
-            else self.http.run(request.tenant_id),
-            effects=request.effects,
+            http=None if self.http is None else self.http.run(request.tenant_id),
         )
         outcome: Outcome | None = None
         try:
