@@ -35,7 +35,13 @@ from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptPage
 from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import ApiTrigger, Script, ScriptTrigger
 from alloy_scripting.model.stats import ScriptStats, StatsWindow
-from alloy_scripting.runner.debugger import DebugReport, debug_run, run_fixtures
+from alloy_scripting.runner.debugger import (
+    DebugReport,
+    debug_in_pool,
+    debug_run,
+    fixtures_in_pool,
+    run_fixtures,
+)
 from alloy_scripting.runner.executor import describe_failure
 from alloy_scripting.runner.service import Runtime
 from alloy_scripting.storage.protocols import MAX_PAGE_LIMIT, ScriptRegistry
@@ -297,31 +303,49 @@ async def debug_source(
     trigger: ScriptTrigger | None = None,
     phase: ExecutionPhase | None = None,
     tenant_id: str | None = None,
+    script_name: str | None = None,
 ) -> DebugReport:
-    """A debug run of an unsaved source (no side effects; see `runner.debugger`)."""
+    """A debug run (no side effects; see `runner.debugger`): in a worker when the service
+    has a pool, else in a thread of this process."""
+    if runtime.pool is not None:
+        return await debug_in_pool(
+            runtime.pool,
+            source,
+            sample,
+            trigger=trigger,
+            phase=phase,
+            script_name=script_name,
+            tenant_id=tenant_id,
+        )
     return await run_in_threadpool(
         lambda: debug_run(
-            runtime.engine, source, sample, trigger=trigger, phase=phase, tenant_id=tenant_id
+            runtime.engine,
+            source,
+            sample,
+            trigger=trigger,
+            phase=phase,
+            script_name=script_name,
+            tenant_id=tenant_id,
         )
     )
 
 
 async def debug_script(runtime: Runtime, script: Script, sample: DebugSample) -> DebugReport:
     """A debug run of a stored script in its own phase."""
-    return await run_in_threadpool(
-        lambda: debug_run(
-            runtime.engine,
-            script.source,
-            sample,
-            trigger=script.trigger,
-            script_name=script.name,
-            tenant_id=script.tenant_id,
-        )
+    return await debug_source(
+        runtime,
+        script.source,
+        sample,
+        trigger=script.trigger,
+        script_name=script.name,
+        tenant_id=script.tenant_id,
     )
 
 
 async def test_script(runtime: Runtime, script: Script) -> list[CaseReport]:
     """Every fixture of `script`, run as debug runs."""
+    if runtime.pool is not None:
+        return await fixtures_in_pool(runtime.pool, script)
     return await run_in_threadpool(run_fixtures, runtime.engine, script)
 
 

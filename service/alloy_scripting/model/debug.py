@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from alloy_scripting.model.enums import EventType
 from alloy_scripting.model.json_check import check_json
+from alloy_scripting.model.result import ExecutionResult
 
 MAX_HTTP_FIXTURES = 100
 MAX_INTENTS = 1000
@@ -135,4 +136,20 @@ class Trace:
             "steps": [step.to_dict() for step in self.steps],
             "executed": self.executed,
             "truncated": self.truncated,
+        }
+
+
+@dataclass(slots=True)
+class DebugReport:
+    """The result of a debug run, its trace and the side effects it asked for."""
+
+    result: ExecutionResult
+    trace: Trace
+    intents: list[Intent]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "result": self.result.to_dict(),
+            "trace": self.trace.to_dict(),
+            "intents": [intent.to_dict() for intent in self.intents],
         }

@@ -1,7 +1,10 @@
 """Debug runs and fixtures: a script run in its own phase against a sample, with no side
 effects and a trace (`ScriptEngine.debug`); fixtures are debug runs judged against their
-expectations. Plain functions over plain data, shared by the REST API, the CLI and (later)
-the other surfaces; synchronous, like the engine (callers off the event loop use a thread)."""
+expectations. Shared by the REST API, MCP, GraphQL and the CLI. With a worker pool (the
+service's default) a debug run is a pool run like any other (`runner.workers.debug_runs`):
+a hostile script under debug holds a worker, never the service's process; without one
+(the library API, the CLI's local commands) it runs in this process, synchronously.
+"""
 
 from __future__ import annotations
 
@@ -9,27 +12,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from alloy_scripting.engine import ScriptEngine
-from alloy_scripting.model.debug import DebugEffects, DebugSample, Intent, Trace
+from alloy_scripting.model.debug import DebugEffects, DebugReport, DebugSample, HttpFixture
 from alloy_scripting.model.enums import EventType, ExecutionPhase
 from alloy_scripting.model.fixtures import CaseReport, Fixture, judge
-from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import EventTrigger, Script, ScriptTrigger
+from alloy_scripting.runner.workers import RunRequest, WorkerPool
+from alloy_scripting.runner.workers.debug_runs import DebugRun
 
-
-@dataclass(slots=True)
-class DebugReport:
-    """The result of a debug run, its trace and the side effects it asked for."""
-
-    result: ExecutionResult
-    trace: Trace
-    intents: list[Intent]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "result": self.result.to_dict(),
-            "trace": self.trace.to_dict(),
-            "intents": [intent.to_dict() for intent in self.intents],
-        }
+__all__ = [
+    "DebugReport",
+    "debug_in_pool",
+    "debug_run",
+    "fixtures_in_pool",
+    "phase_and_event",
+    "run_fixture",
+    "run_fixtures",
+]
 
 
 def phase_and_event(
@@ -47,6 +45,43 @@ def phase_and_event(
     return phase or ExecutionPhase.MANUAL, None
 
 
+@dataclass(slots=True)
+class DebugInput:
+    """What one debug run gets, decided once from a sample and the script's trigger."""
+
+    phase: ExecutionPhase
+    event: EventType | None
+    entity: dict[str, Any]
+    entity_before: dict[str, Any] | None
+    params: dict[str, Any]
+    ctx: dict[str, Any]
+    http_fixtures: list[HttpFixture]
+
+    @classmethod
+    def of(
+        cls,
+        sample: DebugSample,
+        trigger: ScriptTrigger | None,
+        phase: ExecutionPhase | None,
+        tenant_id: str | None,
+    ) -> DebugInput:
+        run_phase, event = phase_and_event(trigger, sample.event, phase)
+        entity_type = sample.entity_type or (
+            trigger.entity_type if isinstance(trigger, EventTrigger) else None
+        )
+        ctx: dict[str, Any] = {**sample.ctx, "tenant_id": tenant_id}
+        ctx.setdefault("entity_type", entity_type)
+        return cls(
+            run_phase,
+            event,
+            dict(sample.entity or {}),
+            None if sample.entity_before is None else dict(sample.entity_before),
+            dict(sample.params),
+            ctx,
+            list(sample.http_fixtures),
+        )
+
+
 def debug_run(
     engine: ScriptEngine,
     source: str,
@@ -58,41 +93,71 @@ def debug_run(
     tenant_id: str | None = None,
     trace: bool = True,
 ) -> DebugReport:
-    """A debug run (no side effects); `trace=False` skips the line trace (fixture runs)."""
-    run_phase, event = phase_and_event(trigger, sample.event, phase)
-    entity_type = sample.entity_type or (
-        trigger.entity_type if isinstance(trigger, EventTrigger) else None
-    )
-    ctx: dict[str, Any] = {**sample.ctx, "tenant_id": tenant_id}
-    ctx.setdefault("entity_type", entity_type)
-    effects = DebugEffects(http_fixtures=list(sample.http_fixtures))
+    """A debug run in this process (no side effects); `trace=False` skips the line trace
+    (fixture runs)."""
+    given = DebugInput.of(sample, trigger, phase, tenant_id)
+    effects = DebugEffects(http_fixtures=given.http_fixtures)
     result, steps = engine.debug(
         source,
         effects=effects,
-        phase=run_phase,
-        event=event,
-        entity=sample.entity or {},
-        entity_before=sample.entity_before,
-        params=sample.params,
-        ctx=ctx,
+        phase=given.phase,
+        event=given.event,
+        entity=given.entity,
+        entity_before=given.entity_before,
+        params=given.params,
+        ctx=given.ctx,
         script_name=script_name,
         trace=trace,
     )
     return DebugReport(result, steps, effects.intents)
 
 
-def run_fixture(engine: ScriptEngine, script: Script, fixture: Fixture) -> CaseReport:
-    """One fixture as a debug run without a trace (at most the engine's timeout each)."""
-    sample = DebugSample(
+async def debug_in_pool(
+    pool: WorkerPool,
+    source: str,
+    sample: DebugSample,
+    *,
+    trigger: ScriptTrigger | None = None,
+    phase: ExecutionPhase | None = None,
+    script_name: str | None = None,
+    tenant_id: str | None = None,
+    trace: bool = True,
+) -> DebugReport:
+    """`debug_run` in a worker of `pool`, under the tenant's fair share of it."""
+    given = DebugInput.of(sample, trigger, phase, tenant_id)
+    debug = DebugRun(given.http_fixtures, trace)
+    result = await pool.run(
+        RunRequest(
+            source,
+            given.phase,
+            event=given.event,
+            entity=given.entity,
+            entity_before=given.entity_before,
+            params=given.params,
+            ctx=given.ctx,
+            script_name=script_name,
+            tenant_id=tenant_id,
+            debug=debug,
+        )
+    )
+    return DebugReport(result, debug.steps, debug.intents)
+
+
+def _fixture_sample(fixture: Fixture) -> DebugSample:
+    return DebugSample(
         event=fixture.event,
         entity=fixture.entity,
         entity_before=fixture.entity_before,
         params=fixture.params or {},
     )
+
+
+def run_fixture(engine: ScriptEngine, script: Script, fixture: Fixture) -> CaseReport:
+    """One fixture as a debug run without a trace (at most the engine's timeout each)."""
     report = debug_run(
         engine,
         script.source,
-        sample,
+        _fixture_sample(fixture),
         trigger=script.trigger,
         script_name=script.name,
         tenant_id=script.tenant_id,
@@ -104,3 +169,20 @@ def run_fixture(engine: ScriptEngine, script: Script, fixture: Fixture) -> CaseR
 def run_fixtures(engine: ScriptEngine, script: Script) -> list[CaseReport]:
     """Every fixture of `script`, in order."""
     return [run_fixture(engine, script, fixture) for fixture in script.fixtures]
+
+
+async def fixtures_in_pool(pool: WorkerPool, script: Script) -> list[CaseReport]:
+    """Every fixture of `script`, in order, each a debug run in a worker of `pool`."""
+    reports: list[CaseReport] = []
+    for fixture in script.fixtures:
+        report = await debug_in_pool(
+            pool,
+            script.source,
+            _fixture_sample(fixture),
+            trigger=script.trigger,
+            script_name=script.name,
+            tenant_id=script.tenant_id,
+            trace=False,
+        )
+        reports.append(judge(fixture, report.result))
+    return reports

@@ -3,12 +3,40 @@ activation."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 
 from alloy_scripting.runner.service import Runtime
-from tests.unit.api.fixtures import SEED_SOURCE, assert_problem, create, manual_body, script_body
+from alloy_scripting.runner.workers import PoolConfig, WorkerPool
+from alloy_scripting.storage import Stores
+from tests.unit.api.fixtures import (
+    SEED_SOURCE,
+    assert_problem,
+    create,
+    make_runtime,
+    manual_body,
+    script_body,
+)
+
+
+@pytest.fixture(scope="module")
+async def debug_pool() -> AsyncIterator[WorkerPool]:
+    async with WorkerPool(config=PoolConfig(size=1)) as pool:
+        yield pool
+
+
+@pytest.fixture(params=["inline", "pool"])
+def runtime(request: pytest.FixtureRequest, stores: Stores) -> Runtime:
+    """Every test here twice: debug runs and fixtures in this process (no pool: the library
+    and `inline` mode) and in a worker (the service's default)."""
+    runtime = make_runtime(stores)
+    if request.param == "pool":
+        runtime.pool = request.getfixturevalue("debug_pool")
+    return runtime
+
 
 LOOP = """\
 total = 0

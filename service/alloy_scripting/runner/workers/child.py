@@ -19,7 +19,7 @@ import sys
 from time import perf_counter, process_time
 from typing import Any, NoReturn
 
-from alloy_scripting.runner.workers import protocol
+from alloy_scripting.runner.workers import debug_runs, protocol
 
 EXIT_MEMORY = 3
 EXIT_FAILED = 4
@@ -57,6 +57,8 @@ def _worker_engine(config: Any, channel: Channel) -> Any:
 
     class WorkerEngine(ScriptEngine):
         def _helper(self, name: str, phase: Any, run: Any) -> Any:
+            if run.effects is not None:  # a debug run: intents, never a host call
+                return super()._helper(name, phase, run)
             if name == STORE:  # a namespace of host calls, one per operation
                 return bound_store(
                     phase,
@@ -130,22 +132,30 @@ def _run(engine: Any, channel: Channel, request: dict[str, Any]) -> dict[str, An
     source = request["source"]
     if not isinstance(source, str):
         raise protocol.ProtocolError("source must be a str")
-    if engine.cache.lookup(source) is None:
+    debug = request.get("debug")
+    if debug is not None and not isinstance(debug, dict):
+        raise protocol.ProtocolError("debug must be an object")
+    traced = debug is not None and debug.get("trace") is True
+    if not traced and engine.cache.lookup(source) is None:  # a traced compile is never cached
         engine.compile(source)
         channel.send({"t": "started"})
     cpu = process_time()
-    result = engine.execute(
-        source,
-        phase=request.get("phase"),
-        entity=request.get("entity"),
-        event=request.get("event"),
-        entity_before=request.get("entity_before"),
-        params=request.get("params"),
-        ctx=request.get("ctx"),
-        script_name=request.get("script_name"),
-        limits=_limits(request.get("limits")),
-    )
-    return {
+    debug_part = None
+    if debug is not None:
+        result, debug_part = debug_runs.run_in_worker(engine, request, debug)
+    else:
+        result = engine.execute(
+            source,
+            phase=request.get("phase"),
+            entity=request.get("entity"),
+            event=request.get("event"),
+            entity_before=request.get("entity_before"),
+            params=request.get("params"),
+            ctx=request.get("ctx"),
+            script_name=request.get("script_name"),
+            limits=_limits(request.get("limits")),
+        )
+    frame = {
         "t": "result",
         "id": request.get("id"),
         "status": result.status.value,
@@ -161,6 +171,10 @@ def _run(engine: Any, channel: Channel, request: dict[str, Any]) -> dict[str, An
         "cpu_total": process_time(),
         "response": None if result.response is None else result.response.to_dict(),
     }
+    if debug_part is None:
+        return frame
+    frame["debug"] = debug_part
+    return debug_runs.fit(frame)
 
 
 def serve(channel: Channel) -> NoReturn:

@@ -31,6 +31,7 @@ from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStat
 from alloy_scripting.model.limits import ScriptLimits
 from alloy_scripting.model.result import ExecutionResult, ScriptError
 from alloy_scripting.runner.workers import metrics, protocol
+from alloy_scripting.runner.workers.debug_runs import TRACER_SECONDS, DebugRun
 from alloy_scripting.runner.workers.fairness import FairQueue, Waiter
 from alloy_scripting.runner.workers.process import Outcome, Timing, WorkerProcess
 from alloy_scripting.runner.workers.results import to_result
@@ -103,9 +104,11 @@ class RunRequest:
     wait_limit: float | None = None
     state: StateContext | None = None
     """The run's ``store.*`` context (built by the caller; stays in the service)."""
+    debug: DebugRun | None = None
+    """A debug run (no side effects, a trace): its trace and intents land here."""
 
     def frame(self) -> dict[str, Any]:
-        return {
+        frame = {
             "t": "run",
             "id": secrets.randbits(63),  # echoed in the result: a frame sent early cannot match
             "source": self.source,
@@ -118,6 +121,17 @@ class RunRequest:
             "script_name": self.script_name,
             "limits": None if self.limits is None else self.limits.model_dump(),
         }
+        if self.debug is not None:
+            frame["debug"] = self.debug.frame()
+        return frame
+
+    @property
+    def traced(self) -> bool:
+        return self.debug is not None and self.debug.trace
+
+
+#: What a traced run's source is known as to a worker (never the plain source's entry).
+TRACED_KEY = "\x00traced\x00"
 
 
 class QueueTimeout(Exception):
@@ -375,13 +389,12 @@ class WorkerPool:
         )
         outcome: Outcome | None = None
         try:
+            # A traced compile is never cached: each traced run compiles, with its allowance.
+            key = TRACED_KEY + request.source if request.traced else request.source
             outcome = await worker.execute(
-                frame,
-                message["id"],
-                request.source,
-                self._timing_of(request),
-                self._host_handler(host_run),
+                frame, message["id"], key, self._timing_of(request), self._host_handler(host_run)
             )
+            worker.known.discard(TRACED_KEY + request.source)
             result = self._result(worker, request, outcome, host_run, started)
             if host_run.http is not None:
                 result.http_calls = host_run.http.audit()
@@ -408,9 +421,12 @@ class WorkerPool:
     def _timing_of(self, request: RunRequest) -> Timing:
         """The pool's timing, with the script's own timeout if it has one."""
         limits = request.limits
-        if limits is None or limits.timeout_ms is None:
-            return self.timing
-        return replace(self.timing, timeout=limits.timeout_ms / 1000)
+        timing = self.timing
+        if limits is not None and limits.timeout_ms is not None:
+            timing = replace(timing, timeout=limits.timeout_ms / 1000)
+        if request.traced:  # the tracer's own time is added to the run's deadline
+            timing = replace(timing, timeout=timing.timeout + TRACER_SECONDS)
+        return timing
 
     def _result(
         self,
@@ -429,6 +445,8 @@ class WorkerPool:
                     entity=request.entity,
                     emitted=host_run.emitted,
                 )
+                if request.debug is not None:
+                    result.emitted = request.debug.take(outcome.frame.get("debug"))
             except protocol.ProtocolError as error:
                 logger.error("worker %d sent an invalid result: %s", worker.pid, error)
                 self._replace(worker, "protocol")
