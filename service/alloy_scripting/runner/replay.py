@@ -1,11 +1,11 @@
 """Replays: a recorded run's input run again as a debug run (no side effects), on the
 execution path the service uses, within the script's limits.
 
-In pool mode the run goes to a worker like any other, marked as a debug run
-(`RunRequest.effects`): the service answers its host calls without acting (an `emit` is
-only returned, an HTTP call is recorded and refused, `store.*` reads work and writes are
-refused as in a dry run). Inline, the engine's debug run does the same in-process (where
-`store.*` is not offered at all). Nothing is logged, counted or published."""
+In pool mode the run goes to a worker like any other, as a debug run without a trace
+(`runner.workers.debug_runs`); inline, the engine's debug run. Either way its effect
+helpers record intents and act on nothing (an `emit` is only returned, an HTTP call is
+refused: a record keeps no response to answer it with, `store.*` is refused), and nothing
+is logged, counted or published."""
 
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from alloy_scripting.bridge.state import StateContext
 from alloy_scripting.model.debug import DebugEffects, Intent
-from alloy_scripting.model.enums import EventType, ExecutionPhase
+from alloy_scripting.model.enums import EventType
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.limits import ScriptLimits
 from alloy_scripting.model.replay import ReplayDiff, diff_run
 from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.runner.executor import ScriptExecutor
 from alloy_scripting.runner.workers import RunRequest
+from alloy_scripting.runner.workers.debug_runs import DebugRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +55,8 @@ async def replay(
     ctx = dict(_dict_or_none(kept.get("ctx")) or {})
     ctx["tenant_id"] = record.tenant_id  # the record's, never one its input names
     phase = record.phase
-    effects = DebugEffects()
     if executor.pool is not None:
+        debug = DebugRun(trace=False)
         result = await executor.pool.run(
             RunRequest(
                 source,
@@ -69,11 +69,12 @@ async def replay(
                 script_name=record.script_name,
                 limits=limits,
                 tenant_id=record.tenant_id,
-                state=_read_only_state(executor, record.tenant_id, phase),
-                effects=effects,
+                debug=debug,
             )
         )
+        intents = debug.intents
     else:
+        effects = DebugEffects()
         result, _ = await run_in_threadpool(
             lambda: executor.engine.debug(
                 source,
@@ -89,14 +90,5 @@ async def replay(
                 limits=limits,
             )
         )
-    return Replayed(result, effects.intents, diff_run(record, result))
-
-
-def _read_only_state(
-    executor: ScriptExecutor, tenant_id: str | None, phase: ExecutionPhase
-) -> StateContext | None:
-    if executor.state is None:
-        return None
-    ctx = StateContext.for_run(executor.state, tenant_id, phase, executor.state_limits)
-    ctx.read_only = True
-    return ctx
+        intents = effects.intents
+    return Replayed(result, intents, diff_run(record, result))

@@ -143,3 +143,23 @@ async def test_a_replay_of_a_hook_run_performs_nothing(
     )
     assert [json.loads(r.value)["entity_id"] for r in records].count("d-1") == 1
     assert len(server.hits) == 2  # the original run's call and the marker's: none replayed
+
+
+async def test_a_replay_in_the_pool_keeps_the_script_limits(
+    service: Service, api: httpx.AsyncClient
+) -> None:
+    loop = "total = 0\nfor i in range(params['n']):\n    total += i\nentity['total'] = total\n"
+    body = {"name": "looper", "source": loop, "trigger": {"type": "manual"}, "status": "active",
+            "limits": {"max_operations": 500}}  # fmt: skip
+    created = await api.post("/scripts", json=body)
+    assert created.status_code == 201, created.text
+    ran = await api.post(f"/scripts/{created.json()['id']}/run", json={"params": {"n": 100}})
+    record_id = ran.json()["execution_id"]
+    assert ran.json()["result"]["status"] == "success"
+    same = (await api.post(f"/executions/{record_id}/replay", json={})).json()
+    assert same["diff"]["same"] is True, same
+    longer = loop.replace("params['n']", "params['n'] * 10")
+    over = (await api.post(f"/executions/{record_id}/replay", json={"source": longer})).json()
+    assert over["result"]["status"] == "limit_exceeded", over["result"]
+    assert over["result"]["limit"] == "operations"
+    assert over["diff"]["status"] == {"before": "success", "after": "limit_exceeded"}
