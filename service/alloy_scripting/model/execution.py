@@ -316,17 +316,28 @@ class ExecutionRecord(BaseModel):
         fields["emitted"] = bound_emitted(fields.get("emitted") or [])
         input_json = fields.pop("input_json", None)
         record = cls.model_construct(**fields)
-        record._input_json = input_json
+        if input_json is not None:
+            record._private()["_input_json"] = input_json
         return record
+
+    def _private(self) -> dict[str, Any]:
+        # The private attributes' own dict: pydantic's attribute access to them costs
+        # microseconds per call (an exception path), on every hook record.
+        private = self.__pydantic_private__
+        if private is None:
+            private = self.__pydantic_private__ = {}
+        return private
 
     def input_json(self) -> str | None:
         """The kept input as JSON text (how the store keeps it: any field name, any
         nesting), serialised at most once per record."""
         if self.input is None:
             return None
-        if self._input_json is None:
-            self._input_json = _input_text(self.input)
-        return self._input_json
+        private = self._private()
+        text: str | None = private.get("_input_json")
+        if text is None:
+            text = private["_input_json"] = _input_text(self.input)
+        return text
 
     @field_validator("changes")
     @classmethod
