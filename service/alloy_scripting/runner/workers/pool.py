@@ -392,7 +392,11 @@ class WorkerPool:
             # A traced compile is never cached: each traced run compiles, with its allowance.
             key = TRACED_KEY + request.source if request.traced else request.source
             outcome = await worker.execute(
-                frame, message["id"], key, self._timing_of(request), self._host_handler(host_run)
+                frame,
+                message["id"],
+                key,
+                self._timing_of(request),
+                self._host_handler(host_run, debug=request.debug is not None),
             )
             worker.known.discard(TRACED_KEY + request.source)
             result = self._result(worker, request, outcome, host_run, started)
@@ -536,12 +540,16 @@ class WorkerPool:
             duration_ms=(time.perf_counter() - since) * 1000,
         )
 
-    def _host_handler(self, host_run: HostRun) -> Any:
+    def _host_handler(self, host_run: HostRun, *, debug: bool = False) -> Any:
+        """Answers a run's host calls; a debug run's worker makes none (its helpers record
+        intents), so one that asks is lying: a protocol error, never an effect."""
         budget = self.config.host_call_budget
         calls = 0
 
         async def handle(frame: dict[str, Any]) -> dict[str, Any]:
             nonlocal calls
+            if debug:
+                raise protocol.ProtocolError("a debug run makes no host call")
             calls += 1
             if calls > self.config.max_host_calls:
                 raise protocol.ProtocolError("too many host calls in one run")
