@@ -13,29 +13,28 @@ consuming a request and producing its reply:
 
 Prints p50/p99 latency of sequential requests, sustained throughput with 256 in flight,
 and the ratios ours/echo. Needs `scripts/services up`; run `.venv/bin/python benchmarks/hooks.py`.
+With ``--shadow`` the script has a shadow run at sample=1 (a candidate with another
+threshold, `runner.shadow`), and its tally is printed: the answers must not slow down.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import subprocess
-import sys
 import time
-import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from kafka_bench import BOOTSTRAP, MONGO, measure_each, percentile, run_server, throughput
 
-BOOTSTRAP = os.environ.get("ALLOY_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
-MONGO = os.environ.get("ALLOY_MONGODB_URL", "mongodb://127.0.0.1:27017")
 SEED = """\
 if entity["amount"] < 100:
     abort("Minimum deal amount is 100")
 if entity["amount"] > 100000:
     entity["status"] = "needs_approval"
 """
+CANDIDATE = SEED.replace('"needs_approval"', '"review"')  # differs on every big deal
 CANNED = b'{"outcome":"continue","changes":{"status":"needs_approval"},"removed":[],"executed":[]}'
 
 
@@ -74,7 +73,7 @@ async def serve_echo(prefix: str) -> None:
         await producer.stop()
 
 
-async def serve_alloy(prefix: str) -> None:
+async def serve_alloy(prefix: str, shadow: bool = False) -> None:
     from pymongo import AsyncMongoClient
 
     from alloy_scripting.messaging.wiring import wire_service
@@ -94,6 +93,16 @@ async def serve_alloy(prefix: str) -> None:
     await stores.ensure_indexes()
     script = Script.new("validate_deal", SEED, Event("deal", EventType.BEFORE_CREATE)).activate()
     await stores.scripts.save(script)
+    if shadow:
+        from datetime import timedelta
+
+        from alloy_scripting.model.script import utc_now
+        from alloy_scripting.model.shadow import Shadow
+
+        until = utc_now() + timedelta(hours=1)
+        await stores.shadows.put(
+            Shadow(script_id=script.id, source=CANDIDATE, sample=1.0, until=until)
+        )
     edge = wire_service(settings, stores)
     await edge.start()
     freeze_startup_heap()  # as `serve` does
@@ -118,47 +127,29 @@ async def measure(prefix: str, sequential: int, total: int, in_flight: int) -> d
             outcome = await hooks.before("deal", "before_create", f"s{i}", {"amount": 500000})
             latencies.append((time.perf_counter() - start) * 1000)
             assert outcome.outcome == "continue", outcome
-        latencies.sort()
-
-        semaphore = asyncio.Semaphore(in_flight)
 
         async def one(i: int) -> None:
-            async with semaphore:
-                await hooks.before("deal", "before_create", f"t{i}", {"amount": 500000})
+            await hooks.before("deal", "before_create", f"t{i}", {"amount": 500000})
 
-        start = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(total)))
-        elapsed = time.perf_counter() - start
-    return {
-        "p50": statistics.median(latencies),
-        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-        "rps": total / elapsed,
-    }
+        rps = await throughput(one, total, in_flight)
+    return {"p50": statistics.median(latencies), "p99": percentile(latencies, 0.99), "rps": rps}
 
 
-def run_server(kind: str, prefix: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", kind, "--prefix", prefix],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if line.strip() != "ready":
-        proc.kill()
-        raise RuntimeError(f"{kind} server did not start: {line!r}")
-    return proc
+async def shadow_tally(prefix: str) -> dict[str, int]:
+    """The shadow's tallies (every instance's, summed) in the alloy server's database."""
+    from pymongo import AsyncMongoClient
 
-
-async def create_topics(prefix: str) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
-    await admin.start()
+    await asyncio.sleep(1.0)  # the last tally is written shortly after its run
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(MONGO)
+    totals = dict.fromkeys(("runs", "same", "different", "errors", "skipped"), 0)
     try:
-        await admin.create_topics([NewTopic(f"{prefix}entity.before_create", 1, 1)])
+        async for doc in client[f"bench_{prefix.strip('.')}"]["script_shadow_tallies"].find():
+            for key in totals:
+                value = doc.get(key)
+                totals[key] += value if isinstance(value, int) else 0
     finally:
-        await admin.close()
+        await client.close()
+    return totals
 
 
 def main() -> None:
@@ -170,26 +161,31 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=300)
     parser.add_argument("--total", type=int, default=20_000)  # long enough to be sustained
     parser.add_argument("--in-flight", type=int, default=256)
+    parser.add_argument("--shadow", action="store_true", help="a shadow run at sample=1")
     args = parser.parse_args()
     if args.serve == "echo":
         asyncio.run(serve_echo(args.prefix))
         return
     if args.serve == "alloy":
-        asyncio.run(serve_alloy(args.prefix))
+        asyncio.run(serve_alloy(args.prefix, args.shadow))
         return
 
-    results: dict[str, dict[str, float]] = {}
-    for kind in ("echo", "alloy"):
-        prefix = f"bench{uuid.uuid4().hex[:8]}."
-        asyncio.run(create_topics(prefix))
-        proc = run_server(kind, prefix)
-        try:
-            results[kind] = asyncio.run(
-                measure(prefix, args.sequential, args.total, args.in_flight)
-            )
-        finally:
-            proc.terminate()
-            proc.wait(timeout=60)
+    tally: dict[str, int] = {}
+    shadowed: set[str] = set()  # the prefix of the server with a shadow
+
+    def start(kind: str, prefix: str) -> subprocess.Popen[str]:
+        if args.shadow and kind == "alloy":
+            shadowed.add(prefix)
+            return run_server(__file__, kind, kind, "--prefix", prefix, "--shadow")
+        return run_server(__file__, kind, kind, "--prefix", prefix)
+
+    async def measured(prefix: str) -> dict[str, float]:
+        figures = await measure(prefix, args.sequential, args.total, args.in_flight)
+        if prefix in shadowed:
+            tally.update(await shadow_tally(prefix))
+        return figures
+
+    results = measure_each(("echo", "alloy"), start, measured)
     echo, ours = results["echo"], results["alloy"]
     rows = [
         ("p50 latency (ms)", "p50", ".2f"),
@@ -204,6 +200,8 @@ def main() -> None:
         f"({args.sequential} sequential requests; "
         f"{args.total} requests with {args.in_flight} in flight)"
     )
+    if args.shadow:
+        print("shadow (sample=1): " + ", ".join(f"{k} {v}" for k, v in tally.items()))
 
 
 if __name__ == "__main__":

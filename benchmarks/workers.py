@@ -20,16 +20,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import statistics
-import subprocess
 import sys
 import time
-import uuid
 
-BOOTSTRAP = os.environ.get("ALLOY_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
-MONGO = os.environ.get("ALLOY_MONGODB_URL", "mongodb://127.0.0.1:27017")
+from kafka_bench import BOOTSTRAP, MONGO, measure_each, percentile, run_server, throughput
+
 SEED = """\
 if entity["amount"] < 100:
     abort("Minimum deal amount is 100")
@@ -96,11 +93,6 @@ async def serve(prefix: str, mode: str, noisy_n: int) -> None:
         await client.close()
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
-
-
 async def measure(prefix: str, sequential: int, total: int, in_flight: int) -> dict[str, float]:
     from alloy_scripting.client.kafka import HookClient
 
@@ -120,15 +112,7 @@ async def measure(prefix: str, sequential: int, total: int, in_flight: int) -> d
             await quiet(f"w{i}")
         alone = [await quiet(f"s{i}") for i in range(sequential)]
 
-        semaphore = asyncio.Semaphore(in_flight)
-
-        async def one(i: int) -> None:
-            async with semaphore:
-                await quiet(f"t{i}")
-
-        started = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(total)))
-        rps = total / (time.perf_counter() - started)
+        rps = await throughput(lambda i: quiet(f"t{i}"), total, in_flight)
 
         for i in range(5):  # the noisy script compiled in the workers
             await hooks.before("deal", "before_create", f"nw{i}", {"x": 1}, tenant_id="noisy")
@@ -164,31 +148,6 @@ async def measure(prefix: str, sequential: int, total: int, in_flight: int) -> d
     }
 
 
-def run_server(prefix: str, mode: str, noisy_n: int) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", mode, "--prefix", prefix, "--noisy-n", str(noisy_n)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if line.strip() != "ready":
-        proc.kill()
-        raise RuntimeError(f"{mode} server did not start: {line!r}")
-    return proc
-
-
-async def create_topics(prefix: str) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(f"{prefix}entity.before_create", 1, 1)])
-    finally:
-        await admin.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -206,18 +165,13 @@ def main() -> None:
         return
 
     noisy_n = calibrate(args.noisy_ms / 1000)
-    results: dict[str, dict[str, float]] = {}
-    for mode in ("inline", "pool"):
-        prefix = f"bench{uuid.uuid4().hex[:8]}."
-        asyncio.run(create_topics(prefix))
-        proc = run_server(prefix, mode, noisy_n)
-        try:
-            results[mode] = asyncio.run(
-                measure(prefix, args.sequential, args.total, args.in_flight)
-            )
-        finally:
-            proc.terminate()
-            proc.wait(timeout=60)
+    results = measure_each(
+        ("inline", "pool"),
+        lambda mode, prefix: run_server(
+            __file__, mode, mode, "--prefix", prefix, "--noisy-n", str(noisy_n)
+        ),
+        lambda prefix: measure(prefix, args.sequential, args.total, args.in_flight),
+    )
     inline, pool = results["inline"], results["pool"]
     print(f"{'':40}{'inline':>10}{'pool':>10}{'pool/inline':>13}")
     for label, key, fmt in (

@@ -25,7 +25,9 @@ from alloy_scripting.api import (
     routes_lifecycle,
     routes_runs,
     routes_scripts,
+    routes_shadow,
     routes_state,
+    routes_templates,
 )
 from alloy_scripting.api.auth import KeyRing
 from alloy_scripting.api.graphql import mount_graphql
@@ -72,11 +74,13 @@ def create_api(runtime: Runtime, *, asyncapi: Mapping[str, Any] | None = None) -
     app.include_router(routes_runs.router)
     app.include_router(routes_executions.router)
     app.include_router(routes_lifecycle.router)
+    app.include_router(routes_shadow.router)
     app.include_router(routes_egress.router)
     app.include_router(routes_health.router)
     mount_graphql(app, runtime.settings)
     app.router.routes.append(mcp.route())
     app.include_router(routes_state.router)
+    app.include_router(routes_templates.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -98,7 +102,9 @@ def _with_problems(schema: dict[str, Any]) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     for path, operations in schema.get("paths", {}).items():
-        secured = path.startswith(("/scripts", "/egress", "/state", "/api/", "/api-endpoints"))
+        secured = path.startswith(
+            ("/scripts", "/egress", "/state", "/api/", "/api-endpoints", "/templates")
+        )
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             for code, text in _ERRORS.items():

@@ -304,9 +304,11 @@ async def debug_source(
     phase: ExecutionPhase | None = None,
     tenant_id: str | None = None,
     script_name: str | None = None,
+    config: dict[str, Any] | None = None,
 ) -> DebugReport:
     """A debug run (no side effects; see `runner.debugger`): in a worker when the service
-    has a pool, else in a thread of this process."""
+    has a pool, else in a thread of this process. `config`: the script's (template
+    parameters)."""
     if runtime.pool is not None:
         return await debug_in_pool(
             runtime.pool,
@@ -316,6 +318,7 @@ async def debug_source(
             phase=phase,
             script_name=script_name,
             tenant_id=tenant_id,
+            config=config,
         )
     return await run_in_threadpool(
         lambda: debug_run(
@@ -326,6 +329,7 @@ async def debug_source(
             phase=phase,
             script_name=script_name,
             tenant_id=tenant_id,
+            config=config,
         )
     )
 
@@ -339,6 +343,7 @@ async def debug_script(runtime: Runtime, script: Script, sample: DebugSample) ->
         trigger=script.trigger,
         script_name=script.name,
         tenant_id=script.tenant_id,
+        config=script.config,
     )
 
 

@@ -50,6 +50,8 @@ KINDS: dict[str, tuple[int, str]] = {
     "fixtures-failing": (409, "The script's fixtures fail"),
     "endpoint-taken": (409, "Another active script serves this endpoint"),
     "not-replayable": (409, "The execution record keeps no input to replay"),
+    "template-params-invalid": (422, "The template's parameters do not match its schema"),
+    "template-builtin": (409, "Built-in templates cannot be changed"),
     "rate-limited": (429, "Too many requests"),
     "script-failed": (500, "The script failed"),
     "script-timeout": (504, "The script timed out"),

@@ -10,7 +10,7 @@ from alloy_scripting.api.operations import get_execution
 from alloy_scripting.api.problems import ProblemError
 from alloy_scripting.api.replay_schemas import ReplayIn, ReplayOut
 from alloy_scripting.model.execution import NO_INPUT
-from alloy_scripting.model.limits import ScriptLimits
+from alloy_scripting.model.script import Script
 from alloy_scripting.runner.replay import replay
 from alloy_scripting.storage.errors import ScriptNotFound
 
@@ -25,21 +25,25 @@ async def replay_execution(ctx: Ctx, execution_id: str, body: ReplayIn) -> Repla
             f"execution {record.id} cannot be replayed: {record.not_replayable or NO_INPUT}",
             reason=record.not_replayable or NO_INPUT,
         )
-    limits: ScriptLimits | None = None
     version: int | None
     if body.source is not None:
         await refuse_invalid_in(ctx.runtime, body.source, record.phase)
         source, version = body.source, None
-        limits = await _limits_of(ctx, record.script_id)
+        script = await _script_of(ctx, record.script_id)
     else:
         script = await ctx.load(record.script_id)
-        limits = script.limits
         if body.version is None or body.version == script.version:
             source, version = script.source, script.version
         else:
             stored = await ctx.scripts.get_version(script.id, body.version)
             source, version = stored.source, stored.version
-    replayed = await replay(ctx.runtime.orchestrator.executor, record, source, limits=limits)
+    replayed = await replay(
+        ctx.runtime.orchestrator.executor,
+        record,
+        source,
+        limits=None if script is None else script.limits,
+        config=None if script is None else script.config,
+    )
     return ReplayOut(
         execution_id=record.id,
         script_id=record.script_id,
@@ -51,10 +55,10 @@ async def replay_execution(ctx: Ctx, execution_id: str, body: ReplayIn) -> Repla
     )
 
 
-async def _limits_of(ctx: Ctx, script_id: str) -> ScriptLimits | None:
-    """The script's own limits, if it still exists (an unsaved source of a deleted
-    script runs within the engine's)."""
+async def _script_of(ctx: Ctx, script_id: str) -> Script | None:
+    """The script, if it still exists (an unsaved source of a deleted script runs within
+    the engine's limits, without a config)."""
     try:
-        return (await ctx.load(script_id)).limits
+        return await ctx.load(script_id)
     except ScriptNotFound:
         return None

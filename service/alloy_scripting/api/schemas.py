@@ -12,7 +12,7 @@ from alloy_scripting.model.egress import EgressRules
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ScriptStatus
 from alloy_scripting.model.events import SideEffect
 from alloy_scripting.model.fixtures import MAX_FIXTURES, Fixture
-from alloy_scripting.model.json_check import check_json
+from alloy_scripting.model.json_check import CheckedJsonModel
 from alloy_scripting.model.limits import ScriptLimits
 from alloy_scripting.model.script import (
     MAX_DESCRIPTION_LENGTH,
@@ -49,16 +49,8 @@ Revision = Annotated[int, Field(ge=0, le=_INT64_MAX)]
 VersionNumber = Annotated[int, Field(ge=1, le=MAX_OFFSET)]
 
 
-class _Request(BaseModel):
+class _Request(CheckedJsonModel):
     """Request bodies: unknown fields are refused, free-form JSON is checked."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _safe_json(cls, data: Any) -> Any:
-        check_json(data)
-        return data
 
 
 # -- triggers ------------------------------------------------------------------------------

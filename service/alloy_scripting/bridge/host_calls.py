@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from alloy_scripting.bridge.effects import emit
-from alloy_scripting.bridge.host import HelperHost
+from alloy_scripting.bridge.host import HelperHost, HelperNotConfiguredError
 from alloy_scripting.bridge.http import helpers as http_helpers
 from alloy_scripting.bridge.http.errors import SCRIPT_ERRORS, HttpBridgeError, HttpLimitExceeded
 from alloy_scripting.bridge.registry import REGISTRY
@@ -74,6 +74,7 @@ HOST_ERRORS: Mapping[str, type[Exception]] = {
     "ValueError": ValueError,
     "TypeError": TypeError,
     "RuntimeError": RuntimeError,
+    "HelperNotConfiguredError": HelperNotConfiguredError,
     **SCRIPT_ERRORS,  # HttpError (message, status), EgressDenied (message, rule), ...
 }
 
@@ -109,6 +110,8 @@ class HostRun:
     """The run's ``store.*`` context (tenant, phase, budgets, write ids), if it has one."""
     http: http_helpers.HttpRun | None = None
     """The run's access to HTTP (`bridge.http`); None: no HTTP on this service."""
+    no_effects: bool = False
+    """A shadow run: HTTP calls are refused (never made), as in a debug run."""
 
 
 class EmittingHost(HelperHost, Protocol):
@@ -181,8 +184,12 @@ async def _handle_http(run: HostRun, arguments: list[Any]) -> Any:
     """The call through the run's HTTP context (`bridge.http`): a failed call is an error
     the script catches by name (`HttpError`, `EgressDenied`, `InvalidHttpRequest`); a
     bridge limit ends the run."""
+    if run.no_effects:
+        raise HostCallFailed("a shadow run performs no HTTP call")
     if run.http is None:
-        raise HostCallFailed("HTTP helpers are not configured on this service")
+        raise HostCallFailed(
+            "HTTP helpers are not configured on this service", "HelperNotConfiguredError"
+        )
     try:
         return await http_helpers.handle(await run.http.context(), arguments)
     except HttpBridgeError as error:

@@ -18,9 +18,9 @@ the service:
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from alloy_scripting.bridge.header_syntax import is_header_name, is_header_value
 from alloy_scripting.bridge.host import HelperHost, HelperSpec
 from alloy_scripting.model.enums import ExecutionPhase
 
@@ -28,8 +28,6 @@ MAX_HEADERS = 32
 MAX_HEADER_NAME = 64
 MAX_HEADER_VALUE = 1024
 
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}\Z")
-_VALUE = re.compile(r"[\t\x20-\x7e]*\Z")
 #: Lower-case names a script may not set.
 FORBIDDEN_HEADERS = frozenset(
     {
@@ -87,14 +85,14 @@ def check_headers(headers: Any) -> dict[str, str]:
         raise ValueError(f"respond() accepts at most {MAX_HEADERS} headers")
     checked: dict[str, str] = {}
     for name, value in dict.items(headers):
-        if type(name) is not str or not _TOKEN.match(name):
+        if type(name) is not str or not is_header_name(name, MAX_HEADER_NAME):
             raise ValueError(
                 f"respond() header names are HTTP tokens of at most {MAX_HEADER_NAME} characters"
             )
         lowered = name.lower()
         if lowered in FORBIDDEN_HEADERS or lowered.startswith(FORBIDDEN_PREFIXES):
             raise ValueError(f"respond() may not set the {name!r} header")
-        if type(value) is not str or len(value) > MAX_HEADER_VALUE or not _VALUE.match(value):
+        if type(value) is not str or not is_header_value(value, MAX_HEADER_VALUE):
             raise ValueError(
                 f"respond() header {name!r}: the value must be a str of at most "
                 f"{MAX_HEADER_VALUE} printable characters (no CR, LF or control characters)"

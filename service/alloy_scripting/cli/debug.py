@@ -14,10 +14,17 @@ from typing import Any
 
 import typer
 
+from alloy_scripting.cli.sample_options import (
+    BeforeJson,
+    EntityJson,
+    Isolate,
+    ParamsJson,
+    RunEvent,
+    RunPhase,
+    ScriptFile,
+)
 from alloy_scripting.model.enums import EventType, ExecutionPhase
 
-_PHASES = ", ".join(p.value for p in ExecutionPhase)
-_EVENTS = ", ".join(e.value for e in EventType)
 #: Source text shown per step, and names / changes shown beside it.
 SOURCE_WIDTH = 48
 MAX_SHOWN = 6
@@ -41,16 +48,12 @@ def _json(option: str, value: str | None, kind: type) -> Any:
 
 
 def script_debug(
-    file: str = typer.Argument(..., help="Script file, or - for standard input."),
-    phase: str | None = typer.Option(
-        None, "--phase", help=f"Phase ({_PHASES}); default manual or the event's."
-    ),
-    event: str | None = typer.Option(None, "--event", help=f"Event ({_EVENTS})."),
-    entity: str | None = typer.Option(None, "--entity", help="The entity data, a JSON object."),
-    before: str | None = typer.Option(
-        None, "--before", help="The entity before the change, a JSON object."
-    ),
-    params: str | None = typer.Option(None, "--params", help="Run parameters, a JSON object."),
+    file: ScriptFile,
+    phase: RunPhase = None,
+    event: RunEvent = None,
+    entity: EntityJson = None,
+    before: BeforeJson = None,
+    params: ParamsJson = None,
     http_fixtures: str | None = typer.Option(
         None,
         "--http-fixtures",
@@ -60,7 +63,7 @@ def script_debug(
     color: bool | None = typer.Option(
         None, "--color/--no-color", help="Colour (default: when standard output is a terminal)."
     ),
-    isolate: bool = typer.Option(True, "--isolate/--no-isolate", hidden=True),
+    isolate: Isolate = True,
 ) -> None:
     """Debug a script locally: the trace of each executed line, no side effects.
 

@@ -1,5 +1,6 @@
 """The `alloy-scripting` command: `serve`, `demo`, `asyncapi export`, and the `script`
-(local sandbox), `scripts`, `egress`, `state` and `executions` (REST API) command groups."""
+(local sandbox), `scripts`, `egress`, `state`, `templates` and `executions` (REST API)
+command groups."""
 
 from __future__ import annotations
 
@@ -10,16 +11,20 @@ from alloy_scripting.cli.executions import executions_app
 from alloy_scripting.cli.options import ApiKey, Bootstrap, Tenant, TopicPrefix, Url
 from alloy_scripting.cli.remote import scripts_app
 from alloy_scripting.cli.sandbox import script_app
+from alloy_scripting.cli.shadow import shadow_app
 from alloy_scripting.cli.state import state_app
+from alloy_scripting.cli.templates import templates_app
 from alloy_scripting.client.rest import DEFAULT_URL
 
 app = typer.Typer(
     help="alloy-scripting: sandboxed business scripts over Kafka.", no_args_is_help=True
 )
 app.add_typer(script_app, name="script")
+scripts_app.add_typer(shadow_app, name="shadow")
 app.add_typer(scripts_app, name="scripts")
 app.add_typer(egress_app, name="egress")
 app.add_typer(state_app, name="state")
+app.add_typer(templates_app, name="templates")
 app.add_typer(executions_app, name="executions")
 asyncapi_app = typer.Typer(help="The AsyncAPI contract of the Kafka surface.", no_args_is_help=True)
 app.add_typer(asyncapi_app, name="asyncapi")

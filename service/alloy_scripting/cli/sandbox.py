@@ -6,11 +6,22 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, NoReturn
+from enum import StrEnum
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 from alloy_scripting.cli.debug import script_debug
+from alloy_scripting.cli.sample_options import (
+    PHASES,
+    BeforeJson,
+    EntityJson,
+    Isolate,
+    ParamsJson,
+    RunEvent,
+    RunPhase,
+    ScriptFile,
+)
 from alloy_scripting.model.enums import EventType, ExecutionPhase
 
 script_app = typer.Typer(
@@ -18,8 +29,7 @@ script_app = typer.Typer(
 )
 
 
-_PHASES = ", ".join(phase.value for phase in ExecutionPhase)
-_EVENTS = ", ".join(event.value for event in EventType)
+Choice = TypeVar("Choice", bound=StrEnum)
 
 
 def _usage_error(message: str) -> NoReturn:
@@ -41,22 +51,23 @@ def _read_source(path: str) -> str:
         _usage_error(f"cannot read {path}: {error.__class__.__name__}")
 
 
-def _phase(value: str | None) -> ExecutionPhase | None:
+def _member(kind: type[Choice], what: str, value: str | None) -> Choice | None:
+    """``value`` as a member of ``kind`` (an enum of the phases or events), else a usage error."""
     if value is None:
         return None
     try:
-        return ExecutionPhase(value)
+        return kind(value)
     except ValueError:
-        _usage_error(f"unknown phase {value!r} (expected one of: {_PHASES})")
+        expected = ", ".join(member.value for member in kind)
+        _usage_error(f"unknown {what} {value!r} (expected one of: {expected})")
+
+
+def _phase(value: str | None) -> ExecutionPhase | None:
+    return _member(ExecutionPhase, "phase", value)
 
 
 def _event(value: str | None) -> EventType | None:
-    if value is None:
-        return None
-    try:
-        return EventType(value)
-    except ValueError:
-        _usage_error(f"unknown event {value!r} (expected one of: {_EVENTS})")
+    return _member(EventType, "event", value)
 
 
 def _json_object(option: str, value: str | None) -> dict[str, Any] | None:
@@ -78,10 +89,10 @@ script_app.command("debug")(script_debug)
 
 @script_app.command("check")
 def script_check(
-    file: str = typer.Argument(..., help="Script file, or - for standard input."),
-    phase: str | None = typer.Option(
-        None, "--phase", help=f"Also check phase helpers ({_PHASES})."
-    ),
+    file: ScriptFile,
+    phase: Annotated[
+        str | None, typer.Option("--phase", help=f"Also check phase helpers ({PHASES}).")
+    ] = None,
     as_json: bool = typer.Option(False, "--json", help='Print {"ok", "diagnostics"} as JSON.'),
 ) -> None:
     """Validate a script: syntax, forbidden constructs, undefined names, phase helpers.
@@ -108,18 +119,14 @@ def script_check(
 
 @script_app.command("run")
 def script_run(
-    file: str = typer.Argument(..., help="Script file, or - for standard input."),
-    phase: str | None = typer.Option(
-        None, "--phase", help=f"Phase ({_PHASES}); default manual or the event's."
-    ),
-    event: str | None = typer.Option(None, "--event", help=f"Event ({_EVENTS})."),
-    entity: str | None = typer.Option(None, "--entity", help="The entity data, a JSON object."),
-    before: str | None = typer.Option(
-        None, "--before", help="The entity before the change, a JSON object."
-    ),
-    params: str | None = typer.Option(None, "--params", help="Run parameters, a JSON object."),
+    file: ScriptFile,
+    phase: RunPhase = None,
+    event: RunEvent = None,
+    entity: EntityJson = None,
+    before: BeforeJson = None,
+    params: ParamsJson = None,
     as_json: bool = typer.Option(False, "--json", help="Print the ExecutionResult as JSON."),
-    isolate: bool = typer.Option(True, "--isolate/--no-isolate", hidden=True),
+    isolate: Isolate = True,
 ) -> None:
     """Run a script locally in the sandbox and print its result.
 

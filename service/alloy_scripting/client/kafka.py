@@ -193,18 +193,17 @@ class HookClient:
         timeout: float | None = None,
     ) -> Outcome:
         """Ask the scripts bound to a before-event; returns `Continue`, `Rejected` or `Error`."""
-        event = EventType(event)
-        if event.phase is not ExecutionPhase.BEFORE:
-            raise ValueError(f"before() takes a before_* event, not {event.value}")
-        request = EntityEvent(
-            event_id=event_id or uuid.uuid4().hex,
-            tenant_id=tenant_id,
-            user_id=user_id,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            event=event,
-            data=dict(data),
-            before=dict(before) if before is not None else None,
+        request = _entity_event(
+            ExecutionPhase.BEFORE,
+            "before() takes a before_* event",
+            entity_type,
+            event,
+            entity_id,
+            data,
+            before,
+            tenant_id,
+            user_id,
+            event_id,
         )
         return await self.request(request, timeout=timeout)
 
@@ -299,18 +298,45 @@ class HookClient:
         user_id: str | None,
         event_id: str | None,
     ) -> str:
-        event = EventType(event)
-        if event.phase is not phase:
-            raise ValueError(f"expected a {phase.value}_* event, not {event.value}")
-        message = EntityEvent(
-            event_id=event_id or uuid.uuid4().hex,
-            tenant_id=tenant_id,
-            user_id=user_id,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            event=event,
-            data=dict(data),
-            before=dict(before) if before is not None else None,
+        message = _entity_event(
+            phase,
+            f"expected a {phase.value}_* event",
+            entity_type,
+            event,
+            entity_id,
+            data,
+            before,
+            tenant_id,
+            user_id,
+            event_id,
         )
         await self._send(message, {"content-type": "application/json"})
         return message.event_id
+
+
+def _entity_event(
+    phase: ExecutionPhase,
+    refusal: str,
+    entity_type: str,
+    event: EventType | str,
+    entity_id: str,
+    data: Mapping[str, Any],
+    before: Mapping[str, Any] | None,
+    tenant_id: str | None,
+    user_id: str | None,
+    event_id: str | None,
+) -> EntityEvent:
+    """The event to send, once ``event`` is known to be of ``phase`` (else ``refusal``)."""
+    checked = EventType(event)
+    if checked.phase is not phase:
+        raise ValueError(f"{refusal}, not {checked.value}")
+    return EntityEvent(
+        event_id=event_id or uuid.uuid4().hex,
+        tenant_id=tenant_id,
+        user_id=user_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        event=checked,
+        data=dict(data),
+        before=dict(before) if before is not None else None,
+    )

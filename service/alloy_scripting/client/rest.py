@@ -27,9 +27,12 @@ from alloy_scripting.api.schemas import (
     ValidateOut,
     VersionList,
 )
+from alloy_scripting.api.shadow_schemas import ShadowOut
+from alloy_scripting.api.template_schemas import TemplateList
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.page import ExecutionPage, ExecutionQuery
 from alloy_scripting.model.script import ScriptVersion
+from alloy_scripting.model.templates import Template
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 
@@ -356,6 +359,20 @@ class ManagementClient:
 
     # -- egress ---------------------------------------------------------------------------
 
+    # -- shadow runs ----------------------------------------------------------------------
+
+    def start_shadow(
+        self, script_id: str, source: str, *, until: str, sample: float = 1.0
+    ) -> ShadowOut:
+        body = {"source": source, "sample": sample, "until": until}
+        return self._model(ShadowOut, "POST", self._script(script_id, "/shadow"), json=body)
+
+    def get_shadow(self, script_id: str) -> ShadowOut:
+        return self._model(ShadowOut, "GET", self._script(script_id, "/shadow"))
+
+    def stop_shadow(self, script_id: str) -> ShadowOut:
+        return self._model(ShadowOut, "DELETE", self._script(script_id, "/shadow"))
+
     def get_egress(self) -> EgressOut:
         """The tenant's egress allow-list."""
         return self._model(EgressOut, "GET", "/egress")
@@ -363,6 +380,44 @@ class ManagementClient:
     def set_egress(self, allow: list[str]) -> EgressOut:
         """Replace the tenant's egress allow-list (entries come back canonical)."""
         return self._model(EgressOut, "PUT", "/egress", json={"allow": allow})
+
+    # -- templates ------------------------------------------------------------------------
+
+    @staticmethod
+    def _template(template_id: str, suffix: str = "") -> str:
+        return f"/templates/{quote(template_id, safe='')}{suffix}"
+
+    def list_templates(self, *, tag: str | None = None) -> TemplateList:
+        """The built-in templates and the tenant's."""
+        return self._model(TemplateList, "GET", "/templates", params={"tag": tag})
+
+    def get_template(self, template_id: str) -> Template:
+        return self._model(Template, "GET", self._template(template_id))
+
+    def instantiate_template(
+        self,
+        template_id: str,
+        name: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        trigger: Mapping[str, Any] | BaseModel | None = None,
+        description: str | None = None,
+    ) -> ScriptOut:
+        """A draft script from the template; `params` are checked against its schema."""
+        body: dict[str, Any] = {"name": name, "params": dict(params or {})}
+        if trigger is not None:
+            body["trigger"] = _plain(trigger)
+        if description is not None:
+            body["description"] = description
+        path = self._template(template_id, "/instantiate")
+        return self._model(ScriptOut, "POST", path, json=body)
+
+    def publish_template(self, template: Mapping[str, Any] | BaseModel) -> Template:
+        """Publish a template of the tenant (again: a new version)."""
+        return self._model(Template, "POST", "/templates", json=_plain(template))
+
+    def delete_template(self, template_id: str) -> None:
+        self._request("DELETE", self._template(template_id))
 
     # -- operations -----------------------------------------------------------------------
 

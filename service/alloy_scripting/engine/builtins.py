@@ -350,6 +350,8 @@ def make_builtins(guards: Guards) -> dict[str, Any]:
         return check_int(int(value))  # type: ignore[no-any-return]
 
     def round_(number: Any, ndigits: int | None = None) -> Any:
+        if type(number) is float and type(ndigits) is int and abs(ndigits) <= MAX_ROUND_DIGITS:
+            return round(number, ndigits)  # the common case (money): no further check
         if ndigits is None:
             if isinstance(number, decimal.Decimal):
                 check_decimal(number)

@@ -34,7 +34,7 @@ from alloy_scripting.engine.trace_lines import LineMarker
 from alloy_scripting.model.result import Diagnostic
 
 #: Part of every cache key and digest: bump when the policy or the rewrites change.
-POLICY_VERSION = "alloy-policy-2"
+POLICY_VERSION = "alloy-policy-3"
 FILENAME = "<script>"
 #: Syntax-tree nodes a script may have. Compiling runs before any deadline, in the caller's
 #: thread: a 128 KiB source of f-strings (~130,000 nodes) takes seconds. Ordinary business
@@ -60,6 +60,7 @@ class CompiledScript:
     helper_names: tuple[str, ...] = ()
     uses_ctx: bool = False
     uses_params: bool = False
+    uses_config: bool = False
     uses_before: bool = False
     uses_decimal: bool = False
     needs_run: bool = False

@@ -18,6 +18,7 @@ import datetime as _dt
 import decimal
 from collections.abc import Iterator, Mapping
 from math import isfinite
+from operator import is_ as _is
 from typing import Any, NoReturn
 
 from alloy_scripting.engine.errors import LimitExceeded
@@ -31,6 +32,7 @@ from alloy_scripting.engine.values import (
 )
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+_STR_ONLY = frozenset({str})
 _new_dict = dict.__new__
 _update = dict.update
 
@@ -47,6 +49,12 @@ def _copy(value: Any, depth: int) -> tuple[Any, bool]:
         return value, False
     if depth > 200:
         raise ValueError("entity data is nested too deeply")
+    if (
+        kind is dict
+        and _SCALARS.issuperset(map(type, value.values()))
+        and _STR_ONLY.issuperset(map(type, value))
+    ):
+        return dict(value), False  # a record of JSON scalars: copied at C speed
     if kind is dict or isinstance(value, Mapping):
         out: dict[str, Any] = {}
         lossy = kind is not dict
@@ -59,6 +67,8 @@ def _copy(value: Any, depth: int) -> tuple[Any, bool]:
             lossy = lossy or changed
         return out, lossy
     if kind is list:
+        if _SCALARS.issuperset(map(type, value)):
+            return list(value), False
         items: list[Any] = []
         lossy = False
         for item in value:
@@ -452,9 +462,17 @@ def same_json(left: Any, right: Any) -> bool:
     if kind is not type(right):
         return False
     if kind is dict:
+        if len(left) != len(right):
+            return False
+        # A copy shares its scalars with the original: the same keys and values, in the
+        # same order, are checked at C speed before any walk.
+        if all(map(_is, left.values(), right.values())) and all(map(_is, left, right)):
+            return True
         return left.keys() == right.keys() and all(same_json(left[k], right[k]) for k in left)
     if kind is list:
-        return len(left) == len(right) and all(map(same_json, left, right))
+        return len(left) == len(right) and (
+            all(map(_is, left, right)) or all(map(same_json, left, right))
+        )
     return bool(left == right)
 
 

@@ -60,6 +60,10 @@ _MEMBERSHIP = frozenset({"in", "not in"})
 _IDENTITY = frozenset({"is", "is not"})
 _HASHED = frozenset({set, frozenset, dict, EntityProxy})
 _SEQUENCE_HAYSTACKS = frozenset({list, tuple})
+#: Left operands that `Guards.cmp` compares as they are, whatever the right one: a
+#: scalar never walks a container (`1 == [...]` is decided at once, `x in items` compares
+#: `x` with each item once).
+_SCALAR_LEFT = frozenset({str, int, float, bool, type(None)})
 _COMPARE: dict[str, Any] = {
     "==": operator.eq,
     "!=": operator.ne,
@@ -312,6 +316,8 @@ class Guards:
 
     def mul(self, left: Any, right: Any) -> Any:
         kl = type(left)
+        if kl is float or (kl is int and type(right) is float):
+            return left * right
         if kl is int and type(right) is int:
             if left.bit_length() + right.bit_length() > self.max_bits + 1 and left and right:
                 self.breach("int_size", "integer product exceeds the integer size limit")
@@ -354,13 +360,14 @@ class Guards:
 
     def add(self, left: Any, right: Any) -> Any:
         kl = type(left)
-        if kl is int:
-            result = left + right
-            if type(result) is int and not -self.int_limit < result < self.int_limit:
-                self.breach("int_size", "integer sum exceeds the integer size limit")
-            return result
         if kl is float:
             return left + right
+        if kl is int:
+            result = left + right
+            limit = self.int_limit
+            if type(result) is int and not -limit < result < limit:
+                self.breach("int_size", "integer sum exceeds the integer size limit")
+            return result
         if kl is str:
             if type(right) is str and len(left) + len(right) > self.max_str:
                 self.breach("string_size", "string concatenation exceeds the string limit")
@@ -414,6 +421,10 @@ class Guards:
 
     def cmp(self, left: Any, op: str, right: Any) -> Any:
         """A comparison without constant operands (`a == b`, `x in items`, ...)."""
+        if type(left) in _SCALAR_LEFT:
+            if op == "in":  # the commonest (`word in banned`): no call through `_COMPARE`
+                return left in right
+            return _COMPARE[op](left, right)
         if op in _IDENTITY:
             return left is right if op == "is" else left is not right
         if op in _MEMBERSHIP and type(right) in _HASHED:
@@ -440,7 +451,16 @@ class Guards:
         return value
 
     def iadd(self, left: Any, right: Any) -> Any:
-        if type(left) is list:
+        kind = type(left)
+        if kind is float:
+            return left + right
+        if kind is int:
+            result = left + right
+            limit = self.int_limit
+            if type(result) is int and not -limit < result < limit:
+                self.breach("int_size", "integer sum exceeds the integer size limit")
+            return result
+        if kind is list:
             items = right if type(right) is list else self.materialize(right)
             if len(left) + len(items) > self.max_array:
                 self.breach("array_size", "list extension exceeds the array limit")

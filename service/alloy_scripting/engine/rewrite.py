@@ -5,8 +5,10 @@
   re-raises a breach still propagating through a `finally:` block.
 * `def` gets the decorator `_fn_`, and `lambda` is wrapped in `_fn_(...)`: each call is
   counted and the call depth bounded.
-* `a * b`, `a + b`, `a ** b`, `a << b` and `a % b` become `_mul_(a, b)`, ... which check
-  the size of the result before computing it.
+* `a * b`, `a + b`, `a - b`, `a ** b`, `a << b` and `a % b` become `_mul_(a, b)`, ...
+  which check the size of the result before computing it; `x += v`, `x -= v` and
+  `x *= v` (RestrictedPython's `x = _inplacevar_("+=", x, v)`) become `x = _iadd_(x, v)`,
+  ... (one call, no dispatch by operator: the hottest steps of business loops).
 * each f-string field `{v!c:spec}` becomes `{_fmt_(v, c, spec)}` (bounded widths and
   precisions, safe rendering), and an f-string with several fields is size-checked as a
   whole by `_fstr_`.
@@ -35,19 +37,21 @@ from RestrictedPython.transformer import copy_locations
 _BINOPS: dict[type[ast.operator], str] = {
     ast.Mult: "_mul_",
     ast.Add: "_add_",
+    ast.Sub: "_sub_",
     ast.Pow: "_pow_",
     ast.LShift: "_lshift_",
     ast.Mod: "_mod_",
 }
 
 
-#: Operators with no global of their own: `a - b` becomes `_inplacevar_("-", a, b)`.
+#: Operators with no global of their own: `a | b` becomes `_inplacevar_("|", a, b)`.
 _ROUTED_BINOPS: dict[type[ast.operator], str] = {
-    ast.Sub: "-",
     ast.BitOr: "|",
     ast.BitAnd: "&",
     ast.BitXor: "^",
 }
+#: `_inplacevar_(op, x, v)` calls that have a guard of their own.
+_DIRECT_INPLACE: dict[str, str] = {"+=": "_iadd_", "-=": "_sub_", "*=": "_imul_"}
 #: Integer literals wider than this are size-checked at run time (`_add_(c, 0)`).
 MAX_LITERAL_BITS = 64
 
@@ -242,6 +246,15 @@ class ScriptRewriter(ast.NodeTransformer):
         would only cost time on the hottest operation of business scripts."""
         self.generic_visit(node)
         func = node.func
+        if (
+            isinstance(func, ast.Name)
+            and func.id == "_inplacevar_"
+            and len(node.args) == 3
+            and not node.keywords
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value in _DIRECT_INPLACE
+        ):
+            return _call(_DIRECT_INPLACE[node.args[0].value], node.args[1:], node)
         if (
             isinstance(func, ast.Name)
             and func.id == "_getitem_"

@@ -37,7 +37,7 @@ RUN_BINDINGS: dict[str, str] = {
     "print": "print_",
     **ITERATION_BUILTINS,
 }
-PER_RUN_NAMES = frozenset({"entity", "entity_before", "ctx", "params"})
+PER_RUN_NAMES = frozenset({"entity", "entity_before", "ctx", "params", "config"})
 
 
 class Run(IterationBuiltins):

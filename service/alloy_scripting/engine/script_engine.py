@@ -189,11 +189,14 @@ class ScriptEngine:
         ctx: Mapping[str, Any] | None = None,
         script_name: str | None = None,
         limits: ScriptLimits | None = None,
+        config: Mapping[str, Any] | None = None,
     ) -> ExecutionResult:
         """Run `source` and report what happened. Never raises for anything the script does;
         raises `ValueError` only for an unknown `phase` or `event` (a caller error).
         `limits` overrides the configured time, operations and call depth of this run (the
-        caller bounds it; a straight script, the hot path below, needs none of them)."""
+        caller bounds it; a straight script, the hot path below, needs none of them).
+        `config` is what the script reads as `config` (its template parameters: plain data,
+        a fresh copy per run)."""
         started = perf_counter()
         if event is None:
             event_type = None
@@ -266,6 +269,7 @@ class ScriptEngine:
             script_name,
             started,
             limits=limits,
+            config=config,
         )
 
     def debug(
@@ -283,6 +287,7 @@ class ScriptEngine:
         max_steps: int = MAX_STEPS,
         trace: bool = True,
         limits: ScriptLimits | None = None,
+        config: Mapping[str, Any] | None = None,
     ) -> tuple[ExecutionResult, Trace]:
         """Run `source` as `execute` does, with no side effects (helpers record intents in
         `effects`) and a trace of each executed line (`tracer.py`). The traced compile is
@@ -310,7 +315,8 @@ class ScriptEngine:
             started,
             tracer,
             effects,
-            limits,
+            limits=limits,
+            config=config,
         )
         return result, tracer.finish() if tracer is not None else Trace()
 
@@ -328,6 +334,7 @@ class ScriptEngine:
         tracer: Tracer | None = None,
         effects: DebugEffects | None = None,
         limits: ScriptLimits | None = None,
+        config: Mapping[str, Any] | None = None,
     ) -> ExecutionResult:
         """`execute` beyond its hot path: any entity, context, `Run` and decimal context."""
         try:
@@ -388,6 +395,7 @@ class ScriptEngine:
                             params,
                             ctx,
                             script_name,
+                            config,
                         )
                 except Exception as error:  # the caller's data (e.g. nested too deep)
                     return self._input_error(error, run_phase, started)
@@ -449,11 +457,14 @@ class ScriptEngine:
         params: Mapping[str, Any] | None,
         ctx: Mapping[str, Any] | None,
         script_name: str | None,
+        config: Mapping[str, Any] | None = None,
     ) -> None:
         if compiled.uses_ctx:
             scope["ctx"] = self._context(ctx or {}, phase, event, proxy, script_name)
         if compiled.uses_params:
             scope["params"] = copy_json(dict(params)) if params and phase in _PARAM_PHASES else {}
+        if compiled.uses_config:
+            scope["config"] = copy_json(dict(config)) if config else {}
         if compiled.uses_before:
             scope["entity_before"] = (
                 EntityView(proxy.id, proxy.entity_type, entity_before)
@@ -635,10 +646,16 @@ class ScriptEngine:
         compiled.helper_names = tuple(sorted(name for name in names if name in REGISTRY))
         compiled.uses_ctx = "ctx" in names
         compiled.uses_params = "params" in names
+        compiled.uses_config = "config" in names
         compiled.uses_before = "entity_before" in names
         compiled.uses_decimal = "Decimal" in names
         compiled.needs_run = trace or bool(compiled.run_bindings or compiled.helper_names)
-        compiled.needs_context = compiled.uses_ctx or compiled.uses_params or compiled.uses_before
+        compiled.needs_context = (
+            compiled.uses_ctx
+            or compiled.uses_params
+            or compiled.uses_config
+            or compiled.uses_before
+        )
         if not (compiled.needs_run or compiled.needs_context or compiled.uses_decimal):
             compiled.simple_code = compiled.code
         return compiled
@@ -691,6 +708,9 @@ class ScriptEngine:
             "_apply_": guards.apply,
             "_mul_": guards.mul,
             "_add_": guards.add,
+            "_sub_": guards.sub,
+            "_iadd_": guards.iadd,
+            "_imul_": guards.imul,
             "_pow_": guards.pow,
             "_lshift_": guards.lshift,
             "_mod_": guards.mod,

@@ -58,6 +58,7 @@ from alloy_scripting.model.outcomes import (
 )
 from alloy_scripting.runner.orchestrator import ScriptOrchestrator
 from alloy_scripting.runner.records import Recording, recovered_records
+from alloy_scripting.runner.shadow import ShadowJob
 from alloy_scripting.storage.protocols import ProcessedEvents
 
 logger = logging.getLogger("alloy.messaging")
@@ -342,6 +343,12 @@ class HookProcessor:
             claim.set_result(answer)
         if inbound.reply_to:
             await self._reply(inbound, answer, batch.replies, batch.pending)
+        jobs = batch.shadow_jobs.pop(key, None)
+        if jobs and self.orchestrator.shadows is not None:
+            # Once Kafka has the answer (or failed to take it): never before.
+            sent = batch.replies[-1] if batch.replies else None
+            after = sent[1] if sent is not None and sent[0] is inbound else None
+            self.orchestrator.shadows.launch(jobs, after=after)
 
     async def _stored_or_run_before(self, inbound: Inbound, key: str, batch: _Batch) -> _Answer:
         """The earlier answer to this request if there was one, else a fresh run.
@@ -366,7 +373,10 @@ class HookProcessor:
                     self._owe(batch, key, self._recovered(inbound, key, stored))
                 self._remember(key, stored)
                 return stored
-        outcome, records = await self._run_before(inbound, key)
+        outcome, recording = await self._run_before(inbound, key)
+        records = recording.records
+        if recording.shadow_jobs:
+            batch.shadow_jobs[key] = recording.shadow_jobs
         answer = _Answer.of(outcome)
         batch.marks[key] = _mark(answer)
         self._owe(batch, key, records)
@@ -399,10 +409,8 @@ class HookProcessor:
             forgotten, _ = self._recent.popitem(last=False)
             self._unrecorded.pop(forgotten, None)
 
-    async def _run_before(
-        self, inbound: Inbound, key: str
-    ) -> tuple[Outcome, list[ExecutionRecord]]:
-        """The answer, and the records of the runs (ids derived from `key`)."""
+    async def _run_before(self, inbound: Inbound, key: str) -> tuple[Outcome, Recording]:
+        """The answer, and the recording of the runs (record ids derived from `key`)."""
         event = inbound.event
         assert event is not None
         recording = Recording(key)
@@ -410,7 +418,7 @@ class HookProcessor:
             outcome = await self.orchestrator.before(
                 event, correlation_id=inbound.correlation_id, recording=recording
             )
-            return outcome, recording.records
+            return outcome, recording
         except Exception as exc:  # storage down, …: answer, then fail the batch for redelivery
             logger.exception("before-hook %s failed", event.event_id)
             raise HookInfrastructureError(str(exc)) from exc
@@ -434,9 +442,12 @@ class HookProcessor:
         outcome = await self.orchestrator.effects(
             event, correlation_id=inbound.correlation_id, recording=recording
         )
-        self._start(
-            batch.pending, publish_effects(self.publish, self.topics.effects, outcome.effects)
+        published = asyncio.ensure_future(
+            publish_effects(self.publish, self.topics.effects, outcome.effects)
         )
+        batch.pending.append(published)
+        if recording.shadow_jobs and self.orchestrator.shadows is not None:
+            self.orchestrator.shadows.launch(recording.shadow_jobs, after=published)
         batch.records.extend(recording.records)
         batch.marks[key] = None  # written once the effects and records are durable
         telemetry.messages("effects", "ok").inc()
@@ -489,6 +500,8 @@ class _Batch:
     """Keys of the before-requests whose records are in `records`."""
     effects: set[str] = field(default_factory=set)
     """Its after/on-commit events, unmarked until its finish step (`_unmarked`)."""
+    shadow_jobs: dict[str, list[ShadowJob]] = field(default_factory=dict)
+    """Per before-request, its sampled shadow runs, launched once its reply is handed on."""
 
     def is_suspect(self, inbound: Inbound) -> bool:
         record = inbound.record

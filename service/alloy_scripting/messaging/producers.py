@@ -70,11 +70,8 @@ class Producers:
         self._pruner: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        s = self.settings
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=s.kafka_bootstrap,
-            client_id="alloy-scripting",
-            acks="all",
+        self.producer = self._producer(
+            "alloy-scripting",
             # A reply topic that never appears must not hold a batch for aiokafka's 40 s.
             request_timeout_ms=10_000,
             # aiokafka keeps one open batch per partition and makes further sends wait for it
@@ -82,18 +79,23 @@ class Producers:
             # partition queues for many round trips (and past the timeout above).
             max_batch_size=512 * 1024,
         )
-        self.bulk_producer = AIOKafkaProducer(
-            bootstrap_servers=s.kafka_bootstrap,
-            client_id="alloy-scripting-records",
-            acks="all",
-            linger_ms=20,
-            max_batch_size=1024 * 1024,
+        self.bulk_producer = self._producer(
+            "alloy-scripting-records", linger_ms=20, max_batch_size=1024 * 1024
         )
         await self.producer.start()
         await self.bulk_producer.start()
         # Track the service's topics from the start: later prunings then only ever remove.
         await self.producer.client.set_topics(sorted(self._own_topics))
         self._pruner = asyncio.create_task(self._forget_idle())
+
+    def _producer(self, client_id: str, **tuning: Any) -> AIOKafkaProducer:
+        """A producer of the service's cluster that waits for every in-sync replica."""
+        return AIOKafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            client_id=client_id,
+            acks="all",
+            **tuning,
+        )
 
     async def stop(self) -> None:
         if self._pruner is not None:

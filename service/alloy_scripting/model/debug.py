@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field
 
 from alloy_scripting.model.enums import EventType
-from alloy_scripting.model.json_check import check_json
+from alloy_scripting.model.json_check import CheckedJsonModel
 from alloy_scripting.model.result import ExecutionResult
 
 MAX_HTTP_FIXTURES = 100
@@ -24,14 +24,8 @@ MAX_INTENTS = 1000
 MAX_URL_LENGTH = 2048
 
 
-class _Plain(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _safe_json(cls, data: Any) -> Any:
-        check_json(data)
-        return data
+class _Plain(CheckedJsonModel):
+    model_config = ConfigDict(frozen=True)
 
 
 class HttpFixture(_Plain):

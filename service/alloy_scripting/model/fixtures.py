@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from alloy_scripting.model.debug import MAX_HTTP_FIXTURES, HttpFixture
 from alloy_scripting.model.enums import EventType, ExecutionStatus
-from alloy_scripting.model.json_check import check_json
+from alloy_scripting.model.json_check import CheckedJsonModel
 from alloy_scripting.model.result import ExecutionResult, jsonable
 
 MAX_FIXTURES = 50
@@ -19,14 +20,8 @@ MAX_FIXTURE_NAME = 128
 Outcome = Literal["continue", "rejected", "error"]
 
 
-class _Plain(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _safe_json(cls, data: Any) -> Any:
-        check_json(data)
-        return data
+class _Plain(CheckedJsonModel):
+    model_config = ConfigDict(frozen=True)
 
 
 class EmittedExpectation(_Plain):
@@ -54,6 +49,14 @@ class Fixture(_Plain):
     entity: dict[str, Any] = Field(default_factory=dict)
     entity_before: dict[str, Any] | None = None
     params: dict[str, Any] | None = None
+    config: dict[str, Any] | None = Field(
+        default=None, description="The script's `config` for this case (default: the script's own)."
+    )
+    http_fixtures: list[HttpFixture] = Field(
+        default_factory=list,
+        max_length=MAX_HTTP_FIXTURES,
+        description="Answers to the case's HTTP calls (a debug run performs none).",
+    )
     expect: FixtureExpect
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, model_validator
+
 #: Deepest nesting accepted in free-form JSON (``params``, ``entity``, event data).
 MAX_JSON_DEPTH = 32
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
-__all__ = ["MAX_JSON_DEPTH", "check_json"]
+__all__ = ["MAX_JSON_DEPTH", "CheckedJsonModel", "check_json"]
 
 
 def check_json(value: Any, path: str = "", depth: int = 0) -> None:
@@ -49,3 +51,15 @@ def _check_text(text: str, where: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError(f"{where}: text must be valid Unicode (no lone surrogates)") from None
+
+
+class CheckedJsonModel(BaseModel):
+    """A pydantic model whose input is checked by `check_json` first; unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _safe_json(cls, data: Any) -> Any:
+        check_json(data)
+        return data

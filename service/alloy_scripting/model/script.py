@@ -43,6 +43,7 @@ from pydantic_core import PydanticCustomError
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ScriptStatus
 from alloy_scripting.model.fixtures import MAX_FIXTURES, Fixture
 from alloy_scripting.model.limits import ScriptLimits
+from alloy_scripting.model.template_ref import TemplateRef
 
 #: Largest script source accepted, in UTF-8 bytes.
 MAX_SOURCE_BYTES = 256 * 1024
@@ -359,6 +360,10 @@ class Script(BaseModel):
         max_length=MAX_FIXTURES,
         description="Test cases that must pass before the script can be (or stay) active.",
     )
+    template: TemplateRef | None = Field(
+        default=None,
+        description="The template this script was made from and its parameters (`config`).",
+    )
 
     @classmethod
     def new(
@@ -412,6 +417,11 @@ class Script(BaseModel):
     def archive(self) -> Script:
         self.status = ScriptStatus.ARCHIVED
         return self
+
+    @property
+    def config(self) -> dict[str, Any] | None:
+        """What the script sees as `config`: its template parameters (None: no template)."""
+        return None if self.template is None else self.template.params
 
     @property
     def is_active(self) -> bool:

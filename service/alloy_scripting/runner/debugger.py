@@ -92,9 +92,10 @@ def debug_run(
     script_name: str | None = None,
     tenant_id: str | None = None,
     trace: bool = True,
+    config: dict[str, Any] | None = None,
 ) -> DebugReport:
     """A debug run in this process (no side effects); `trace=False` skips the line trace
-    (fixture runs)."""
+    (fixture runs). `config` is the script's (its template parameters)."""
     given = DebugInput.of(sample, trigger, phase, tenant_id)
     effects = DebugEffects(http_fixtures=given.http_fixtures)
     result, steps = engine.debug(
@@ -108,6 +109,7 @@ def debug_run(
         ctx=given.ctx,
         script_name=script_name,
         trace=trace,
+        config=config,
     )
     return DebugReport(result, steps, effects.intents)
 
@@ -122,6 +124,7 @@ async def debug_in_pool(
     script_name: str | None = None,
     tenant_id: str | None = None,
     trace: bool = True,
+    config: dict[str, Any] | None = None,
 ) -> DebugReport:
     """`debug_run` in a worker of `pool`, under the tenant's fair share of it."""
     given = DebugInput.of(sample, trigger, phase, tenant_id)
@@ -138,6 +141,7 @@ async def debug_in_pool(
             script_name=script_name,
             tenant_id=tenant_id,
             debug=debug,
+            config=config,
         )
     )
     return DebugReport(result, debug.steps, debug.intents)
@@ -149,7 +153,13 @@ def _fixture_sample(fixture: Fixture) -> DebugSample:
         entity=fixture.entity,
         entity_before=fixture.entity_before,
         params=fixture.params or {},
+        http_fixtures=fixture.http_fixtures,
     )
+
+
+def _fixture_config(script: Script, fixture: Fixture) -> dict[str, Any] | None:
+    """The case's own `config`, else the script's."""
+    return fixture.config if fixture.config is not None else script.config
 
 
 def run_fixture(engine: ScriptEngine, script: Script, fixture: Fixture) -> CaseReport:
@@ -162,6 +172,7 @@ def run_fixture(engine: ScriptEngine, script: Script, fixture: Fixture) -> CaseR
         script_name=script.name,
         tenant_id=script.tenant_id,
         trace=False,
+        config=_fixture_config(script, fixture),
     )
     return judge(fixture, report.result)
 
@@ -183,6 +194,7 @@ async def fixtures_in_pool(pool: WorkerPool, script: Script) -> list[CaseReport]
             script_name=script.name,
             tenant_id=script.tenant_id,
             trace=False,
+            config=_fixture_config(script, fixture),
         )
         reports.append(judge(fixture, report.result))
     return reports

@@ -120,6 +120,7 @@ class ScriptExecutor:
                     ctx=ctx,
                     script_name=script.name,
                     limits=script.limits,
+                    config=script.config,
                 )
             else:
                 result = await self.pool.run(
@@ -136,6 +137,7 @@ class ScriptExecutor:
                         tenant_id=script.tenant_id,
                         wait_limit=self.before_wait if phase is ExecutionPhase.BEFORE else None,
                         state=self._state_context(script, phase, replay_id, dry_run),
+                        config=script.config,
                     )
                 )
             if span.is_recording():

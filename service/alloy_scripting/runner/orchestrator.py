@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -28,6 +29,7 @@ from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import OnErrorPolicy, Script
 from alloy_scripting.runner.executor import ScriptExecutor, describe_failure
 from alloy_scripting.runner.records import ExecutionRecords, Recording, RecordListener
+from alloy_scripting.runner.shadow import ShadowJob, ShadowRunner
 from alloy_scripting.runner.trigger_cache import TriggerCache
 from alloy_scripting.runner.workers import WorkerPool
 from alloy_scripting.storage.errors import ScriptNotFound
@@ -137,6 +139,8 @@ class ScriptOrchestrator:
             state=state,
             state_limits=state_limits,
         )
+        self.shadows: ShadowRunner | None = None
+        """Shadow runs of candidate versions (`runner.shadow`); set by `build_runtime`."""
 
     @property
     def records(self) -> ExecutionRecords:
@@ -149,6 +153,8 @@ class ScriptOrchestrator:
     async def scripts_changed(self, tenant_id: str | None, *, broadcast: bool = True) -> None:
         """A script of this tenant changed: drop cached lookups here and (broadcast) everywhere."""
         self.cache.invalidate(tenant_id)
+        if self.shadows is not None:
+            self.shadows.invalidate(tenant_id)
         telemetry.TRIGGER_CACHE_SIZE.set(len(self.cache))
         if broadcast:
             for listener in self.change_listeners:
@@ -207,8 +213,10 @@ class ScriptOrchestrator:
         executed: list[ExecutedScript] = []
         before_image = dict(hook.before) if hook.before is not None else None
         event_id = hook.event_id
+        jobs: list[ShadowJob] = [] if recording is None else recording.shadow_jobs
         try:
             for script in await self.cache.get(hook.tenant_id, hook.entity_type, hook.event):
+                job = await self._shadow_job(script, hook, current, before_image)
                 result = await self.executor.execute(
                     script,
                     phase=ExecutionPhase.BEFORE,
@@ -219,6 +227,9 @@ class ScriptOrchestrator:
                     correlation_id=hook.correlation_id,
                     recording=recording,
                 )
+                if job is not None:
+                    job.active = result
+                    jobs.append(job)
                 executed.append(_executed(script, result))
                 if result.status is ExecutionStatus.ABORTED:
                     return Rejected(
@@ -243,6 +254,8 @@ class ScriptOrchestrator:
             return Continue(changes=changes, removed=removed, event_id=event_id, executed=executed)
         finally:
             telemetry.hook_duration("before").observe(time.perf_counter() - started)
+            if recording is None and jobs and self.shadows is not None:
+                self.shadows.launch(jobs)
 
     async def run_after(
         self,
@@ -302,7 +315,9 @@ class ScriptOrchestrator:
         before_image = dict(hook.before) if hook.before is not None else None
         outcome = EffectsOutcome(event_id=hook.event_id)
         source_event_id = hook.event_id or hook.correlation_id or ""
+        jobs: list[ShadowJob] = [] if recording is None else recording.shadow_jobs
         for script in await self.cache.get(hook.tenant_id, hook.entity_type, hook.event):
+            job = await self._shadow_job(script, hook, data, before_image)
             result = await self.executor.execute(
                 script,
                 phase=phase,
@@ -314,6 +329,9 @@ class ScriptOrchestrator:
                 recording=recording,
                 replay_id=hook.event_id,
             )
+            if job is not None:
+                job.active = result
+                jobs.append(job)
             outcome.executed.append(_executed(script, result))
             if result.status is ExecutionStatus.SUCCESS:
                 outcome.effects.extend(
@@ -321,7 +339,39 @@ class ScriptOrchestrator:
                                   entity_type=hook.entity_type, entity_id=hook.entity_id)
                 )  # fmt: skip
         telemetry.hook_duration(phase.value).observe(time.perf_counter() - started)
+        if recording is None and jobs and self.shadows is not None:
+            self.shadows.launch(jobs)
         return outcome
+
+    async def _shadow_job(
+        self,
+        script: Script,
+        hook: _Hook,
+        entity: Mapping[str, Any],
+        before_image: dict[str, Any] | None,
+    ) -> ShadowJob | None:
+        """A job for the script's shadow if it has one and this event is sampled: the
+        input as the script sees it now, as plain data (an earlier script's result is a
+        proxy that remembers the chain's original: the candidate starts from this script's
+        input) and copied (the active run must not change it)."""
+        if self.shadows is None:
+            return None
+        shadow = await self.shadows.pick(script)
+        if shadow is None:
+            return None
+        return ShadowJob(
+            shadow=shadow,
+            script=script,
+            phase=hook.event.phase,
+            event=hook.event,
+            entity_type=hook.entity_type,
+            entity_id=hook.entity_id,
+            entity=copy.deepcopy(dict(entity)),
+            entity_before=copy.deepcopy(before_image),
+            user_id=hook.user_id,
+            correlation_id=hook.correlation_id,
+            event_id=hook.event_id,
+        )
 
     @staticmethod
     def _effects(

@@ -13,12 +13,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from alloy_scripting.model.enums import ExecutionPhase, ExecutionStatus
 from alloy_scripting.model.events import EntityEvent
 from alloy_scripting.model.execution import ExecutionRecord, derive_record_id
 from alloy_scripting.model.outcomes import Continue, Error, Rejected
 from alloy_scripting.storage.protocols import ExecutionLog
+
+if TYPE_CHECKING:
+    from alloy_scripting.runner.shadow import ShadowJob
 
 RecordListener = Callable[[list[ExecutionRecord]], Awaitable[None]]
 
@@ -53,6 +57,8 @@ class Recording:
 
     request_key: str
     records: list[ExecutionRecord] = field(default_factory=list)
+    shadow_jobs: list[ShadowJob] = field(default_factory=list)
+    """Sampled shadow runs (`runner.shadow`), for the caller to launch once it answered."""
 
     def record_id(self, script_id: str) -> str:
         return derive_record_id(self.request_key, script_id)

@@ -44,9 +44,11 @@ async def replay(
     source: str,
     *,
     limits: ScriptLimits | None,
+    config: dict[str, Any] | None = None,
 ) -> Replayed:
     """Run `source` on `record`'s input (the caller checked it is replayable) in the
-    record's phase and tenant."""
+    record's phase and tenant, with the script's limits and `config` (its template
+    parameters)."""
     kept = record.input or {}
     event = EventType(kept["event"]) if kept.get("event") else None
     entity = _dict_or_none(kept.get("entity"))
@@ -69,6 +71,7 @@ async def replay(
                 script_name=record.script_name,
                 limits=limits,
                 tenant_id=record.tenant_id,
+                config=config,
                 debug=debug,
             )
         )
@@ -88,6 +91,7 @@ async def replay(
                 script_name=record.script_name,
                 trace=False,
                 limits=limits,
+                config=config,
             )
         )
         intents = effects.intents

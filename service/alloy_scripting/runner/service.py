@@ -16,6 +16,7 @@ from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.engine import EngineConfig, ScriptEngine
 from alloy_scripting.runner.orchestrator import ChangeListener, EffectsSink, ScriptOrchestrator
 from alloy_scripting.runner.records import RecordListener
+from alloy_scripting.runner.shadow import ShadowRunner
 from alloy_scripting.runner.workers import PoolConfig, WorkerPool, available_cpus
 from alloy_scripting.settings import Settings
 from alloy_scripting.storage.protocols import EgressStore, Stores
@@ -108,13 +109,22 @@ def build_runtime(
         state=state,
         state_limits=StateLimits.from_settings(settings),
     )
+    instance_id = instance_id or new_instance_id()
+    orchestrator.shadows = ShadowRunner(
+        stores.shadows,
+        engine,
+        instance_id=instance_id,
+        pool=pool,
+        state=state,
+        state_limits=StateLimits.from_settings(settings),
+    )
     orchestrator.executor.input_limit = settings.execution_input_max_bytes
     return Runtime(
         settings=settings,
         stores=stores,
         engine=engine,
         orchestrator=orchestrator,
-        instance_id=instance_id or new_instance_id(),
+        instance_id=instance_id,
         health_checks=dict(health_checks or {}),
         pool=pool,
         state=state,

@@ -61,3 +61,11 @@ class TenantMismatch(StorageError):
         super().__init__(
             f"script belongs to tenant {script_tenant!r}, registry is scoped to {registry_tenant!r}"
         )
+
+
+class TemplateConflict(StorageError):
+    """Two publications of one tenant template raced; the later one is refused."""
+
+    def __init__(self, template_id: str) -> None:
+        self.template_id = template_id
+        super().__init__(f"template {template_id!r} was published concurrently; publish again")

@@ -52,6 +52,8 @@ from alloy_scripting.storage.protocols import (
     DEFAULT_TICK_RETENTION_DAYS,
     check_page,
 )
+from alloy_scripting.storage.shadow_memory import InMemoryShadowStore
+from alloy_scripting.storage.template_memory import InMemoryTemplateStore
 
 
 @dataclass
@@ -519,6 +521,8 @@ class InMemoryStores:
         self._processed = InMemoryProcessedEvents()
         self._ticks = InMemoryTickLedger(retention_days=tick_retention_days)
         self._egress = InMemoryEgressStore()
+        self._shadows = InMemoryShadowStore()
+        self._templates = InMemoryTemplateStore()
 
     @property
     def scripts(self) -> InMemoryStorage:
@@ -539,6 +543,14 @@ class InMemoryStores:
     @property
     def egress(self) -> InMemoryEgressStore:
         return self._egress
+
+    @property
+    def shadows(self) -> InMemoryShadowStore:
+        return self._shadows
+
+    @property
+    def templates(self) -> InMemoryTemplateStore:
+        return self._templates
 
     async def ensure_indexes(self) -> None:
         return None

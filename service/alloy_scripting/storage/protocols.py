@@ -21,7 +21,9 @@ from alloy_scripting.model.enums import EventType
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptPage, ScriptQuery
 from alloy_scripting.model.script import FailureOutcome, LastError, Script, ScriptVersion
+from alloy_scripting.model.shadow import Shadow, ShadowTally
 from alloy_scripting.model.stats import ScriptStats, StatsWindow
+from alloy_scripting.model.templates import Template
 
 #: Largest page a single ``find_paginated`` / ``find_by_script`` call returns.
 MAX_PAGE_LIMIT = 1000
@@ -274,6 +276,60 @@ class EgressStore(Protocol):
         ...
 
 
+class ShadowStore(Protocol):
+    """Shadow runs (`model.shadow`): at most one per script, tenant-scoped (another
+    tenant's is absent), and the tallies each instance writes for it (one document per
+    (shadow, instance): a single writer each, so no update is lost without transactions)."""
+
+    async def ensure_indexes(self) -> None: ...
+
+    async def put(self, shadow: Shadow) -> None:
+        """Start (or replace) the shadow of ``shadow.script_id``."""
+        ...
+
+    async def get(self, tenant_id: str | None, script_id: str) -> Shadow | None: ...
+
+    async def delete(self, tenant_id: str | None, script_id: str) -> Shadow | None:
+        """End it; returns what was stored (None when there was none)."""
+        ...
+
+    async def of_tenant(self, tenant_id: str | None) -> list[Shadow]:
+        """Every shadow of the tenant (expired ones included)."""
+        ...
+
+    async def save_tally(self, shadow_id: str, instance: str, tally: ShadowTally) -> None: ...
+
+    async def tallies(self, shadow_id: str) -> dict[str, ShadowTally]:
+        """By instance."""
+        ...
+
+    async def drop_tallies(self, shadow_id: str) -> None: ...
+
+
+@runtime_checkable
+class TemplateStore(Protocol):
+    """Templates published by tenants (the built-in ones ship with the package). Every call
+    names the tenant: another tenant's template is not found, and listing is per tenant."""
+
+    async def ensure_indexes(self) -> None: ...
+
+    async def list_templates(self, tenant_id: str) -> list[Template]:
+        """The tenant's templates, by id."""
+        ...
+
+    async def get(self, tenant_id: str, template_id: str) -> Template | None: ...
+
+    async def publish(self, template: Template) -> Template:
+        """Store `template` for its owner: version 1 when new, else the stored version + 1
+        (``created_at`` kept). Raises `TemplateConflict` when another publication of the same
+        id got there first."""
+        ...
+
+    async def delete(self, tenant_id: str, template_id: str) -> bool:
+        """True when the tenant had that template."""
+        ...
+
+
 class Stores(Protocol):
     """The stores over one database, as the service wires them."""
 
@@ -291,6 +347,12 @@ class Stores(Protocol):
 
     @property
     def egress(self) -> EgressStore: ...
+
+    @property
+    def shadows(self) -> ShadowStore: ...
+
+    @property
+    def templates(self) -> TemplateStore: ...
 
     async def ensure_indexes(self) -> None: ...
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +15,8 @@ from alloy_scripting.model.state import (
     StateTypeError,
     StateUsage,
     check_collection,
+    check_field,
+    check_increment,
     check_key,
     check_ttl,
     document_size,
@@ -45,6 +49,40 @@ def prepared(doc: Any, quotas: StateQuotas) -> tuple[JsonDoc, int]:
 def expiry(now: datetime, ttl_seconds: Any) -> datetime | None:
     ttl = check_ttl(ttl_seconds)
     return None if ttl is None else to_utc_ms(now + timedelta(seconds=ttl))
+
+
+@dataclass(frozen=True, slots=True)
+class PutArgs:
+    """The checked arguments of one ``put`` (and the time it was made at)."""
+
+    collection: str
+    key: str
+    doc: JsonDoc
+    size: int
+    now: datetime
+    expires_at: datetime | None
+
+
+def put_args(
+    collection: Any,
+    key: Any,
+    doc: Any,
+    ttl_seconds: Any,
+    quotas: StateQuotas,
+    clock: Callable[[], datetime],
+) -> PutArgs:
+    """Check a ``put``'s arguments the same way in every store (the clock is read after the
+    document passed its checks)."""
+    collection, key = address(collection, key)
+    plain, size = prepared(doc, quotas)
+    now = clock()
+    return PutArgs(collection, key, plain, size, now, expiry(now, ttl_seconds))
+
+
+def incr_args(collection: Any, key: Any, field: Any, by: Any) -> tuple[str, str, str, int | float]:
+    """Check an ``incr``'s arguments the same way in every store: collection, key, field, by."""
+    collection, key = address(collection, key)
+    return collection, key, check_field(field), check_increment(by)
 
 
 def remember(applied: list[str], write_id: str | None) -> list[str]:

@@ -21,8 +21,6 @@ from alloy_scripting.model.state import (
     StatePage,
     StateQuotas,
     StateUsage,
-    check_field,
-    check_increment,
     check_limit,
 )
 from alloy_scripting.model.state_filter import Condition, SortField, StateFilter
@@ -31,9 +29,10 @@ from alloy_scripting.storage.state_common import (
     added,
     address,
     check_quota,
-    expiry,
+    incr_args,
     is_number,
     prepared,
+    put_args,
     remember,
 )
 
@@ -139,15 +138,12 @@ class InMemoryStateStore:
         ttl_seconds: float | None = None,
         write_id: str | None = None,
     ) -> bool:
-        collection, key = address(collection, key)
-        plain, size = prepared(doc, self._quotas)
-        now = self._clock()
-        expires_at = expiry(now, ttl_seconds)
-        at = (tenant_id, collection, key)
+        put = put_args(collection, key, doc, ttl_seconds, self._quotas, self._clock)
+        at = (tenant_id, put.collection, put.key)
         current = self._records.get(at)
         if write_id is not None and current is not None and write_id in current.applied:
             return False
-        self._replace(tenant_id, at, current, plain, size, expires_at, now, write_id)
+        self._replace(tenant_id, at, current, put.doc, put.size, put.expires_at, put.now, write_id)
         return True
 
     async def delete(
@@ -187,9 +183,7 @@ class InMemoryStateStore:
         *,
         write_id: str | None = None,
     ) -> int | float:
-        collection, key = address(collection, key)
-        field = check_field(field)
-        by = check_increment(by)
+        collection, key, field, by = incr_args(collection, key, field, by)
         now = self._clock()
         at = (tenant_id, collection, key)
         current = self._records.get(at)

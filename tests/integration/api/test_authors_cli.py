@@ -11,12 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from alloy_scripting.cli.remote import scripts_app
 from alloy_scripting.storage import MongoStores
-from tests.unit.api.fixtures import KEY, auth, make_api, make_runtime
+from tests.unit.api.fixtures import KEY, auth, cli_runner, make_api, make_runtime
+from tests.uvicorn_servers import in_loop
 
 pytestmark = pytest.mark.integration
 
@@ -40,24 +40,12 @@ WRONG = [*GOOD, {"name": "wrong", "params": {"body": {"amount": -5}, "query": {}
 async def server_url(mongo_db: Any) -> AsyncIterator[str]:
     stores = MongoStores(mongo_db)
     await stores.ensure_indexes()
-    app = make_api(make_runtime(stores))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    for _ in range(1000):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    assert server.started, "uvicorn did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with in_loop(make_api(make_runtime(stores))) as url:
+        yield url
 
 
 async def invoke(url: str, *args: str) -> Result:
-    runner = CliRunner(env={"ALLOY_API_URL": url, "ALLOY_API_KEY": KEY, "ALLOY_TENANT": "cli"})
+    runner = cli_runner(url, "cli")
     return await asyncio.to_thread(runner.invoke, scripts_app, list(args))
 
 

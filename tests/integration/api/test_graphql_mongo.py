@@ -3,7 +3,6 @@ FerretDB database behind it."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -11,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from alloy_scripting.api.app import create_api
 from alloy_scripting.bridge.registry import REGISTRY
@@ -26,6 +24,7 @@ from tests.unit.api.fixtures import (
     auth,
     make_runtime,
 )
+from tests.uvicorn_servers import in_loop
 
 pytestmark = pytest.mark.integration
 
@@ -92,22 +91,8 @@ def only_error(body: dict[str, Any], kind: str, status: int) -> dict[str, Any]:
 @asynccontextmanager
 async def serving(stores: MongoStores, **settings: Any) -> AsyncIterator[str]:
     """The app on 127.0.0.1 and a free port, in this event loop."""
-    app = create_api(make_runtime(stores, **settings))
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        assert not task.done(), "uvicorn stopped"
-        await asyncio.sleep(0.01)
-    assert server.started, "uvicorn did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)
+    async with in_loop(create_api(make_runtime(stores, **settings)), start_polls=500) as url:
+        yield url
 
 
 @pytest.fixture

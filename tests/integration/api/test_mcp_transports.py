@@ -5,77 +5,31 @@ uvicorn server (the REST app, its lifespan running the SDK's session manager), a
 from __future__ import annotations
 
 import sys
-import threading
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
-from pymongo import AsyncMongoClient
-from starlette.types import Receive, Scope, Send
 
-from alloy_scripting.api.app import create_api
-from alloy_scripting.messaging.contract import asyncapi_document
-from alloy_scripting.storage import MongoStores
 from tests.unit.api import mcp_flows
-from tests.unit.api.fixtures import ACME_KEY, INVALID_SOURCE, KEY, auth, make_runtime
+from tests.unit.api.fixtures import ACME_KEY, INVALID_SOURCE, KEY, auth
+from tests.uvicorn_servers import MongoBackedApi, in_thread
 
 pytestmark = pytest.mark.integration
 
 CLI = str(Path(sys.executable).parent / "alloy-scripting")
 
 
-class MongoBackedApi:
-    """The REST app on a fresh FerretDB database, built and started (its lifespan, hence the
-    MCP session manager) inside the server's event loop; the database is dropped at the end."""
-
-    def __init__(self, mongodb_url: str) -> None:
-        self.mongodb_url = mongodb_url
-        self.inner: Any = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "lifespan":
-            await self.inner(scope, receive, send)
-            return
-        await receive()
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(self.mongodb_url, tz_aware=True)
-        name = f"t_mcp_{uuid.uuid4().hex[:12]}"
-        stores = MongoStores(client[name])
-        await stores.ensure_indexes()
-        runtime = make_runtime(stores)
-        self.inner = create_api(runtime, asyncapi=asyncapi_document(runtime.settings))
-        async with self.inner.router.lifespan_context(self.inner):
-            await send({"type": "lifespan.startup.complete"})
-            await receive()
-        await client.drop_database(name)
-        await client.close()
-        await send({"type": "lifespan.shutdown.complete"})
-
-
 @pytest.fixture(scope="module")
 def server_url(mongodb_url: str) -> Iterator[str]:
-    config = uvicorn.Config(
-        MongoBackedApi(mongodb_url), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    server.should_exit = True
-    thread.join(15)
-    assert not thread.is_alive(), "uvicorn (and the MCP session manager) did not stop"
+    api = MongoBackedApi(mongodb_url, "t_mcp_")
+    # must_stop: uvicorn, and the MCP session manager its lifespan runs, stop in time.
+    with in_thread(api, lifespan="on", start_within=30, stop_within=15, must_stop=True) as url:
+        yield url
 
 
 def over_http(url: str, key: str | None, **headers: str) -> Client:

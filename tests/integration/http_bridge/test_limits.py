@@ -142,6 +142,8 @@ async def test_script_caps_only_go_lower(context: MakeContext, server: HttpTestS
         ({"headers": {"X-A\r\nInjected": "1"}}, "not a valid token"),
         ({"headers": {"X-A": "ok\r\nInjected: 1"}}, "without CR, LF"),
         ({"headers": {"X-A": "nul\x00"}}, "without CR, LF"),
+        ({"headers": {"X-A\n": "1"}}, "not a valid token"),
+        ({"headers": {"X-A": "trailing newline\n"}}, "without CR, LF"),
         ({"headers": {"Host": "internal.example"}}, "set by the bridge"),
         ({"headers": {"Transfer-Encoding": "chunked"}}, "set by the bridge"),
         ({"headers": {"X-A": ["list"]}}, "string or number"),

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from typer.testing import CliRunner
 
 from alloy_scripting.api.app import create_api
 from alloy_scripting.engine import create_default_engine
@@ -133,3 +134,8 @@ async def anon(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """No credentials."""
     async with client_for(app) as c:
         yield c
+
+
+def cli_runner(url: str, tenant: str, key: str = KEY) -> CliRunner:
+    """A command-line runner whose environment points at the REST API at ``url``, as ``tenant``."""
+    return CliRunner(env={"ALLOY_API_URL": url, "ALLOY_API_KEY": key, "ALLOY_TENANT": tenant})

@@ -30,6 +30,15 @@ TOOLS = {
     "alloy_reset_script",
     "alloy_rollback_script",
     "alloy_replay_execution",
+    # shadow runs
+    "alloy_start_shadow",
+    "alloy_get_shadow",
+    "alloy_stop_shadow",
+    # templates
+    "alloy_list_templates",
+    "alloy_get_template",
+    "alloy_instantiate_template",
+    "alloy_publish_template",
 }
 DEAL_TRIGGER = {"type": "event", "entity_type": "deal", "event": "before_create"}
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from typer.testing import CliRunner
 
 from alloy_scripting.api.auth import key_label
@@ -22,9 +19,11 @@ from tests.unit.api.fixtures import (
     KEY,
     MANUAL_SOURCE,
     SEED_SOURCE,
+    cli_runner,
     make_api,
     make_runtime,
 )
+from tests.uvicorn_servers import in_thread
 
 COMMANDS = [
     "list", "get", "create", "update", "delete", "run", "executions",
@@ -35,31 +34,14 @@ COMMANDS = [
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[str]:
     app = make_api(make_runtime(InMemoryStores()))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with in_thread(app) as url:
+        yield url
 
 
 @pytest.fixture
 def cli(server_url: str, unique_name: str) -> Iterator[CliRunner]:
     """A runner whose environment points at the server, in a fresh tenant per test."""
-    yield CliRunner(
-        env={
-            "ALLOY_API_URL": server_url,
-            "ALLOY_API_KEY": KEY,
-            "ALLOY_TENANT": f"cli-{unique_name}",
-        }
-    )
+    yield cli_runner(server_url, f"cli-{unique_name}")
 
 
 def run(cli: CliRunner, *args: str, code: int = 0, stdin: str | None = None) -> str:

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from typer.testing import CliRunner
 
 from alloy_scripting.cli import app as cli_app
 from alloy_scripting.runner.service import Runtime
 from alloy_scripting.storage import InMemoryStores
-from tests.unit.api.fixtures import KEY, make_api, make_runtime
+from tests.unit.api.fixtures import cli_runner, make_api, make_runtime
+from tests.uvicorn_servers import in_thread
 
 TENANT = "cli-state"
 
@@ -30,25 +28,14 @@ def served() -> Iterator[tuple[str, Runtime]]:
         await runtime.state.put("other", "customers", "c9", {"name": "Not yours"})
 
     asyncio.run(seed())
-    server = uvicorn.Server(
-        uvicorn.Config(make_api(runtime), host="127.0.0.1", port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", runtime
-    server.should_exit = True
-    thread.join(10)
+    with in_thread(make_api(runtime), lifespan="auto") as url:
+        yield url, runtime
 
 
 @pytest.fixture
 def cli(served: tuple[str, Runtime]) -> CliRunner:
     url, _ = served
-    return CliRunner(env={"ALLOY_API_URL": url, "ALLOY_API_KEY": KEY, "ALLOY_TENANT": TENANT})
+    return cli_runner(url, TENANT)
 
 
 def test_list_get_delete(cli: CliRunner, served: tuple[str, Runtime]) -> None:

@@ -139,8 +139,13 @@ class Attack:
     # escapes: what the attack leaves without a sandbox, and how the sandbox stops it
     evidence: str = "pwned"
     blocked: str = ""
+    # escapes, pool mode only: the outcome there where it differs (`blocked` syntax)
+    pool_blocked: str = ""
     # exhaustion: the limit (or error type) the run must end with
     limit: str = ""
+    # exhaustion, pool mode only: another bounded limit the run may end with there (the
+    # worker tier's own backstops: the parent's CPU deadline, the worker's memory limit)
+    pool_limit: str = ""
 
 
 @dataclass(frozen=True)

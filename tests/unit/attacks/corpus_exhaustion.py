@@ -225,6 +225,9 @@ CPU: list[Attack] = [
     """),
         "limit_or_error",
         limit="regex_timeout",
+        # pool mode: the parent's deadline (timeout + grace, wall clock from the request)
+        # may come first on a loaded machine; both end the run bounded
+        pool_limit="timeout",
     ),
     A(
         "cpu-regex-compiled-pattern",
@@ -246,6 +249,9 @@ CPU: list[Attack] = [
     """),
         "limit_or_error",
         limit="regex_timeout",
+        # pool mode: the parent's deadline (timeout + grace, wall clock from the request)
+        # may come first on a loaded machine; both end the run bounded
+        pool_limit="timeout",
     ),
     A(
         "cpu-validate-pattern-redos",
@@ -256,6 +262,9 @@ CPU: list[Attack] = [
     """),
         "limit_or_error",
         limit="regex_timeout",
+        # pool mode: the parent's deadline (timeout + grace, wall clock from the request)
+        # may come first on a loaded machine; both end the run bounded
+        pool_limit="timeout",
         phase="before",
     ),
     A(

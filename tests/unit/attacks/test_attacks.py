@@ -271,6 +271,13 @@ def _blocked_problem(engine: Any, attack: Attack, result: Any) -> str | None:
 def test_escape_is_contained(
     engine: Any, attack: Attack, tmp_path: Path, attack_secret: str, capsys: Any
 ) -> None:
+    check_contained(engine, attack, tmp_path, attack_secret, capsys)
+
+
+def check_contained(
+    engine: Any, attack: Attack, tmp_path: Path, attack_secret: str, capsys: Any
+) -> None:
+    """No evidence, no leak, no side effect, and the outcome the case names (both modes)."""
     inputs = _inputs(attack, tmp_path)
     snapshot = copy.deepcopy(inputs)
     t0 = time.perf_counter()
@@ -315,6 +322,12 @@ def test_engine_serves_after_escape_corpus(engine: Any) -> None:
 @pytest.mark.parametrize("attack", EXHAUSTION + COMPILER, ids=_ids(EXHAUSTION + COMPILER))
 def test_exhaustion_is_bounded(engine_factory: Any, attack: Attack, tmp_path: Path) -> None:
     r = _run_isolated(attack, tmp_path)
+    problems, summary = exhaustion_problems(attack, r)
+    assert not problems, f"{problems}; observed {json.dumps(summary, default=str)[:800]}"
+
+
+def exhaustion_problems(attack: Attack, r: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """What is wrong with a run's measurements (`_runner.py`'s keys), and their summary."""
     problems: list[str] = []
     if "execute_raised" in r:
         problems.append(f"execute raised {r['execute_raised']}")
@@ -356,7 +369,7 @@ def test_exhaustion_is_bounded(engine_factory: Any, attack: Attack, tmp_path: Pa
             "dump_size",
         )
     }
-    assert not problems, f"{problems}; observed {json.dumps(summary, default=str)[:800]}"
+    return problems, summary
 
 
 # --------------------------------------------------------------------------- 3. isolation
@@ -370,7 +383,10 @@ def _isolation_run(engine: Any, case: IsolationCase, source: str) -> Any:
 
 @pytest.mark.parametrize("case", ISOLATION, ids=_ids(ISOLATION))
 def test_state_isolation(engine_factory: Any, case: IsolationCase) -> None:
-    engine = engine_factory()
+    check_isolation(engine_factory(), case)
+
+
+def check_isolation(engine: Any, case: IsolationCase) -> None:
     setup = _isolation_run(engine, case, case.setup)
     assert _status(setup) == case.setup_status, (
         f"the setup did not plant its state: {_short(setup.to_dict())}"
@@ -582,6 +598,10 @@ def test_cli_invalid_utf8_file(engine_factory: Any, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("attack", BUSINESS, ids=_ids(BUSINESS))
 def test_business_script_works(engine: Any, attack: Attack, tmp_path: Path) -> None:
+    check_business(engine, attack, tmp_path)
+
+
+def check_business(engine: Any, attack: Attack, tmp_path: Path) -> None:
     inputs = _inputs(attack, tmp_path)
     result = _execute(engine, attack, inputs)
     status = _status(result)

@@ -8,13 +8,14 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
-from alloy_scripting.api import operations
+from alloy_scripting.api import operations, template_operations
 from alloy_scripting.api.graphql.context import Info, ctx_of
 from alloy_scripting.api.graphql.errors import validated
 from alloy_scripting.api.graphql.types import (
     CreateScriptInput,
     RunResultNode,
     ScriptNode,
+    TriggerInput,
     UpdateScriptInput,
     ValidationResultNode,
 )
@@ -27,6 +28,7 @@ from alloy_scripting.api.schemas import (
     ScriptUpdate,
     ValidateIn,
 )
+from alloy_scripting.api.template_schemas import TemplateInstantiate
 from alloy_scripting.model.enums import ExecutionPhase
 
 _EXPECTED = "The revision you read; a stale one is a `conflict` error (409)."
@@ -66,6 +68,29 @@ class Mutation:
     async def create_script(self, info: Info, input: CreateScriptInput) -> ScriptNode:
         body = validated(ScriptCreate, input.to_dict())
         return ScriptNode.of(await operations.create_script(ctx_of(info), body))
+
+    @strawberry.mutation(
+        description="Creates a draft script from a template: `params` are checked against its "
+        "schema (`template-params-invalid` lists each error's path) and reach the script as "
+        "`config`; `trigger` replaces the suggested one."
+    )
+    async def instantiate_template(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        name: str,
+        params: JSON | None = None,
+        trigger: TriggerInput | None = None,
+        description: str | None = None,
+    ) -> ScriptNode:
+        data: dict[str, Any] = {"name": name, "params": {} if params is None else params}
+        if trigger is not None:
+            data["trigger"] = trigger.to_dict()
+        if description is not None:
+            data["description"] = description
+        body = validated(TemplateInstantiate, data)
+        saved = await template_operations.instantiate_template(ctx_of(info), str(id), body)
+        return ScriptNode.of(saved)
 
     @strawberry.mutation(description="Changes the given fields; a new source is validated.")
     async def update_script(

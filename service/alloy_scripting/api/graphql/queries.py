@@ -12,8 +12,9 @@ from typing import Annotated
 import strawberry
 from pydantic import ValidationError
 
-from alloy_scripting.api import catalogue, operations
+from alloy_scripting.api import catalogue, operations, template_operations
 from alloy_scripting.api.graphql.context import Info, ctx_of
+from alloy_scripting.api.graphql.template_types import TemplateNode
 from alloy_scripting.api.graphql.types import (
     EntityTypeListingNode,
     ExecutionPageNode,
@@ -34,6 +35,8 @@ from alloy_scripting.model.page import ExecutionQuery, ScriptQuery
 from alloy_scripting.model.script import MAX_ENTITY_TYPE_LENGTH, MAX_NAME_LENGTH
 
 DEFAULT_LIMIT = 50
+#: The ``limit`` argument of a paged query.
+PageLimit = Annotated[int, strawberry.argument(description=f"At most {MAX_LIMIT}.")]
 _NAME_PREFIX = re.compile(NAME_PREFIX_PATTERN)
 _ENTITY_TYPE = re.compile(ENTITY_TYPE_FILTER_PATTERN)
 
@@ -77,9 +80,7 @@ class Query:
         entity_type: str | None = None,
         event: EventType | None = None,
         offset: int = 0,
-        limit: Annotated[
-            int, strawberry.argument(description=f"At most {MAX_LIMIT}.")
-        ] = DEFAULT_LIMIT,
+        limit: PageLimit = DEFAULT_LIMIT,
     ) -> ScriptPageNode:
         check_page(offset, limit)
         if name is not None and (len(name) > MAX_NAME_LENGTH or not _NAME_PREFIX.match(name)):
@@ -96,6 +97,19 @@ class Query:
             name_prefix=name or None,
         )
         return ScriptPageNode.of(await operations.list_scripts(ctx_of(info), query, offset, limit))
+
+    @strawberry.field(description="The built-in templates and your tenant's, by id.")
+    async def templates(
+        self,
+        info: Info,
+        tag: Annotated[str | None, strawberry.argument(description="Only these.")] = None,
+    ) -> list[TemplateNode]:
+        found = await template_operations.list_templates(ctx_of(info), tag)
+        return [TemplateNode.of(template) for template in found]
+
+    @strawberry.field(description="One template (built-in or your tenant's) by id.")
+    async def template(self, info: Info, id: strawberry.ID) -> TemplateNode:
+        return TemplateNode.of(await template_operations.get_template(ctx_of(info), str(id)))
 
     @strawberry.field(description="One script, by `id` or by `name` (exactly one).")
     async def script(
@@ -129,9 +143,7 @@ class Query:
             datetime | None, strawberry.argument(description="Started before this instant.")
         ] = None,
         offset: int = 0,
-        limit: Annotated[
-            int, strawberry.argument(description=f"At most {MAX_LIMIT}.")
-        ] = DEFAULT_LIMIT,
+        limit: PageLimit = DEFAULT_LIMIT,
     ) -> ExecutionPageNode:
         check_page(offset, limit)
         ctx = ctx_of(info)

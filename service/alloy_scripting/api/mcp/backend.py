@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from mcp.server.mcpserver import Context
 
-from alloy_scripting.api import operations
+from alloy_scripting.api import operations, shadow_operations, template_operations
 from alloy_scripting.api.deps import Ctx, run_out, script_list, script_out
 from alloy_scripting.api.replay import replay_execution
 from alloy_scripting.api.replay_schemas import ReplayIn, ReplayOut
@@ -25,8 +25,16 @@ from alloy_scripting.api.schemas import (
     ValidateIn,
     ValidateOut,
 )
+from alloy_scripting.api.shadow_schemas import ShadowIn, ShadowOut
+from alloy_scripting.api.template_schemas import (
+    TemplateInstantiate,
+    TemplateList,
+    TemplatePublish,
+    TemplateSummary,
+)
 from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptQuery
 from alloy_scripting.model.script import Script
+from alloy_scripting.model.templates import Template
 
 
 class ScriptBackend(Protocol):
@@ -55,6 +63,21 @@ class ScriptBackend(Protocol):
     async def replay(self, execution_id: str, body: ReplayIn) -> ReplayOut: ...
 
     async def rollback(self, script_id: str, body: RollbackIn) -> ScriptOut: ...
+
+    async def start_shadow(self, script_id: str, body: ShadowIn) -> ShadowOut: ...
+
+    async def get_shadow(self, script_id: str) -> ShadowOut: ...
+
+    async def stop_shadow(self, script_id: str) -> ShadowOut: ...
+    async def list_templates(self, tag: str | None) -> TemplateList: ...
+
+    async def get_template(self, template_id: str) -> Template: ...
+
+    async def instantiate_template(
+        self, template_id: str, body: TemplateInstantiate
+    ) -> ScriptOut: ...
+
+    async def publish_template(self, body: TemplatePublish) -> Template: ...
 
 
 class LocalBackend:
@@ -109,6 +132,30 @@ class LocalBackend:
     async def rollback(self, script_id: str, body: RollbackIn) -> ScriptOut:
         saved = await operations.rollback_script(self.ctx, script_id, body.version, body.revision)
         return script_out(saved)
+
+    async def start_shadow(self, script_id: str, body: ShadowIn) -> ShadowOut:
+        return await shadow_operations.start_shadow(self.ctx, script_id, body)
+
+    async def get_shadow(self, script_id: str) -> ShadowOut:
+        return await shadow_operations.get_shadow(self.ctx, script_id)
+
+    async def stop_shadow(self, script_id: str) -> ShadowOut:
+        return await shadow_operations.stop_shadow(self.ctx, script_id)
+
+    async def list_templates(self, tag: str | None) -> TemplateList:
+        found = await template_operations.list_templates(self.ctx, tag)
+        return TemplateList(items=[TemplateSummary.of(t) for t in found], total=len(found))
+
+    async def get_template(self, template_id: str) -> Template:
+        return await template_operations.get_template(self.ctx, template_id)
+
+    async def instantiate_template(self, template_id: str, body: TemplateInstantiate) -> ScriptOut:
+        return script_out(
+            await template_operations.instantiate_template(self.ctx, template_id, body)
+        )
+
+    async def publish_template(self, body: TemplatePublish) -> Template:
+        return await template_operations.publish_template(self.ctx, body)
 
 
 BackendFor = Callable[[Context], ScriptBackend]

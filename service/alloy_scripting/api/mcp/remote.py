@@ -21,8 +21,11 @@ from alloy_scripting.api.schemas import (
     ValidateIn,
     ValidateOut,
 )
+from alloy_scripting.api.shadow_schemas import ShadowIn, ShadowOut
+from alloy_scripting.api.template_schemas import TemplateInstantiate, TemplateList, TemplatePublish
 from alloy_scripting.client.rest import ManagementClient
 from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptQuery
+from alloy_scripting.model.templates import Template
 
 T = TypeVar("T")
 
@@ -101,6 +104,42 @@ class RemoteBackend:
         return await self._call(
             lambda: self.client.rollback(script_id, body.version, revision=body.revision)
         )
+
+    async def start_shadow(self, script_id: str, body: ShadowIn) -> ShadowOut:
+        until = body.until.isoformat()
+        return await self._call(
+            lambda: self.client.start_shadow(
+                script_id, body.source, until=until, sample=body.sample
+            )
+        )
+
+    async def get_shadow(self, script_id: str) -> ShadowOut:
+        return await self._call(lambda: self.client.get_shadow(script_id))
+
+    async def stop_shadow(self, script_id: str) -> ShadowOut:
+        return await self._call(lambda: self.client.stop_shadow(script_id))
+
+    async def list_templates(self, tag: str | None) -> TemplateList:
+        return await self._call(lambda: self.client.list_templates(tag=tag))
+
+    async def get_template(self, template_id: str) -> Template:
+        return await self._call(lambda: self.client.get_template(template_id))
+
+    async def instantiate_template(self, template_id: str, body: TemplateInstantiate) -> ScriptOut:
+        fields = body.model_dump(mode="json", exclude_none=True)
+        return await self._call(
+            lambda: self.client.instantiate_template(
+                template_id,
+                fields["name"],
+                params=fields["params"],
+                trigger=fields.get("trigger"),
+                description=fields.get("description"),
+            )
+        )
+
+    async def publish_template(self, body: TemplatePublish) -> Template:
+        fields = body.model_dump(mode="json", exclude_none=True)
+        return await self._call(lambda: self.client.publish_template(fields))
 
     async def asyncapi(self) -> dict[str, Any]:
         return await self._call(self.client.asyncapi)

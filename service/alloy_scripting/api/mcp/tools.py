@@ -33,7 +33,14 @@ from alloy_scripting.api.schemas import (
     ValidateOut,
     VersionNumber,
 )
+from alloy_scripting.api.shadow_schemas import ShadowIn, ShadowOut
+from alloy_scripting.api.template_schemas import (
+    TemplateInstantiate,
+    TemplateList,
+    TemplatePublish,
+)
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus, ScriptStatus
+from alloy_scripting.model.fixtures import MAX_FIXTURES, Fixture
 from alloy_scripting.model.page import ExecutionPage, ExecutionQuery, ScriptQuery
 from alloy_scripting.model.script import (
     MAX_DESCRIPTION_LENGTH,
@@ -42,6 +49,8 @@ from alloy_scripting.model.script import (
     ScriptSource,
     TriggerType,
 )
+from alloy_scripting.model.template_ref import MAX_TEMPLATE_ID_LENGTH, TEMPLATE_ID_PATTERN
+from alloy_scripting.model.templates import MAX_TAG_LENGTH, MAX_TAGS, Template
 
 ScriptId = Annotated[str, Field(min_length=1, max_length=64, description="The script's id.")]
 OptionalId = Annotated[
@@ -67,6 +76,15 @@ Trigger = Annotated[
     ),
 ]
 Description = Annotated[str, Field(max_length=MAX_DESCRIPTION_LENGTH)]
+TemplateId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_TEMPLATE_ID_LENGTH,
+        pattern=TEMPLATE_ID_PATTERN,
+        description="The template's id (see `alloy_list_templates`).",
+    ),
+]
 JsonObject = dict[str, Any]
 
 _READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
@@ -300,11 +318,129 @@ def register(server: MCPServer, backend_for: BackendFor) -> None:
         body = RollbackIn(version=version, revision=revision)
         return await backend_for(ctx).rollback(script_id, body)
 
+    @server.tool(annotations=_WRITE)
+    async def alloy_start_shadow(
+        ctx: Context,
+        script_id: ScriptId,
+        source: Annotated[Source, Field(description="The candidate version's source.")],
+        until: Annotated[
+            AwareDatetime,
+            Field(description="When it stops by itself (ISO 8601 with offset, <= 30 days on)."),
+        ],
+        sample: Annotated[
+            float, Field(ge=0.0, le=1.0, description="Share of live events it also runs.")
+        ] = 1.0,
+    ) -> ShadowOut:
+        """Run a candidate version beside an active event script on live events (sampled),
+        after each answer and without side effects, recording how its results differ.
+        Promote it with `alloy_update_script` once `alloy_get_shadow` looks right."""
+        body = ShadowIn(source=source, sample=sample, until=until)
+        return await backend_for(ctx).start_shadow(script_id, body)
+
+    @server.tool(annotations=_READ)
+    async def alloy_get_shadow(ctx: Context, script_id: ScriptId) -> ShadowOut:
+        """A script's shadow run: candidate, sample, until, and the comparisons so far (runs,
+        same, different, errors, skipped, latest examples)."""
+        return await backend_for(ctx).get_shadow(script_id)
+
+    @server.tool(annotations=_DESTROY)
+    async def alloy_stop_shadow(ctx: Context, script_id: ScriptId) -> ShadowOut:
+        """End a script's shadow run; returns its final summary."""
+        return await backend_for(ctx).stop_shadow(script_id)
+
     @server.tool(annotations=_READ)
     async def alloy_list_entity_types(ctx: Context) -> EntityTypes:
         """The entity types your event scripts are bound to (with their events), and every
         event name the service accepts with its phase."""
         return EntityTypes.of(await entity_types(backend_for(ctx).list_scripts))
+
+    @server.tool(annotations=_READ)
+    async def alloy_list_templates(
+        ctx: Context,
+        tag: Annotated[
+            str | None, Field(min_length=1, max_length=MAX_TAG_LENGTH, description="Only these.")
+        ] = None,
+    ) -> TemplateList:
+        """Ready-made scripts: the built-in templates and your tenant's (id, name,
+        description, tags, suggested trigger). `alloy_get_template` shows one in full."""
+        return await backend_for(ctx).list_templates(tag)
+
+    @server.tool(annotations=_READ)
+    async def alloy_get_template(ctx: Context, template_id: TemplateId) -> Template:
+        """One template: its source (which reads its parameters as `config`), the JSON Schema
+        of its parameters (types, defaults, bounds), suggested trigger and fixtures."""
+        return await backend_for(ctx).get_template(template_id)
+
+    @server.tool(annotations=_WRITE)
+    async def alloy_instantiate_template(
+        ctx: Context,
+        template_id: TemplateId,
+        name: Annotated[Name, Field(description="Name of the new script (unique in your tenant).")],
+        params: Annotated[
+            JsonObject,
+            Field(
+                description="Parameters, checked against the template's schema (defaults fill "
+                "the rest); the script reads them as `config`."
+            ),
+        ] = {},  # noqa: B006
+        trigger: Annotated[
+            TriggerIn | None, Field(description="Another trigger than the suggested one.")
+        ] = None,
+        description: Annotated[str | None, Field(max_length=MAX_DESCRIPTION_LENGTH)] = None,
+    ) -> ScriptOut:
+        """Create a draft script from a template, with the template's fixtures. Invalid
+        parameters are a `template-params-invalid` problem listing each error's path."""
+        body = TemplateInstantiate(
+            name=name, params=params, trigger=trigger, description=description
+        )
+        return await backend_for(ctx).instantiate_template(template_id, body)
+
+    @server.tool(annotations=_WRITE)
+    async def alloy_publish_template(
+        ctx: Context,
+        template_id: TemplateId,
+        name: Annotated[str, Field(min_length=1, max_length=128)],
+        source: Source,
+        params_schema: Annotated[
+            JsonObject,
+            Field(
+                description='JSON Schema (draft 2020-12) of the parameters: {"type": "object", '
+                '"properties": {...}}; no remote $ref, no patternProperties.'
+            ),
+        ],
+        trigger: Trigger,
+        fixtures: Annotated[
+            list[Fixture],
+            Field(
+                min_length=1,
+                max_length=MAX_FIXTURES,
+                description="Test cases; all must pass "
+                "(run with `example_params` unless a case gives its own `config`).",
+            ),
+        ],
+        example_params: Annotated[
+            JsonObject, Field(description="Parameters the fixtures run with.")
+        ] = {},  # noqa: B006
+        description: Description = "",
+        tags: Annotated[
+            list[Annotated[str, Field(max_length=MAX_TAG_LENGTH)]], Field(max_length=MAX_TAGS)
+        ] = [],  # noqa: B006
+    ) -> Template:
+        """Publish a template for your tenant (again: a new version). Refused unless the
+        schema is valid, the source validates for the trigger's phase and every fixture
+        passes; built-in ids cannot be taken (`template-builtin`)."""
+        body = TemplatePublish(
+            id=template_id,
+            name=name,
+            description=description,
+            source=source,
+            params_schema=params_schema,
+            example_params=example_params,
+            trigger=trigger,
+            fixtures=fixtures,
+            tags=tags,
+        )
+        return await backend_for(ctx).publish_template(body)
 
     @server.tool(annotations=_READ)
     async def alloy_script_helpers() -> HelperCatalogue:

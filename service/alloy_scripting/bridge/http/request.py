@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json as jsonlib
 import math
-import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from alloy_scripting.bridge.header_syntax import is_header_name, is_header_value
 from alloy_scripting.bridge.http.errors import InvalidHttpRequest
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -23,8 +23,6 @@ MAX_HEADERS = 64
 MAX_HEADER_NAME = 256
 MAX_HEADER_VALUE = 8192
 MAX_PARAMS = 256
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_VALUE = re.compile(r"^[\t\x20-\x7e]*$")
 #: set by the bridge, never by a script
 RESERVED_HEADERS = frozenset(
     {
@@ -69,14 +67,14 @@ def check_headers(headers: Any) -> list[tuple[str, str]]:
         raise InvalidHttpRequest(f"at most {MAX_HEADERS} headers")
     checked: list[tuple[str, str]] = []
     for name, value in headers.items():
-        if not isinstance(name, str) or len(name) > MAX_HEADER_NAME or not _TOKEN.match(name):
+        if not isinstance(name, str) or not is_header_name(name, MAX_HEADER_NAME):
             raise InvalidHttpRequest(f"header name {str(name)[:40]!r} is not a valid token")
         if name.lower() in RESERVED_HEADERS or name.lower().startswith("proxy-"):
             raise InvalidHttpRequest(f"header {name!r} is set by the bridge, not by scripts")
         if isinstance(value, bool) or not isinstance(value, _SCALARS):
             raise InvalidHttpRequest(f"header {name!r}: the value must be a string or number")
         text = str(value)
-        if len(text) > MAX_HEADER_VALUE or not _VALUE.match(text):
+        if not is_header_value(text, MAX_HEADER_VALUE):
             raise InvalidHttpRequest(
                 f"header {name!r}: the value must be printable ASCII without CR, LF or NUL, "
                 f"at most {MAX_HEADER_VALUE} characters"

@@ -106,6 +106,11 @@ class RunRequest:
     """The run's ``store.*`` context (built by the caller; stays in the service)."""
     debug: DebugRun | None = None
     """A debug run (no side effects, a trace): its trace and intents land here."""
+    shadow: bool = False
+    """A shadow run (`runner.shadow`): no HTTP call is made (the helpers raise, as in a
+    debug run without fixtures); emits are only recorded; pass a read-only `state`."""
+    config: dict[str, Any] | None = None
+    """The script's `config` (its template parameters)."""
 
     def frame(self) -> dict[str, Any]:
         frame = {
@@ -120,6 +125,7 @@ class RunRequest:
             "ctx": self.ctx,
             "script_name": self.script_name,
             "limits": None if self.limits is None else self.limits.model_dump(),
+            "config": self.config,
         }
         if self.debug is not None:
             frame["debug"] = self.debug.frame()
@@ -163,6 +169,8 @@ class WorkerPool:
         self._start_lock = asyncio.Lock()
         self._confinement_logged = False
         self.restarts: dict[str, int] = {}
+        self._spare_runs = 0
+        """Runs in flight started by `run_if_free` (shadow runs)."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -336,11 +344,47 @@ class WorkerPool:
 
     # -- runs ------------------------------------------------------------------------------
 
-    async def run(self, request: RunRequest) -> ExecutionResult:
+    @property
+    def spare_limit(self) -> int:
+        """How many `run_if_free` runs may be in flight at once: half the pool (at least 1)."""
+        return max(1, self.config.size // 2)
+
+    def _take_spare(self, tenant: str) -> WorkerProcess | None:
+        """An idle worker for a run that must never make another wait: only when no run of
+        any tenant is waiting, the tenant is below its fair share, and fewer than
+        `spare_limit` such runs are in flight."""
+        if (
+            not self._started
+            or not self._idle
+            or self.queue.waiting()
+            or not self.queue.may_start(tenant)
+            or self._spare_runs >= self.spare_limit
+            or not self._idle[-1].healthy  # a live run replaces it; this run is skipped
+        ):
+            return None
+        self.queue.started(tenant)
+        return self._idle.pop()
+
+    async def run_if_free(self, request: RunRequest) -> ExecutionResult | None:
+        """`run` when a worker is free now (see `_take_spare`), else None at once (the run
+        is skipped, never queued). For work that must not delay the live runs."""
+        tenant = request.tenant_id or ""
+        worker = self._take_spare(tenant)
+        if worker is None:
+            return None
+        self._spare_runs += 1
+        try:
+            return await self.run(request, _worker=worker)
+        finally:
+            self._spare_runs -= 1
+
+    async def run(
+        self, request: RunRequest, *, _worker: WorkerProcess | None = None
+    ) -> ExecutionResult:
         """Run one script in a worker (starting the pool on first use); never raises for
         anything the script or the worker does."""
         queued = time.perf_counter()
-        if not self._started:
+        if _worker is None and not self._started:
             if self._closed:
                 return self._synthetic(request, ExecutionStatus.ERROR, None, "WorkerError",
                                        "the service is stopping", queued)  # fmt: skip
@@ -352,6 +396,8 @@ class WorkerPool:
             if len(frame) > protocol.MAX_REQUEST_FRAME:
                 raise ValueError(f"more than {protocol.MAX_REQUEST_FRAME} bytes")
         except (TypeError, ValueError) as error:
+            if _worker is not None:
+                self._release(_worker, tenant)
             return self._synthetic(
                 request,
                 ExecutionStatus.ERROR,
@@ -361,7 +407,7 @@ class WorkerPool:
                 queued,
             )
         try:
-            worker = await self._acquire(tenant, request.wait_limit)
+            worker = _worker or await self._acquire(tenant, request.wait_limit)
             while not worker.healthy:  # died while idle: never an innocent run's failure
                 self._replace(worker, "crash")
                 self._release(worker, tenant)
@@ -386,6 +432,7 @@ class WorkerPool:
             max_emit_total_size=self.engine_config.max_emit_total_size,
             state=request.state,
             http=None if self.http is None else self.http.run(request.tenant_id),
+            no_effects=request.shadow,
         )
         outcome: Outcome | None = None
         try:

@@ -34,6 +34,9 @@ COLLECTIONS = {
     "triggers": "script_triggers",
     "leases": "storage_leases",
     "egress": "egress_rules",
+    "shadows": "script_shadows",
+    "shadow_tallies": "script_shadow_tallies",
+    "templates": "script_templates",
 }
 
 #: Index names (stable: ``ensure_indexes`` relies on them being the same on every start).

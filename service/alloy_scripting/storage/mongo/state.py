@@ -71,8 +71,6 @@ from alloy_scripting.model.state import (
     StateQuotas,
     StateTypeError,
     StateUsage,
-    check_field,
-    check_increment,
     check_limit,
 )
 from alloy_scripting.model.state_filter import Condition, SortField, StateFilter
@@ -82,9 +80,10 @@ from alloy_scripting.storage.state_common import (
     TOMBSTONE_TTL,
     address,
     check_quota,
-    expiry,
+    incr_args,
     is_number,
     prepared,
+    put_args,
     remember,
 )
 
@@ -223,16 +222,16 @@ class MongoStateStore:
         ttl_seconds: float | None = None,
         write_id: str | None = None,
     ) -> bool:
-        collection, key = address(collection, key)
-        plain, size = prepared(doc, self._quotas)
-        now = self._clock()
-        expires_at = expiry(now, ttl_seconds)
+        put = put_args(collection, key, doc, ttl_seconds, self._quotas, self._clock)
+        collection, key = put.collection, put.key
         at = document_id(tenant_id, collection, key)
         for attempt in range(MAX_ATTEMPTS):
             current = await self._docs.find_one({"_id": at})
             if _applied(current, write_id):
                 return False
-            new = _record(tenant_id, collection, key, plain, size, expires_at, now, current)
+            new = _record(
+                tenant_id, collection, key, put.doc, put.size, put.expires_at, put.now, current
+            )
             new["applied"] = remember(_ids(current), write_id)
             if await self._swap(tenant_id, at, current, new):
                 return True
@@ -278,9 +277,7 @@ class MongoStateStore:
         *,
         write_id: str | None = None,
     ) -> int | float:
-        collection, key = address(collection, key)
-        field = check_field(field)
-        by = check_increment(by)
+        collection, key, field, by = incr_args(collection, key, field, by)
         at = document_id(tenant_id, collection, key)
         path = f"doc.{field}"
         for attempt in range(MAX_ATTEMPTS):

@@ -16,6 +16,8 @@ from alloy_scripting.storage.mongo.egress import MongoEgressStore
 from alloy_scripting.storage.mongo.executions import MongoExecutionLog
 from alloy_scripting.storage.mongo.processed import MongoProcessedEvents
 from alloy_scripting.storage.mongo.scripts import MongoStorage
+from alloy_scripting.storage.mongo.shadows import MongoShadowStore
+from alloy_scripting.storage.mongo.templates import MongoTemplateStore
 from alloy_scripting.storage.mongo.ticks import MongoTickLedger
 from alloy_scripting.storage.protocols import (
     DEFAULT_TICK_RETENTION_DAYS,
@@ -40,6 +42,8 @@ class MongoStores:
         self._processed = MongoProcessedEvents(db)
         self._ticks = MongoTickLedger(db, retention_days=tick_retention_days)
         self._egress = MongoEgressStore(db)
+        self._shadows = MongoShadowStore(db)
+        self._templates = MongoTemplateStore(db)
         self.db = db
 
     @classmethod
@@ -74,11 +78,21 @@ class MongoStores:
     def egress(self) -> MongoEgressStore:
         return self._egress
 
+    @property
+    def shadows(self) -> MongoShadowStore:
+        return self._shadows
+
+    @property
+    def templates(self) -> MongoTemplateStore:
+        return self._templates
+
     async def ensure_indexes(self) -> None:
         await self._scripts.ensure_indexes()
         await self._executions.ensure_indexes()
         await self._processed.ensure_indexes()
         await self._ticks.ensure_indexes()
+        await self._shadows.ensure_indexes()
+        await self._templates.ensure_indexes()
 
     async def purge_expired(self, now: datetime | None = None) -> dict[str, int]:
         return {
