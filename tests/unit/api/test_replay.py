@@ -289,3 +289,31 @@ async def test_any_field_name_is_kept_and_replayed(client: httpx.AsyncClient) ->
     assert record["changes"] == {"n": 2}
     answer = (await replay(client, record["id"])).json()
     assert answer["result"]["changes"] == {"n": 2} and answer["diff"]["same"] is True
+
+
+async def test_a_templated_script_replays_with_its_config(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    made = await client.post(
+        "/templates/deal-amount-approval/instantiate",
+        json={"name": "deal_rules", "params": {"min_amount": 250, "approval_status": "review"}},
+        headers=A,
+    )
+    assert made.status_code == 201, made.text
+    sid = made.json()["id"]
+    assert (await client.post(f"/scripts/{sid}/activate", headers=A)).status_code == 200
+    event = EntityEvent(
+        tenant_id="tenant-a", entity_type="deal", entity_id="d-9",
+        event=EventType.BEFORE_CREATE, data={"amount": 10**6},
+    )  # fmt: skip
+    await runtime.orchestrator.before(event)
+    record = await latest_record(client, sid)
+    assert record["changes"] == {"status": "review"}  # the instance's parameters
+    body = (await replay(client, record["id"])).json()
+    assert body["result"]["changes"] == {"status": "review"}, body["result"]
+    assert body["diff"]["same"] is True
+    unsaved = 'entity[config["status_field"]] = config["approval_status"] + "!"\n'
+    body = (await replay(client, record["id"], source=unsaved)).json()
+    assert body["diff"]["changes"] == {
+        "status": {"kind": "changed", "before": "review", "after": "review!"}
+    }
