@@ -96,6 +96,14 @@ class Settings(BaseSettings):
         default=3, ge=1, description="Consecutive failures before auto-disable."
     )
     execution_retention_days: int = Field(default=30, ge=1)
+    execution_input_max_bytes: int = Field(
+        default=64 * 1024,
+        ge=0,
+        le=1024 * 1024,
+        description="An execution record keeps its run's input (event, entity, "
+        "entity_before, params, ctx) up to this much JSON, for replays; a larger input is "
+        "not kept and the record is marked not replayable. 0 keeps none.",
+    )
 
     connection_error_interval_seconds: float = Field(
         default=30.0,

@@ -172,7 +172,12 @@ def has_errors(diagnostics: list[DiagnosticOut]) -> bool:
 
 async def refuse_invalid(runtime: Runtime, source: str, trigger: AnyTrigger) -> None:
     """422 ``script-invalid`` with the diagnostics when the engine finds errors."""
-    diagnostics = await diagnose(runtime, source, phase_for(trigger))
+    await refuse_invalid_in(runtime, source, phase_for(trigger))
+
+
+async def refuse_invalid_in(runtime: Runtime, source: str, phase: ExecutionPhase) -> None:
+    """`refuse_invalid` for a source that runs in `phase`."""
+    diagnostics = await diagnose(runtime, source, phase)
     if has_errors(diagnostics):
         errors = [d for d in diagnostics if d.severity == "error"]
         first = errors[0]

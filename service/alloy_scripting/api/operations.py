@@ -305,10 +305,11 @@ async def debug_source(
     tenant_id: str | None = None,
     script_name: str | None = None,
     config: dict[str, Any] | None = None,
+    limits: ScriptLimits | None = None,
 ) -> DebugReport:
     """A debug run (no side effects; see `runner.debugger`): in a worker when the service
-    has a pool, else in a thread of this process. `config`: the script's (template
-    parameters)."""
+    has a pool, else in a thread of this process. `config` and `limits`: the script's
+    (template parameters, its own limits)."""
     if runtime.pool is not None:
         return await debug_in_pool(
             runtime.pool,
@@ -319,6 +320,7 @@ async def debug_source(
             script_name=script_name,
             tenant_id=tenant_id,
             config=config,
+            limits=limits,
         )
     return await run_in_threadpool(
         lambda: debug_run(
@@ -330,6 +332,7 @@ async def debug_source(
             script_name=script_name,
             tenant_id=tenant_id,
             config=config,
+            limits=limits,
         )
     )
 
@@ -344,6 +347,7 @@ async def debug_script(runtime: Runtime, script: Script, sample: DebugSample) ->
         script_name=script.name,
         tenant_id=script.tenant_id,
         config=script.config,
+        limits=script.limits,
     )
 
 

@@ -49,6 +49,7 @@ KINDS: dict[str, tuple[int, str]] = {
     "script-aborted": (422, "The script refused the request"),
     "fixtures-failing": (409, "The script's fixtures fail"),
     "endpoint-taken": (409, "Another active script serves this endpoint"),
+    "not-replayable": (409, "The execution record keeps no input to replay"),
     "template-params-invalid": (422, "The template's parameters do not match its schema"),
     "template-builtin": (409, "Built-in templates cannot be changed"),
     "rate-limited": (429, "Too many requests"),

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from alloy_scripting.api import operations
+from alloy_scripting.api import operations, replay
 from alloy_scripting.api.deps import CtxDep
+from alloy_scripting.api.replay_schemas import ReplayIn, ReplayOut
 from alloy_scripting.api.routes_scripts import Limit, Offset
 from alloy_scripting.api.schemas import ENTITY_TYPE_FILTER_PATTERN
 from alloy_scripting.model.enums import ExecutionPhase, ExecutionStatus
@@ -53,3 +54,13 @@ async def find_executions(
 async def get_execution(execution_id: str, ctx: CtxDep) -> ExecutionRecord:
     """Another tenant's record is a 404, as for scripts."""
     return await operations.get_execution(ctx, execution_id)
+
+
+@router.post("/{execution_id}/replay", summary="Replay a recorded run as a debug run")
+async def replay_execution(execution_id: str, body: ReplayIn, ctx: CtxDep) -> ReplayOut:
+    """The record's input run again with no side effects (nothing emitted, no HTTP call,
+    no state write, nothing logged) with the script's current version, a stored `version`
+    or an unsaved `source`; returns the new result and its diff against the recorded run.
+    409 `not-replayable` when the record keeps no input (too large, or older than inputs);
+    404 for another tenant's record or an unknown version; 422 for an invalid source."""
+    return await replay.replay_execution(ctx, execution_id, body)

@@ -1,11 +1,13 @@
 """The `alloy-scripting` command: `serve`, `demo`, `asyncapi export`, and the `script`
-(local sandbox), `scripts`, `egress`, `state` and `templates` (REST API) command groups."""
+(local sandbox), `scripts`, `egress`, `state`, `templates` and `executions` (REST API)
+command groups."""
 
 from __future__ import annotations
 
 import typer
 
 from alloy_scripting.cli.egress import egress_app
+from alloy_scripting.cli.executions import executions_app
 from alloy_scripting.cli.options import ApiKey, Bootstrap, Tenant, TopicPrefix, Url
 from alloy_scripting.cli.remote import scripts_app
 from alloy_scripting.cli.sandbox import script_app
@@ -23,6 +25,7 @@ app.add_typer(scripts_app, name="scripts")
 app.add_typer(egress_app, name="egress")
 app.add_typer(state_app, name="state")
 app.add_typer(templates_app, name="templates")
+app.add_typer(executions_app, name="executions")
 asyncapi_app = typer.Typer(help="The AsyncAPI contract of the Kafka surface.", no_args_is_help=True)
 app.add_typer(asyncapi_app, name="asyncapi")
 

@@ -18,6 +18,7 @@ import httpx
 from pydantic import BaseModel
 
 from alloy_scripting.api.authoring_schemas import DebugOut, TestOut
+from alloy_scripting.api.replay_schemas import ReplayOut
 from alloy_scripting.api.schemas import (
     EgressOut,
     RunOut,
@@ -285,6 +286,19 @@ class ManagementClient:
 
     def execution(self, execution_id: str) -> ExecutionRecord:
         return self._model(ExecutionRecord, "GET", f"/executions/{quote(execution_id, safe='')}")
+
+    def replay(
+        self, execution_id: str, *, version: int | None = None, source: str | None = None
+    ) -> ReplayOut:
+        """Replay a record's input as a debug run (no side effects) with the current
+        version, `version` or an unsaved `source`; the answer has the diff."""
+        body = {"version": version, "source": source}
+        return self._model(
+            ReplayOut,
+            "POST",
+            f"/executions/{quote(execution_id, safe='')}/replay",
+            json={k: v for k, v in body.items() if v is not None},
+        )
 
     # -- state ----------------------------------------------------------------------------
 

@@ -286,12 +286,14 @@ class ScriptEngine:
         script_name: str | None = None,
         max_steps: int = MAX_STEPS,
         trace: bool = True,
+        limits: ScriptLimits | None = None,
         config: Mapping[str, Any] | None = None,
     ) -> tuple[ExecutionResult, Trace]:
         """Run `source` as `execute` does, with no side effects (helpers record intents in
         `effects`) and a trace of each executed line (`tracer.py`). The traced compile is
         not cached: debug runs are rare, and ordinary runs never pay for tracing. Without
-        `trace` (fixture runs), the ordinary compiled form runs and the trace is empty."""
+        `trace` (fixture runs), the ordinary compiled form runs and the trace is empty.
+        `limits`: the script's own, as in `execute`."""
         started = perf_counter()
         event_type = None if event is None else EventType(event)
         if phase is not None:
@@ -313,6 +315,7 @@ class ScriptEngine:
             started,
             tracer,
             effects,
+            limits=limits,
             config=config,
         )
         return result, tracer.finish() if tracer is not None else Trace()

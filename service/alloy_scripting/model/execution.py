@@ -7,9 +7,10 @@ import json
 import os
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus
 from alloy_scripting.model.script import UtcDatetime, to_utc_ms, truncate, utc_now
@@ -63,30 +64,36 @@ def _json_size(value: Any) -> int:
 _SHORT_SCALARS = (bool, float, type(None))
 
 
-def _surely_fits(changes: dict[str, Any], limit: int) -> bool:
-    """A cheap upper bound on the JSON size of a flat dict of scalars (what most runs
-    change), so that most records skip serialising `changes` just to measure it."""
-    if len(changes) > 256:
-        return False
-    budget = limit - 2
-    for key, value in changes.items():
+def _flat_budget(values: Mapping[str, Any], budget: int) -> int:
+    """`budget` less a cheap upper bound on the JSON size of a flat dict of scalars; -1
+    when the dict is not flat, too long, or the bound exceeds the budget."""
+    if len(values) > 256:
+        return -1
+    budget -= 2
+    for key, value in values.items():
         if type(key) is not str:
-            return False
+            return -1
         budget -= 6 * len(key) + 4  # JSON may escape a character as 6 bytes
         kind = type(value)
         if kind is str:
             budget -= 6 * len(value) + 2
         elif kind is int:
             if not -(2**63) <= value < 2**63:
-                return False
+                return -1
             budget -= 20
         elif kind in _SHORT_SCALARS:
             budget -= 24
         else:
-            return False
+            return -1
         if budget < 0:
-            return False
-    return True
+            return -1
+    return budget
+
+
+def _surely_fits(changes: dict[str, Any], limit: int) -> bool:
+    """A cheap upper bound on the JSON size of a flat dict of scalars (what most runs
+    change), so that most records skip serialising `changes` just to measure it."""
+    return _flat_budget(changes, limit) >= 0
 
 
 def bound_changes(changes: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -160,6 +167,79 @@ def bound_state_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+#: The default bound on a record's kept input (its JSON), `ALLOY_EXECUTION_INPUT_MAX_BYTES`.
+DEFAULT_INPUT_MAX_BYTES = 64 * 1024
+#: Emitted events kept in a record (a published run's, at most this much JSON).
+MAX_EMITTED_BYTES = 16 * 1024
+#: Why a record without an input cannot be replayed.
+NO_INPUT = "the record keeps no input (written before inputs were kept, or rebuilt late)"
+
+
+def run_input(
+    event: EventType | None,
+    entity: Mapping[str, Any] | None,
+    entity_before: Mapping[str, Any] | None,
+    params: Mapping[str, Any] | None,
+    ctx: Mapping[str, Any],
+) -> dict[str, Any]:
+    """What a run was given, as a record keeps it (references: nothing is copied)."""
+    return {
+        "event": None if event is None else event.value,
+        "entity": entity,
+        "entity_before": entity_before,
+        "params": params,
+        "ctx": ctx,
+    }
+
+
+_INPUT_OVERHEAD = 96  # the keys and punctuation of `run_input`'s dict, and `event`
+
+
+def _input_surely_fits(value: dict[str, Any], limit: int) -> bool:
+    """A cheap upper bound on the JSON size of an input whose parts are flat dicts of
+    scalars (most hook runs): no serialising just to measure."""
+    budget = limit - _INPUT_OVERHEAD
+    for name in ("entity", "entity_before", "params", "ctx"):
+        part = value[name]
+        if part:
+            budget = _flat_budget(part, budget)
+            if budget < 0:
+                return False
+    return True
+
+
+def bound_input(
+    value: dict[str, Any], limit: int
+) -> tuple[dict[str, Any] | None, str | None, str | None]:
+    """``(input, None, json)`` when its JSON is at most `limit` bytes, else
+    ``(None, reason, None)``. A small flat input is not serialised here (``json`` is
+    None: the store serialises it once); a measured one hands its JSON on to the store."""
+    if _input_surely_fits(value, limit):
+        return value, None, None
+    try:
+        text = _input_text(value)
+    except (TypeError, ValueError, RecursionError) as error:
+        return None, f"the input is not JSON ({type(error).__name__})", None
+    size = len(text.encode("utf-8", errors="replace")) if 4 * len(text) > limit else len(text)
+    if size > limit:
+        return None, f"the input is {size} bytes of JSON, above the limit of {limit}", None
+    return value, None, text
+
+
+def _input_text(value: dict[str, Any]) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
+
+
+def bound_emitted(emitted: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The emitted events, unchanged when small; else a truncation marker."""
+    if not emitted or (len(emitted) == 1 and emitted[0].get(TRUNCATED_MARKER) is True):
+        return emitted
+    size = _json_size(emitted)
+    if size <= MAX_EMITTED_BYTES:
+        return emitted
+    return [{TRUNCATED_MARKER: True, "size": size, "count": len(emitted)}]
+
+
 class ExecutionRecord(BaseModel):
     """How one run of one script went. Bounded in size: safe to store and to publish."""
 
@@ -193,10 +273,24 @@ class ExecutionRecord(BaseModel):
         default_factory=list,
         description="Each store.* call of the run: operation, collection, key, outcome, ms.",
     )
+    emitted: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The events a successful run emitted (event_type, payload), as published.",
+    )
+    input: dict[str, Any] | None = Field(
+        default=None,
+        description="What the run was given (event, entity, entity_before, params, ctx), "
+        "kept up to ALLOY_EXECUTION_INPUT_MAX_BYTES of JSON: what a replay runs again.",
+    )
+    replayable: bool = Field(default=False, description="Whether `input` was kept.")
+    not_replayable: str | None = Field(
+        default=None, description="Why the input was not kept (too large, not JSON)."
+    )
     started_at: UtcDatetime = Field(default_factory=utc_now)
     recovered: bool = False
     """Written late, from what a processed-event mark kept of the answer (the run's own
     record was lost by an earlier version): fields the mark does not keep are empty."""
+    _input_json: str | None = PrivateAttr(default=None)
 
     @classmethod
     def of_run(cls, **fields: Any) -> ExecutionRecord:
@@ -219,7 +313,31 @@ class ExecutionRecord(BaseModel):
         fields["removed"] = bound_removed(fields.get("removed") or [])
         fields["http_calls"] = bound_http_calls(fields.get("http_calls") or [])
         fields["state_calls"] = bound_state_calls(fields.get("state_calls") or [])
-        return cls.model_construct(**fields)
+        fields["emitted"] = bound_emitted(fields.get("emitted") or [])
+        input_json = fields.pop("input_json", None)
+        record = cls.model_construct(**fields)
+        if input_json is not None:
+            record._private()["_input_json"] = input_json
+        return record
+
+    def _private(self) -> dict[str, Any]:
+        # The private attributes' own dict: pydantic's attribute access to them costs
+        # microseconds per call (an exception path), on every hook record.
+        private = self.__pydantic_private__
+        if private is None:
+            private = self.__pydantic_private__ = {}
+        return private
+
+    def input_json(self) -> str | None:
+        """The kept input as JSON text (how the store keeps it: any field name, any
+        nesting), serialised at most once per record."""
+        if self.input is None:
+            return None
+        private = self._private()
+        text: str | None = private.get("_input_json")
+        if text is None:
+            text = private["_input_json"] = _input_text(self.input)
+        return text
 
     @field_validator("changes")
     @classmethod
@@ -250,6 +368,11 @@ class ExecutionRecord(BaseModel):
     @classmethod
     def _bound_removed(cls, value: list[str]) -> list[str]:
         return bound_removed(value)
+
+    @field_validator("emitted")
+    @classmethod
+    def _bound_emitted(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return bound_emitted(value)
 
     @field_validator("state_calls")
     @classmethod

@@ -15,6 +15,7 @@ from alloy_scripting.engine import ScriptEngine
 from alloy_scripting.model.debug import DebugEffects, DebugReport, DebugSample, HttpFixture
 from alloy_scripting.model.enums import EventType, ExecutionPhase
 from alloy_scripting.model.fixtures import CaseReport, Fixture, judge
+from alloy_scripting.model.limits import ScriptLimits
 from alloy_scripting.model.script import EventTrigger, Script, ScriptTrigger
 from alloy_scripting.runner.workers import RunRequest, WorkerPool
 from alloy_scripting.runner.workers.debug_runs import DebugRun
@@ -93,9 +94,11 @@ def debug_run(
     tenant_id: str | None = None,
     trace: bool = True,
     config: dict[str, Any] | None = None,
+    limits: ScriptLimits | None = None,
 ) -> DebugReport:
     """A debug run in this process (no side effects); `trace=False` skips the line trace
-    (fixture runs). `config` is the script's (its template parameters)."""
+    (fixture runs). `config` and `limits` are the script's (its template parameters, its
+    own limits)."""
     given = DebugInput.of(sample, trigger, phase, tenant_id)
     effects = DebugEffects(http_fixtures=given.http_fixtures)
     result, steps = engine.debug(
@@ -110,6 +113,7 @@ def debug_run(
         script_name=script_name,
         trace=trace,
         config=config,
+        limits=limits,
     )
     return DebugReport(result, steps, effects.intents)
 
@@ -125,6 +129,7 @@ async def debug_in_pool(
     tenant_id: str | None = None,
     trace: bool = True,
     config: dict[str, Any] | None = None,
+    limits: ScriptLimits | None = None,
 ) -> DebugReport:
     """`debug_run` in a worker of `pool`, under the tenant's fair share of it."""
     given = DebugInput.of(sample, trigger, phase, tenant_id)
@@ -142,6 +147,7 @@ async def debug_in_pool(
             tenant_id=tenant_id,
             debug=debug,
             config=config,
+            limits=limits,
         )
     )
     return DebugReport(result, debug.steps, debug.intents)
@@ -173,6 +179,7 @@ def run_fixture(engine: ScriptEngine, script: Script, fixture: Fixture) -> CaseR
         tenant_id=script.tenant_id,
         trace=False,
         config=_fixture_config(script, fixture),
+        limits=script.limits,
     )
     return judge(fixture, report.result)
 
@@ -195,6 +202,7 @@ async def fixtures_in_pool(pool: WorkerPool, script: Script) -> list[CaseReport]
             tenant_id=script.tenant_id,
             trace=False,
             config=_fixture_config(script, fixture),
+            limits=script.limits,
         )
         reports.append(judge(fixture, report.result))
     return reports

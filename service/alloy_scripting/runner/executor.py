@@ -12,7 +12,12 @@ from alloy_scripting.bridge.state.store import StateStore
 from alloy_scripting.engine import ScriptEngine
 from alloy_scripting.engine.entity import EntityProxy
 from alloy_scripting.model import EventType, ExecutionPhase, ExecutionStatus
-from alloy_scripting.model.execution import ExecutionRecord
+from alloy_scripting.model.execution import (
+    DEFAULT_INPUT_MAX_BYTES,
+    ExecutionRecord,
+    bound_input,
+    run_input,
+)
 from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import Script, utc_now
 from alloy_scripting.model.state import idempotency_base
@@ -75,6 +80,8 @@ class ScriptExecutor:
         self.execution_log = execution_log
         self.records = ExecutionRecords(execution_log, record_listeners)
         self.on_disabled = on_disabled
+        #: The most input JSON a record keeps (`Settings.execution_input_max_bytes`).
+        self.input_limit = DEFAULT_INPUT_MAX_BYTES
 
     async def execute(
         self,
@@ -152,8 +159,9 @@ class ScriptExecutor:
 
         record_id = None if recording is None else recording.record_id(script.id)
         record = self._record(
-            script, result, started_at, event, entity, user_id, correlation_id, record_id
-        )
+            script, result, started_at, event, entity, user_id, correlation_id, record_id,
+            kept_input=self._kept_input(event, entity, entity_before, params, ctx),
+        )  # fmt: skip
         result.execution_id = record.id
         if recording is None:
             await self.records.write([record])
@@ -186,6 +194,7 @@ class ScriptExecutor:
         user_id: str | None,
         correlation_id: str | None,
         record_id: str | None = None,
+        kept_input: dict[str, Any] | None = None,
     ) -> ExecutionRecord:
         error: dict[str, Any] | None = None
         if result.error is not None:
@@ -195,7 +204,9 @@ class ScriptExecutor:
             if result.limit:
                 error["limit"] = result.limit
         ids = {} if record_id is None else {"id": record_id}
+        published = result.status is ExecutionStatus.SUCCESS and result.emitted
         return ExecutionRecord.of_run(
+            **(kept_input or {}),
             **ids,
             script_id=script.id,
             script_version=script.version,
@@ -217,8 +228,29 @@ class ScriptExecutor:
             logs=[f"{entry.level}: {entry.message}" for entry in result.logs],
             http_calls=result.http_calls,
             state_calls=result.state_calls,
+            emitted=[emitted.to_dict() for emitted in result.emitted] if published else [],
             started_at=started_at,
         )
+
+    def _kept_input(
+        self,
+        event: EventType | None,
+        entity: EntityProxy | None,
+        entity_before: dict[str, Any] | None,
+        params: dict[str, Any] | None,
+        ctx: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The record's input fields: the run's input (the entity as it was before the run:
+        the proxy's comparison basis) within `input_limit`, or why it is not kept."""
+        if self.input_limit <= 0:
+            return {"not_replayable": "the service keeps no inputs (input limit 0)"}
+        value = run_input(
+            event, None if entity is None else entity.original, entity_before, params, ctx
+        )
+        kept, reason, text = bound_input(value, self.input_limit)
+        if kept is None:
+            return {"not_replayable": reason}
+        return {"input": kept, "replayable": True, "input_json": text}
 
     def _state_context(
         self, script: Script, phase: ExecutionPhase, replay_id: str | None, dry_run: bool

@@ -118,6 +118,7 @@ def build_runtime(
         state=state,
         state_limits=StateLimits.from_settings(settings),
     )
+    orchestrator.executor.input_limit = settings.execution_input_max_bytes
     return Runtime(
         settings=settings,
         stores=stores,

@@ -15,6 +15,7 @@ from tests.unit.api.test_errors import (  # noqa: F401
 from tests.unit.api.test_executions import *  # noqa: F403
 from tests.unit.api.test_health import test_live, test_not_ready_names_the_failing_checks  # noqa: F401
 from tests.unit.api.test_lifecycle import *  # noqa: F403
+from tests.unit.api.test_replay import *  # noqa: F403
 from tests.unit.api.test_runs import *  # noqa: F403
 from tests.unit.api.test_scripts_crud import *  # noqa: F403
 from tests.unit.api.test_tenancy import *  # noqa: F403

@@ -29,6 +29,7 @@ TOOLS = {
     "alloy_list_executions",
     "alloy_reset_script",
     "alloy_rollback_script",
+    "alloy_replay_execution",
     # shadow runs
     "alloy_start_shadow",
     "alloy_get_shadow",
@@ -123,6 +124,23 @@ async def check_lifecycle(client: Client) -> None:
     assert executions["items"][0]["script_id"] == script_id
     assert executions["items"][0]["id"] == ran["execution_id"]
 
+    same = await ok(client, "alloy_replay_execution", execution_id=ran["execution_id"])
+    assert same["diff"]["same"] is True and same["version"] == 1
+    other = 'emit("greeted", {"who": "bob"})\n'
+    changed = await ok(
+        client, "alloy_replay_execution", execution_id=ran["execution_id"], source=other
+    )
+    assert changed["diff"]["emitted"] == {
+        "added": [{"event_type": "greeted", "payload": {"who": "bob"}}],
+        "removed": [{"event_type": "greeted", "payload": {"who": "ada"}}],
+    }
+    await problem(
+        client, "alloy_replay_execution", "script-invalid",
+        execution_id=ran["execution_id"], source=INVALID_SOURCE,
+    )  # fmt: skip
+    after_replays = await ok(client, "alloy_list_executions", script_id=script_id)
+    assert after_replays["total"] == 1  # a replay keeps no record
+
     stale = created["revision"] + 7
     conflict = await problem(
         client,
@@ -183,6 +201,8 @@ async def check_tenant_isolation(a: Client, b: Client) -> None:
     )
     await problem(b, "alloy_delete_script", "not-found", script_id=script_id)
     await problem(b, "alloy_list_executions", "not-found", script_id=script_id)
+    ran = await ok(a, "alloy_run_script", script_id=script_id, entity={"amount": 5}, dry_run=False)
+    await problem(b, "alloy_replay_execution", "not-found", execution_id=ran["execution_id"])
     assert name not in json.dumps(await ok(b, "alloy_list_entity_types"))
     still = await ok(a, "alloy_get_script", script_id=script_id)
     assert still["source"] == SEED_SOURCE and still["revision"] == created["revision"]

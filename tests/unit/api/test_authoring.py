@@ -260,3 +260,21 @@ async def test_fixture_expectations_on_emits_and_removals(client: httpx.AsyncCli
         ("error", True),
     ]
     assert report["cases"][1]["differences"][0].startswith("emitted: expected")
+
+
+async def test_a_debug_run_of_a_stored_script_keeps_its_own_limits(
+    client: httpx.AsyncClient,
+) -> None:
+    loop = "total = 0\nfor i in range(5000):\n    total += i\nentity['total'] = total\n"
+    body = script_body("counted", source=loop, limits={"max_operations": 1000})
+    body["trigger"] = {"type": "manual"}
+    created = await create(client, body)
+    answer = (
+        await client.post(f"/scripts/{created['id']}/debug", json={"entity": {"id": "d1"}})
+    ).json()
+    assert (answer["result"]["status"], answer["result"]["limit"]) == (
+        "limit_exceeded",
+        "operations",
+    )
+    unsaved = (await client.post("/scripts/debug", json={"source": loop, "phase": "manual"})).json()
+    assert unsaved["result"]["status"] == "success"  # the engine's limits, not the script's

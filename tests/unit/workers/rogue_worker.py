@@ -83,6 +83,16 @@ while True:
         send(result(changes={"x": value}))
     elif source == "host-unknown":
         send({"t": "host_call", "name": "os.system", "args": ["id"]})
+    elif source == "host-store-put":  # then a valid answer (with a debug part if asked)
+        send({"t": "host_call", "name": "store.put", "args": ["c", "k", {"v": 1}, None]})
+        reply = protocol.read_frame_blocking(read_fd, protocol.MAX_REQUEST_FRAME)
+        answer = result(changes={"reply_ok": reply.get("ok")})
+        if request.get("debug") is not None:
+            answer["debug"] = {
+                "trace": {"steps": [], "executed": 0, "truncated": None},
+                "intents": [],
+            }
+        send(answer)
     elif source == "host-wrong-phase":
         send({"t": "host_call", "name": "emit", "args": ["e", {}]})
     elif source == "started-spam":

@@ -8,8 +8,11 @@ import time
 
 import pytest
 
+from alloy_scripting.bridge.state import StateContext
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus
 from alloy_scripting.runner.workers import PoolConfig, RunRequest, WorkerPool
+from alloy_scripting.runner.workers.debug_runs import DebugRun
+from alloy_scripting.storage.state_memory import InMemoryStateStore
 
 pytestmark = pytest.mark.usefixtures("rogue_boot")
 
@@ -85,3 +88,25 @@ async def test_the_worker_starts_clean() -> None:
     assert set(ready["env"]) <= {"PATH", "LANG", "LC_ALL"}
     assert set(ready["fds"]) <= {0, 1, 2, 3}  # its pipes, and the one listing the fds
     await asyncio.sleep(0)
+
+
+async def test_a_debug_run_makes_no_host_call_even_when_its_worker_asks() -> None:
+    """A replay or debug run has no side effects: a lying worker's `store.put` is refused
+    (the worker is replaced); the same call in an ordinary run writes, so the check bites."""
+    store = InMemoryStateStore()
+
+    def put(debug: DebugRun | None) -> RunRequest:
+        state = StateContext.for_run(store, "t", ExecutionPhase.MANUAL)
+        return RunRequest(
+            "host-store-put", ExecutionPhase.MANUAL, entity={"n": 7}, tenant_id="t",
+            state=state, debug=debug,
+        )  # fmt: skip
+
+    async with WorkerPool(config=PoolConfig(size=1)) as pool:
+        lied = await pool.run(put(DebugRun(trace=False)))
+        assert lied.status is ExecutionStatus.ERROR and pool.restarts == {"crash": 1}
+        assert lied.error is not None and lied.error.type == "WorkerError"
+        assert await store.get("t", "c", "k") is None
+        ordinary = await pool.run(put(None))
+        assert ordinary.changes == {"reply_ok": True}
+        assert await store.get("t", "c", "k") is not None

@@ -12,6 +12,8 @@ from mcp.server.mcpserver import Context
 
 from alloy_scripting.api import operations, shadow_operations, template_operations
 from alloy_scripting.api.deps import Ctx, run_out, script_list, script_out
+from alloy_scripting.api.replay import replay_execution
+from alloy_scripting.api.replay_schemas import ReplayIn, ReplayOut
 from alloy_scripting.api.schemas import (
     RollbackIn,
     RunIn,
@@ -57,6 +59,8 @@ class ScriptBackend(Protocol):
     ) -> ExecutionPage: ...
 
     async def reset(self, script_id: str) -> ScriptOut: ...
+
+    async def replay(self, execution_id: str, body: ReplayIn) -> ReplayOut: ...
 
     async def rollback(self, script_id: str, body: RollbackIn) -> ScriptOut: ...
 
@@ -121,6 +125,9 @@ class LocalBackend:
 
     async def reset(self, script_id: str) -> ScriptOut:
         return script_out(await operations.reset_script(self.ctx, script_id))
+
+    async def replay(self, execution_id: str, body: ReplayIn) -> ReplayOut:
+        return await replay_execution(self.ctx, execution_id, body)
 
     async def rollback(self, script_id: str, body: RollbackIn) -> ScriptOut:
         saved = await operations.rollback_script(self.ctx, script_id, body.version, body.revision)

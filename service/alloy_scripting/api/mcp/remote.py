@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 
+from alloy_scripting.api.replay_schemas import ReplayIn, ReplayOut
 from alloy_scripting.api.schemas import (
     RollbackIn,
     RunIn,
@@ -93,6 +94,11 @@ class RemoteBackend:
 
     async def reset(self, script_id: str) -> ScriptOut:
         return await self._call(lambda: self.client.reset(script_id))
+
+    async def replay(self, execution_id: str, body: ReplayIn) -> ReplayOut:
+        return await self._call(
+            lambda: self.client.replay(execution_id, version=body.version, source=body.source)
+        )
 
     async def rollback(self, script_id: str, body: RollbackIn) -> ScriptOut:
         return await self._call(

@@ -15,6 +15,7 @@ from alloy_scripting.api.catalogue import entity_types
 from alloy_scripting.api.mcp.backend import BackendFor
 from alloy_scripting.api.mcp.models import Deleted, EntityTypes, HelperCatalogue, RunReport
 from alloy_scripting.api.problems import ProblemError
+from alloy_scripting.api.replay_schemas import ReplayIn, ReplayOut
 from alloy_scripting.api.schemas import (
     MAX_LIMIT,
     MAX_OFFSET,
@@ -276,6 +277,28 @@ def register(server: MCPServer, backend_for: BackendFor) -> None:
             until=until,
         )
         return await backend_for(ctx).list_executions(query, offset, limit)
+
+    @server.tool(annotations=_READ)
+    async def alloy_replay_execution(
+        ctx: Context,
+        execution_id: Annotated[
+            str, Field(min_length=1, max_length=64, description="The execution record's id.")
+        ],
+        version: Annotated[
+            VersionNumber | None,
+            Field(description="Replay this stored version (default: the current one)."),
+        ] = None,
+        source: Annotated[
+            ScriptSource | None,
+            Field(description="Replay an unsaved source instead (validated first)."),
+        ] = None,
+    ) -> ReplayOut:
+        """Run a recorded run's input again as a debug run (no side effects: nothing
+        emitted, no HTTP call, no state write, nothing logged) and compare: the new result
+        and its diff against the recorded one (outcome, status, changes per key, removed
+        fields, emitted events). A record whose input was not kept is `not-replayable`."""
+        body = ReplayIn(version=version, source=source)
+        return await backend_for(ctx).replay(execution_id, body)
 
     @server.tool(annotations=_WRITE)
     async def alloy_reset_script(ctx: Context, script_id: ScriptId) -> ScriptOut:

@@ -172,7 +172,8 @@ def _run(engine: Any, channel: Channel, request: dict[str, Any]) -> dict[str, An
     cpu = process_time()
     debug_part = None
     if debug is not None:
-        result, debug_part = debug_runs.run_in_worker(engine, request, debug)
+        limits = _limits(request.get("limits"))
+        result, debug_part = debug_runs.run_in_worker(engine, request, debug, limits)
     else:
         result = engine.execute(
             source,

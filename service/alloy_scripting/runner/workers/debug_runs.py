@@ -141,8 +141,11 @@ def _intent(value: Any) -> Intent:
 # -- in the worker -------------------------------------------------------------------------
 
 
-def run_in_worker(engine: Any, request: dict[str, Any], debug: dict[str, Any]) -> Any:
-    """`engine.debug` for a run frame's fields; returns (result, the frame's debug part)."""
+def run_in_worker(
+    engine: Any, request: dict[str, Any], debug: dict[str, Any], limits: Any = None
+) -> Any:
+    """`engine.debug` for a run frame's fields (`limits`: the script's own, parsed);
+    returns (result, the frame's debug part)."""
     fixtures = debug.get("http_fixtures") or []
     effects = DebugEffects(http_fixtures=[HttpFixture.model_validate(f) for f in fixtures])
     config = request.get("config")
@@ -159,6 +162,7 @@ def run_in_worker(engine: Any, request: dict[str, Any], debug: dict[str, Any]) -
         ctx=request.get("ctx"),
         script_name=request.get("script_name"),
         trace=debug.get("trace") is True,
+        limits=limits,
         config=config,
     )
     part = {

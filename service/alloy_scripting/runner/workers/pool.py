@@ -493,7 +493,7 @@ class WorkerPool:
             http=None if self.http is None else self.http.run(request.tenant_id),
             no_effects=request.shadow,
         )
-        host = self._host_handler(host_run)
+        host = self._host_handler(host_run, debug=request.debug is not None)
         # A traced compile is never cached: each traced run compiles, with its allowance.
         key = TRACED_KEY + request.source if request.traced else request.source
         for _ in range(MAX_UNSTARTED):
@@ -692,12 +692,16 @@ class WorkerPool:
             duration_ms=(time.perf_counter() - since) * 1000,
         )
 
-    def _host_handler(self, host_run: HostRun) -> Any:
+    def _host_handler(self, host_run: HostRun, *, debug: bool = False) -> Any:
+        """Answers a run's host calls; a debug run's worker makes none (its helpers record
+        intents), so one that asks is lying: a protocol error, never an effect."""
         budget = self.config.host_call_budget
         calls = 0
 
         async def handle(frame: dict[str, Any]) -> dict[str, Any]:
             nonlocal calls
+            if debug:
+                raise protocol.ProtocolError("a debug run makes no host call")
             calls += 1
             if calls > self.config.max_host_calls:
                 raise protocol.ProtocolError("too many host calls in one run")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -45,10 +46,17 @@ def record_doc(record: ExecutionRecord) -> Document:
     their defaults; `tenant_id` stays, every query filters on it. Thousands of records are
     written per second under load, and every field costs the store."""
     doc: Document = {"_id": record.id}
-    for name, value in record.model_dump(mode="python", exclude={"id"}).items():
+    for name, value in record.model_dump(mode="python", exclude=_NOT_DUMPED).items():
         if (value is not None and value != [] and value is not False) or name == "tenant_id":
             doc[name] = value
+    if record.input is not None:
+        # JSON text: an entity's field names may hold `.` or start with `$`, which the
+        # store refuses in a document, and nobody queries inside an input.
+        doc["input"] = record.input_json()
     return doc
+
+
+_NOT_DUMPED = {"id", "input"}
 
 
 _NEWEST_FIRST = [("started_at", DESCENDING), ("_id", DESCENDING)]
@@ -80,6 +88,9 @@ def query_filter(tenant_id: str | None, query: ExecutionQuery) -> Document:
 def record_from(doc: Mapping[str, Any]) -> ExecutionRecord:
     data = dict(doc)
     data["id"] = data.pop("_id")
+    kept = data.get("input")
+    if isinstance(kept, str):
+        data["input"] = json.loads(kept)
     return ExecutionRecord.model_validate(data)
 
 
