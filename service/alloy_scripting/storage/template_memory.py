@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from alloy_scripting.model.script import utc_now
 from alloy_scripting.model.templates import Template
+from alloy_scripting.storage.template_common import owner_of, published
 
 
 class InMemoryTemplateStore:
@@ -20,18 +20,8 @@ class InMemoryTemplateStore:
         return self._items.get((tenant_id, template_id))
 
     async def publish(self, template: Template) -> Template:
-        if template.owner is None:
-            raise ValueError("a published template has an owner (its tenant)")
-        key = (template.owner, template.id)
-        previous = self._items.get(key)
-        now = utc_now()
-        stored = template.model_copy(
-            update={
-                "version": 1 if previous is None else previous.version + 1,
-                "created_at": now if previous is None else previous.created_at,
-                "updated_at": now,
-            }
-        )
+        key = (owner_of(template), template.id)
+        stored = published(template, self._items.get(key))
         self._items[key] = stored
         return stored
 

@@ -151,13 +151,6 @@ def _limits(raw: Any) -> Any:
         raise protocol.ProtocolError(f"invalid limits: {error.errors()[0]['msg']}") from None
 
 
-def _config(raw: Any) -> Any:
-    """The script's `config` of a run frame (None or a JSON object)."""
-    if raw is not None and not isinstance(raw, dict):
-        raise protocol.ProtocolError("config must be an object")
-    return raw
-
-
 def _run(engine: Any, channel: Channel, request: dict[str, Any]) -> dict[str, Any]:
     source = request["source"]
     if not isinstance(source, str):
@@ -176,16 +169,7 @@ def _run(engine: Any, channel: Channel, request: dict[str, Any]) -> dict[str, An
         result, debug_part = debug_runs.run_in_worker(engine, request, debug, limits)
     else:
         result = engine.execute(
-            source,
-            phase=request.get("phase"),
-            entity=request.get("entity"),
-            event=request.get("event"),
-            entity_before=request.get("entity_before"),
-            params=request.get("params"),
-            ctx=request.get("ctx"),
-            script_name=request.get("script_name"),
-            limits=_limits(request.get("limits")),
-            config=_config(request.get("config")),
+            source, limits=_limits(request.get("limits")), **protocol.run_inputs(request)
         )
     frame = {
         "t": "result",

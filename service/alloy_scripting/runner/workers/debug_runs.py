@@ -148,22 +148,12 @@ def run_in_worker(
     returns (result, the frame's debug part)."""
     fixtures = debug.get("http_fixtures") or []
     effects = DebugEffects(http_fixtures=[HttpFixture.model_validate(f) for f in fixtures])
-    config = request.get("config")
-    if config is not None and not isinstance(config, dict):
-        raise protocol.ProtocolError("config must be an object")
     result, trace = engine.debug(
         request["source"],
         effects=effects,
-        phase=request.get("phase"),
-        event=request.get("event"),
-        entity=request.get("entity"),
-        entity_before=request.get("entity_before"),
-        params=request.get("params"),
-        ctx=request.get("ctx"),
-        script_name=request.get("script_name"),
         trace=debug.get("trace") is True,
         limits=limits,
-        config=config,
+        **protocol.run_inputs(request),
     )
     part = {
         "trace": trace.to_dict(),

@@ -38,6 +38,24 @@ class ProtocolError(Exception):
     """The peer broke the protocol: a bad length, bytes that are not a JSON object, EOF."""
 
 
+def run_inputs(request: dict[str, Any]) -> dict[str, Any]:
+    """A `run` frame's script inputs, as the keyword arguments `ScriptEngine.execute` and
+    `ScriptEngine.debug` share (``config``: None or a JSON object, else `ProtocolError`)."""
+    config = request.get("config")
+    if config is not None and not isinstance(config, dict):
+        raise ProtocolError("config must be an object")
+    return {
+        "phase": request.get("phase"),
+        "event": request.get("event"),
+        "entity": request.get("entity"),
+        "entity_before": request.get("entity_before"),
+        "params": request.get("params"),
+        "ctx": request.get("ctx"),
+        "script_name": request.get("script_name"),
+        "config": config,
+    }
+
+
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder()
 

@@ -15,7 +15,6 @@ import json
 from pymongo import ASCENDING
 from pymongo.errors import OperationFailure
 
-from alloy_scripting.model.script import utc_now
 from alloy_scripting.model.templates import STORED, Template
 from alloy_scripting.storage.errors import TemplateConflict
 from alloy_scripting.storage.mongo.common import (
@@ -25,6 +24,7 @@ from alloy_scripting.storage.mongo.common import (
     create_index,
     is_duplicate_key,
 )
+from alloy_scripting.storage.template_common import owner_of, published
 
 IDX_TEMPLATES_BY_TENANT = "by_tenant_template"
 
@@ -59,21 +59,13 @@ class MongoTemplateStore:
         return _template(doc)
 
     async def publish(self, template: Template) -> Template:
-        if template.owner is None:
-            raise ValueError("a published template has an owner (its tenant)")
-        key = template_key(template.owner, template.id)
+        owner = owner_of(template)
+        key = template_key(owner, template.id)
         previous_doc = await self._coll.find_one({"_id": key})
         previous = None if previous_doc is None else _template(previous_doc)
-        now = utc_now()
-        stored = template.model_copy(
-            update={
-                "version": 1 if previous is None else previous.version + 1,
-                "created_at": now if previous is None else previous.created_at,
-                "updated_at": now,
-            }
-        )
+        stored = published(template, previous)
         doc = {
-            "tenant_id": template.owner,
+            "tenant_id": owner,
             "template_id": template.id,
             "version": stored.version,
             "body": stored.model_dump_json(),
