@@ -1,7 +1,8 @@
 """Who gets the next free worker: per-tenant queues served round-robin, at most K each.
 
 A tenant holds at most `per_tenant` workers at once (runs pipelined on a worker it holds
-already do not count again); its further runs wait in its own FIFO queue. When a worker
+already do not count again, and a quick run may borrow an idle worker no other tenant
+waits for: `next_quick`); its further runs wait in its own FIFO queue. When a worker
 frees up, the tenants with waiting runs are visited in turn (skipping those at their cap),
 so a tenant flooding the pool delays its own runs, not the others'. Pure bookkeeping: the
 pool owns the workers and the clock.
@@ -69,6 +70,21 @@ class FairQueue:
             if not allowed(tenant):
                 continue
             queue = self.queues[tenant]
+            waiter = queue.popleft()
+            if not queue:
+                self._drop(tenant)
+            return waiter
+        return None
+
+    def next_quick(self, most: float) -> Waiter | None:
+        """The next waiting run expected to take at most `most` seconds, whatever its
+        tenant holds, visiting tenants in turn (for a worker no capped-below tenant wants)."""
+        for _ in range(len(self.order)):
+            tenant = self.order[0]
+            self.order.rotate(-1)
+            queue = self.queues[tenant]
+            if queue[0].cost > most:
+                continue
             waiter = queue.popleft()
             if not queue:
                 self._drop(tenant)

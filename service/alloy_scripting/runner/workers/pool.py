@@ -82,6 +82,11 @@ class PoolConfig:
     #: run); 0 turns it off. Never behind a slow or unknown script, so a slow tenant's
     #: runs never hold a quick one.
     pipeline_below: float = 0.002
+    #: Borrowing: a tenant at its cap may still take an idle worker for a run expected to
+    #: take at most this long (its script's last run) when no run of another tenant
+    #: waits; the worker is free again within that time, so the cap's promise (capacity
+    #: left for the others) holds to within one quick run. 0 turns it off.
+    borrow_below: float = 0.002
 
     def __post_init__(self) -> None:
         if self.size < 1 or (self.per_tenant is not None and self.per_tenant < 1):
@@ -314,9 +319,12 @@ class WorkerPool:
         metrics.WAITING.set(self.queue.waiting())
 
     def _dispatch_one(self) -> bool:
-        if self._idle and (waiter := self.queue.next_waiter()) is not None:
-            self._hand(self._idle[-1], waiter)
-            return True
+        if self._idle:
+            # Below its cap first; else (every waiting tenant at its cap) a quick run.
+            waiter = self.queue.next_waiter() or self.queue.next_quick(self.config.borrow_below)
+            if waiter is not None:
+                self._hand(self._idle[-1], waiter)
+                return True
         worker = self._pipelined()
         if worker is None:
             return False
@@ -365,7 +373,10 @@ class WorkerPool:
 
     async def _acquire(self, tenant: str, wait_limit: float | None, cost: float) -> WorkerProcess:
         if tenant not in self.queue.queues:  # none of its runs waits ahead of this one
-            if self._idle and self.queue.below_cap(tenant):
+            if self._idle and (
+                self.queue.below_cap(tenant)
+                or (cost <= self.config.borrow_below and not self.queue.waiting())
+            ):
                 free: WorkerProcess | None = self._idle[-1]
             elif (free := self._pipelined()) is not None and not (
                 tenant in free.tenants or self.queue.below_cap(tenant)
