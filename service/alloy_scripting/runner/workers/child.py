@@ -195,6 +195,9 @@ def _run(engine: Any, channel: Channel, request: dict[str, Any]) -> dict[str, An
 
 def serve(channel: Channel) -> NoReturn:
     init = channel.receive()
+    nice = init.get("nice", 0)
+    if type(nice) is int and 0 < nice <= 19:
+        os.nice(nice)  # below the service's event loop: scripts never delay its answers
     from alloy_scripting.engine import EngineConfig
     from alloy_scripting.runner.workers.confine import confine
 

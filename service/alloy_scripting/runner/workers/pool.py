@@ -87,6 +87,9 @@ class PoolConfig:
     #: waits; the worker is free again within that time, so the cap's promise (capacity
     #: left for the others) holds to within one quick run. 0 turns it off.
     borrow_below: float = 0.002
+    #: Workers run this much nicer than the service (`os.nice`): a script burning CPU
+    #: never delays the event loop that consumes, dispatches and answers for everyone.
+    nice: int = 5
 
     def __post_init__(self) -> None:
         if self.size < 1 or (self.per_tenant is not None and self.per_tenant < 1):
@@ -194,6 +197,7 @@ class WorkerPool:
             "engine": asdict(self.engine_config),
             "memory_limit": config.memory_limit,
             "cpu_seconds": cpu,
+            "nice": config.nice,
         }
 
     async def start(self) -> None:

@@ -1,5 +1,6 @@
-"""Borrowing: a tenant at its cap takes an idle worker for a quick run when no other
-tenant waits; never for a slow or unknown script, never ahead of a tenant below its cap."""
+"""Who runs when: borrowing (a tenant at its cap takes an idle worker for a quick run when
+no other tenant waits; never for a slow or unknown script, never ahead of a tenant below
+its cap) and workers' lower CPU priority than the service."""
 
 from __future__ import annotations
 
@@ -71,3 +72,19 @@ async def test_no_borrowing_when_turned_off() -> None:
         await asyncio.sleep(0.05)
         assert pool.queue.busy.get("a") == 1 and pool.queue.waiting() == 1
         await asyncio.gather(*runs)
+
+
+def _nice_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return int(fields[16])  # field 19 of stat: nice
+
+
+async def test_workers_run_nicer_than_the_service() -> None:
+    import os
+
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    async with WorkerPool(config=PoolConfig(size=1, nice=5)) as pool:
+        assert [_nice_of(pid) for pid in pool.pids()] == [min(base + 5, 19)]
+    async with WorkerPool(config=PoolConfig(size=1, nice=0)) as pool:
+        assert [_nice_of(pid) for pid in pool.pids()] == [base]
