@@ -192,6 +192,17 @@ class Settings(BaseSettings):
         description="How long a before-hook's script may wait for a free worker before the "
         "hook is answered `error` (timeout).",
     )
+    worker_quick_run_ms: float = Field(
+        default=2.0,
+        ge=0,
+        le=100,
+        description="A run whose script last took at most this long may be pipelined onto a "
+        "busy worker and may borrow an idle worker beyond its tenant's cap when no other "
+        "tenant waits; 0 turns both off.",
+    )
+    worker_nice: int = Field(
+        default=5, ge=0, le=19, description="How much nicer than the service workers run."
+    )
 
     # HTTP bridge: the operator's caps (a script may only lower them) and egress networks.
     http_timeout_seconds: float = Field(default=10.0, gt=0, le=300)

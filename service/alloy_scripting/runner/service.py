@@ -148,5 +148,8 @@ def worker_pool(
         recycle_after=settings.worker_recycle_after,
         memory_limit=settings.worker_memory_mb * 1024 * 1024,
         host_call_budget=settings.worker_host_call_budget_ms / 1000 + http_seconds,
+        pipeline_below=settings.worker_quick_run_ms / 1000,
+        borrow_below=settings.worker_quick_run_ms / 1000,
+        nice=settings.worker_nice,
     )
     return WorkerPool(engine.config, config, http=http)

@@ -69,3 +69,17 @@ def test_settings_choose_the_execution_mode() -> None:
     assert pool is not None and pool.config.size == 3 and pool.queue.per_tenant == 2
     assert Settings(_env_file=None).execution_mode == "pool"  # type: ignore[call-arg]
     assert os.environ.get("ALLOY_EXECUTION_MODE") in (None, "pool")
+
+
+def test_settings_tune_quick_runs_and_priority() -> None:
+    engine = create_default_engine()
+    default = worker_pool(Settings(_env_file=None), engine)  # type: ignore[call-arg]
+    assert default is not None
+    assert (default.config.pipeline_below, default.config.borrow_below) == (0.002, 0.002)
+    assert default.config.nice == 5
+    tuned = worker_pool(
+        Settings(_env_file=None, worker_quick_run_ms=0, worker_nice=0),  # type: ignore[call-arg]
+        engine,
+    )
+    assert tuned is not None
+    assert (tuned.config.pipeline_below, tuned.config.borrow_below, tuned.config.nice) == (0, 0, 0)
