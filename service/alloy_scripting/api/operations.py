@@ -36,10 +36,10 @@ from alloy_scripting.model.result import ExecutionResult
 from alloy_scripting.model.script import ApiTrigger, Script, ScriptTrigger
 from alloy_scripting.model.stats import ScriptStats, StatsWindow
 from alloy_scripting.runner.debugger import (
+    DebugInput,
     DebugReport,
-    debug_in_pool,
-    debug_run,
     fixtures_in_pool,
+    run_debug,
     run_fixtures,
 )
 from alloy_scripting.runner.executor import describe_failure
@@ -310,31 +310,10 @@ async def debug_source(
     """A debug run (no side effects; see `runner.debugger`): in a worker when the service
     has a pool, else in a thread of this process. `config` and `limits`: the script's
     (template parameters, its own limits)."""
-    if runtime.pool is not None:
-        return await debug_in_pool(
-            runtime.pool,
-            source,
-            sample,
-            trigger=trigger,
-            phase=phase,
-            script_name=script_name,
-            tenant_id=tenant_id,
-            config=config,
-            limits=limits,
-        )
-    return await run_in_threadpool(
-        lambda: debug_run(
-            runtime.engine,
-            source,
-            sample,
-            trigger=trigger,
-            phase=phase,
-            script_name=script_name,
-            tenant_id=tenant_id,
-            config=config,
-            limits=limits,
-        )
+    given = DebugInput.of(
+        sample, trigger, phase, tenant_id, script_name=script_name, config=config, limits=limits
     )
+    return await run_debug(runtime.pool, runtime.engine, source, given)
 
 
 async def debug_script(runtime: Runtime, script: Script, sample: DebugSample) -> DebugReport:

@@ -8,7 +8,8 @@ a hostile script under debug holds a worker, never the service's process; withou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 from alloy_scripting.engine import ScriptEngine
@@ -21,13 +22,17 @@ from alloy_scripting.runner.workers import RunRequest, WorkerPool
 from alloy_scripting.runner.workers.debug_runs import DebugRun
 
 __all__ = [
+    "DebugInput",
     "DebugReport",
     "debug_in_pool",
     "debug_run",
     "fixtures_in_pool",
     "phase_and_event",
+    "run_debug",
     "run_fixture",
     "run_fixtures",
+    "run_here",
+    "run_in_pool",
 ]
 
 
@@ -48,15 +53,23 @@ def phase_and_event(
 
 @dataclass(slots=True)
 class DebugInput:
-    """What one debug run gets, decided once from a sample and the script's trigger."""
+    """Everything one debug run gets, decided once (from a sample and the script's trigger,
+    or from a record's kept input for a replay)."""
 
     phase: ExecutionPhase
     event: EventType | None
-    entity: dict[str, Any]
+    entity: dict[str, Any] | None
     entity_before: dict[str, Any] | None
-    params: dict[str, Any]
+    params: dict[str, Any] | None
     ctx: dict[str, Any]
-    http_fixtures: list[HttpFixture]
+    http_fixtures: list[HttpFixture] = field(default_factory=list)
+    script_name: str | None = None
+    tenant_id: str | None = None
+    trace: bool = True
+    config: dict[str, Any] | None = None
+    """The script's `config` (its template parameters)."""
+    limits: ScriptLimits | None = None
+    """The script's own limits."""
 
     @classmethod
     def of(
@@ -65,6 +78,11 @@ class DebugInput:
         trigger: ScriptTrigger | None,
         phase: ExecutionPhase | None,
         tenant_id: str | None,
+        *,
+        script_name: str | None = None,
+        trace: bool = True,
+        config: dict[str, Any] | None = None,
+        limits: ScriptLimits | None = None,
     ) -> DebugInput:
         run_phase, event = phase_and_event(trigger, sample.event, phase)
         entity_type = sample.entity_type or (
@@ -80,26 +98,16 @@ class DebugInput:
             dict(sample.params),
             ctx,
             list(sample.http_fixtures),
+            script_name,
+            tenant_id,
+            trace,
+            config,
+            limits,
         )
 
 
-def debug_run(
-    engine: ScriptEngine,
-    source: str,
-    sample: DebugSample,
-    *,
-    trigger: ScriptTrigger | None = None,
-    phase: ExecutionPhase | None = None,
-    script_name: str | None = None,
-    tenant_id: str | None = None,
-    trace: bool = True,
-    config: dict[str, Any] | None = None,
-    limits: ScriptLimits | None = None,
-) -> DebugReport:
-    """A debug run in this process (no side effects); `trace=False` skips the line trace
-    (fixture runs). `config` and `limits` are the script's (its template parameters, its
-    own limits)."""
-    given = DebugInput.of(sample, trigger, phase, tenant_id)
+def run_here(engine: ScriptEngine, source: str, given: DebugInput) -> DebugReport:
+    """`given` as a debug run in this process (synchronous)."""
     effects = DebugEffects(http_fixtures=given.http_fixtures)
     result, steps = engine.debug(
         source,
@@ -110,30 +118,17 @@ def debug_run(
         entity_before=given.entity_before,
         params=given.params,
         ctx=given.ctx,
-        script_name=script_name,
-        trace=trace,
-        config=config,
-        limits=limits,
+        script_name=given.script_name,
+        trace=given.trace,
+        config=given.config,
+        limits=given.limits,
     )
     return DebugReport(result, steps, effects.intents)
 
 
-async def debug_in_pool(
-    pool: WorkerPool,
-    source: str,
-    sample: DebugSample,
-    *,
-    trigger: ScriptTrigger | None = None,
-    phase: ExecutionPhase | None = None,
-    script_name: str | None = None,
-    tenant_id: str | None = None,
-    trace: bool = True,
-    config: dict[str, Any] | None = None,
-    limits: ScriptLimits | None = None,
-) -> DebugReport:
-    """`debug_run` in a worker of `pool`, under the tenant's fair share of it."""
-    given = DebugInput.of(sample, trigger, phase, tenant_id)
-    debug = DebugRun(given.http_fixtures, trace)
+async def run_in_pool(pool: WorkerPool, source: str, given: DebugInput) -> DebugReport:
+    """`given` as a debug run in a worker of `pool`, under its tenant's fair share."""
+    debug = DebugRun(given.http_fixtures, given.trace)
     result = await pool.run(
         RunRequest(
             source,
@@ -143,45 +138,82 @@ async def debug_in_pool(
             entity_before=given.entity_before,
             params=given.params,
             ctx=given.ctx,
-            script_name=script_name,
-            tenant_id=tenant_id,
+            script_name=given.script_name,
+            tenant_id=given.tenant_id,
             debug=debug,
-            config=config,
-            limits=limits,
+            config=given.config,
+            limits=given.limits,
         )
     )
     return DebugReport(result, debug.steps, debug.intents)
 
 
-def _fixture_sample(fixture: Fixture) -> DebugSample:
-    return DebugSample(
+async def run_debug(
+    pool: WorkerPool | None, engine: ScriptEngine, source: str, given: DebugInput
+) -> DebugReport:
+    """`given` where the service runs scripts: a worker of `pool`, else a thread."""
+    if pool is not None:
+        return await run_in_pool(pool, source, given)
+    return await asyncio.to_thread(run_here, engine, source, given)
+
+
+def debug_run(
+    engine: ScriptEngine,
+    source: str,
+    sample: DebugSample,
+    *,
+    trigger: ScriptTrigger | None = None,
+    phase: ExecutionPhase | None = None,
+    tenant_id: str | None = None,
+    script_name: str | None = None,
+    trace: bool = True,
+) -> DebugReport:
+    """A debug run of `sample` in this process (no side effects); `trace=False` skips the
+    line trace."""
+    given = DebugInput.of(sample, trigger, phase, tenant_id, script_name=script_name, trace=trace)
+    return run_here(engine, source, given)
+
+
+async def debug_in_pool(
+    pool: WorkerPool,
+    source: str,
+    sample: DebugSample,
+    *,
+    trigger: ScriptTrigger | None = None,
+    phase: ExecutionPhase | None = None,
+    tenant_id: str | None = None,
+    script_name: str | None = None,
+    trace: bool = True,
+) -> DebugReport:
+    """`debug_run` in a worker of `pool`, under the tenant's fair share of it."""
+    given = DebugInput.of(sample, trigger, phase, tenant_id, script_name=script_name, trace=trace)
+    return await run_in_pool(pool, source, given)
+
+
+def _fixture_input(script: Script, fixture: Fixture) -> DebugInput:
+    """A fixture's debug run: no trace, the case's own `config` else the script's."""
+    sample = DebugSample(
         event=fixture.event,
         entity=fixture.entity,
         entity_before=fixture.entity_before,
         params=fixture.params or {},
         http_fixtures=fixture.http_fixtures,
     )
-
-
-def _fixture_config(script: Script, fixture: Fixture) -> dict[str, Any] | None:
-    """The case's own `config`, else the script's."""
-    return fixture.config if fixture.config is not None else script.config
+    return DebugInput.of(
+        sample,
+        script.trigger,
+        None,
+        script.tenant_id,
+        script_name=script.name,
+        trace=False,
+        config=fixture.config if fixture.config is not None else script.config,
+        limits=script.limits,
+    )
 
 
 def run_fixture(engine: ScriptEngine, script: Script, fixture: Fixture) -> CaseReport:
     """One fixture as a debug run without a trace (at most the engine's timeout each)."""
-    report = debug_run(
-        engine,
-        script.source,
-        _fixture_sample(fixture),
-        trigger=script.trigger,
-        script_name=script.name,
-        tenant_id=script.tenant_id,
-        trace=False,
-        config=_fixture_config(script, fixture),
-        limits=script.limits,
-    )
-    return judge(fixture, report.result)
+    return judge(fixture, run_here(engine, script.source, _fixture_input(script, fixture)).result)
 
 
 def run_fixtures(engine: ScriptEngine, script: Script) -> list[CaseReport]:
@@ -193,16 +225,6 @@ async def fixtures_in_pool(pool: WorkerPool, script: Script) -> list[CaseReport]
     """Every fixture of `script`, in order, each a debug run in a worker of `pool`."""
     reports: list[CaseReport] = []
     for fixture in script.fixtures:
-        report = await debug_in_pool(
-            pool,
-            script.source,
-            _fixture_sample(fixture),
-            trigger=script.trigger,
-            script_name=script.name,
-            tenant_id=script.tenant_id,
-            trace=False,
-            config=_fixture_config(script, fixture),
-            limits=script.limits,
-        )
+        report = await run_in_pool(pool, script.source, _fixture_input(script, fixture))
         reports.append(judge(fixture, report.result))
     return reports

@@ -12,17 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-
-from alloy_scripting.model.debug import DebugEffects, Intent
+from alloy_scripting.model.debug import Intent
 from alloy_scripting.model.enums import EventType
 from alloy_scripting.model.execution import ExecutionRecord
 from alloy_scripting.model.limits import ScriptLimits
 from alloy_scripting.model.replay import ReplayDiff, diff_run
 from alloy_scripting.model.result import ExecutionResult
+from alloy_scripting.runner.debugger import DebugInput, run_debug
 from alloy_scripting.runner.executor import ScriptExecutor
-from alloy_scripting.runner.workers import RunRequest
-from alloy_scripting.runner.workers.debug_runs import DebugRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,43 +53,18 @@ async def replay(
     params = _dict_or_none(kept.get("params"))
     ctx = dict(_dict_or_none(kept.get("ctx")) or {})
     ctx["tenant_id"] = record.tenant_id  # the record's, never one its input names
-    phase = record.phase
-    if executor.pool is not None:
-        debug = DebugRun(trace=False)
-        result = await executor.pool.run(
-            RunRequest(
-                source,
-                phase,
-                event=event,
-                entity=entity,
-                entity_before=entity_before,
-                params=params,
-                ctx=ctx,
-                script_name=record.script_name,
-                limits=limits,
-                tenant_id=record.tenant_id,
-                config=config,
-                debug=debug,
-            )
-        )
-        intents = debug.intents
-    else:
-        effects = DebugEffects()
-        result, _ = await run_in_threadpool(
-            lambda: executor.engine.debug(
-                source,
-                effects=effects,
-                phase=phase,
-                entity=entity,
-                event=event,
-                entity_before=entity_before,
-                params=params,
-                ctx=ctx,
-                script_name=record.script_name,
-                trace=False,
-                limits=limits,
-                config=config,
-            )
-        )
-        intents = effects.intents
-    return Replayed(result, intents, diff_run(record, result))
+    given = DebugInput(
+        record.phase,
+        event,
+        entity,
+        entity_before,
+        params,
+        ctx,
+        script_name=record.script_name,
+        tenant_id=record.tenant_id,
+        trace=False,
+        config=config,
+        limits=limits,
+    )
+    report = await run_debug(executor.pool, executor.engine, source, given)
+    return Replayed(report.result, report.intents, diff_run(record, report.result))
