@@ -98,23 +98,20 @@ def diff_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Cha
 
 def diff_emitted(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> EmittedDiff:
     """The multiset difference of two lists of events, in their order."""
-    left = [_key(event) for event in before]
-    right = [_key(event) for event in after]
-    unmatched = list(left)
-    added = []
-    for key, event in zip(right, after, strict=True):
+    return EmittedDiff(added=_beyond(after, before), removed=_beyond(before, after))
+
+
+def _beyond(events: list[dict[str, Any]], others: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events of `events` that `others` does not match one for one, in order."""
+    unmatched = [_key(event) for event in others]
+    beyond = []
+    for event in events:
+        key = _key(event)
         if key in unmatched:
             unmatched.remove(key)
         else:
-            added.append(event)
-    matched = list(right)
-    removed = []
-    for key, event in zip(left, before, strict=True):
-        if key in matched:
-            matched.remove(key)
-        else:
-            removed.append(event)
-    return EmittedDiff(added=added, removed=removed)
+            beyond.append(event)
+    return beyond
 
 
 def diff_run(record: ExecutionRecord, result: ExecutionResult) -> ReplayDiff:
