@@ -25,6 +25,7 @@ from alloy_scripting.model.json_check import check_json
 from alloy_scripting.model.result import EmittedEvent, jsonable
 from alloy_scripting.runner.workers import protocol
 from alloy_scripting.runner.workers.protocol import ProtocolError
+from alloy_scripting.runner.workers.results import checked_count, checked_text
 
 #: The tracer's own time (`engine.tracer.MAX_SECONDS`) is added to a traced run's deadline.
 TRACER_SECONDS = 2.0
@@ -72,24 +73,15 @@ class DebugRun:
         return emitted
 
 
-def _text(value: Any, what: str) -> str:
-    if type(value) is not str or len(value) > MAX_RENDERED:
-        raise ProtocolError(f"result: {what} must be a short str")
-    _checked(value, what)
-    return value
-
-
-def _int(value: Any, what: str) -> int:
-    if type(value) is not int or not 0 <= value < 2**63:
-        raise ProtocolError(f"result: {what} must be a non-negative int")
-    return value
-
-
 def _checked(value: Any, what: str) -> None:
     try:
         check_json(value, what)
     except ValueError as error:
         raise ProtocolError(f"result: {error}") from None
+
+
+def _text(value: Any, what: str) -> str:
+    return checked_text(value, MAX_RENDERED, f"trace {what}") or ""
 
 
 def _texts(value: Any, what: str) -> dict[str, str]:
@@ -119,15 +111,15 @@ def _trace(value: Any) -> Trace:
             raise ProtocolError("result: a trace step must be an object")
         parsed.append(
             TraceStep(
-                line=_int(step.get("line"), "trace line"),
-                operations=_int(step.get("operations"), "trace operations"),
+                line=checked_count(step.get("line"), "trace line"),
+                operations=checked_count(step.get("operations"), "trace operations"),
                 names=_texts(step.get("names"), "names"),
                 changes=_texts(step.get("changes"), "changes"),
                 removed=_list(step.get("removed"), "removed"),
                 logs=_list(step.get("logs"), "logs"),
             )
         )
-    return Trace(parsed, _int(value.get("executed"), "trace executed"), truncated)
+    return Trace(parsed, checked_count(value.get("executed"), "trace executed"), truncated)
 
 
 def _intent(value: Any) -> Intent:

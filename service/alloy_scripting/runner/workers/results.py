@@ -34,7 +34,7 @@ MAX_ERROR_TEXT = 4096
 MAX_NAME = 200
 
 
-def _text(value: Any, limit: int, what: str, *, optional: bool = False) -> str | None:
+def checked_text(value: Any, limit: int, what: str, *, optional: bool = False) -> str | None:
     if value is None and optional:
         return None
     if type(value) is not str or len(value) > limit:
@@ -46,7 +46,7 @@ def _text(value: Any, limit: int, what: str, *, optional: bool = False) -> str |
     return value
 
 
-def _count(value: Any, what: str) -> int:
+def checked_count(value: Any, what: str) -> int:
     if type(value) is not int or not 0 <= value < 2**63:
         raise ProtocolError(f"{what}: expected a non-negative int")
     return value
@@ -80,7 +80,7 @@ def to_result(
     for entry in logs_frame:
         if type(entry) is not list or len(entry) != 2 or entry[0] not in _LEVELS:
             raise ProtocolError("result: a log entry is [level, message]")
-        message = _text(entry[1], config.max_log_message + 64, "log message")
+        message = checked_text(entry[1], config.max_log_message + 64, "log message")
         logs.append(LogEntry(entry[0], message or ""))
     error = _error(frame.get("error"))
     duration: Any = frame.get("duration_ms")
@@ -96,12 +96,12 @@ def to_result(
         removed,
         after,
         phase,
-        reason=_text(frame.get("reason"), MAX_REASON, "reason", optional=True),
+        reason=checked_text(frame.get("reason"), MAX_REASON, "reason", optional=True),
         error=error,
-        limit=_text(frame.get("limit"), 64, "limit", optional=True),
+        limit=checked_text(frame.get("limit"), 64, "limit", optional=True),
         logs=logs,
         emitted=emitted,
-        operations=_count(frame.get("operations"), "operations"),
+        operations=checked_count(frame.get("operations"), "operations"),
         duration_ms=float(duration),
         response=_response(frame.get("response"), config, phase, status),
     )
@@ -115,7 +115,7 @@ def _check_plain(value: Any, depth: int, what: str) -> None:
     kind = type(value)
     if kind is dict:
         for key, item in value.items():
-            _text(key, 1 << 20, f"{what} key")
+            checked_text(key, 1 << 20, f"{what} key")
             _check_plain(item, depth - 1, what)
     elif kind is list:
         for item in value:
@@ -134,10 +134,10 @@ def _error(value: Any) -> ScriptError | None:
         raise ProtocolError("result: error must be an object")
     line = value.get("line")
     if line is not None:
-        _count(line, "error line")
+        checked_count(line, "error line")
     return ScriptError(
-        _text(value.get("type"), MAX_NAME, "error type") or "",
-        _text(value.get("message"), MAX_ERROR_TEXT, "error message") or "",
+        checked_text(value.get("type"), MAX_NAME, "error type") or "",
+        checked_text(value.get("message"), MAX_ERROR_TEXT, "error message") or "",
         line,
     )
 
