@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from alloy_scripting.engine.tracer import MAX_SECONDS, MAX_STEPS
 from alloy_scripting.model.debug import (
     MAX_INTENTS,
     DebugEffects,
@@ -27,9 +28,10 @@ from alloy_scripting.runner.workers import protocol
 from alloy_scripting.runner.workers.protocol import ProtocolError
 from alloy_scripting.runner.workers.results import checked_count, checked_text
 
-#: The tracer's own time (`engine.tracer.MAX_SECONDS`) is added to a traced run's deadline.
-TRACER_SECONDS = 2.0
-MAX_TRACE_STEPS = 1000
+#: The tracer's own time is added to a traced run's deadline; it records at most
+#: `MAX_TRACE_STEPS` steps (the engine's bounds, checked again here).
+TRACER_SECONDS = MAX_SECONDS
+MAX_TRACE_STEPS = MAX_STEPS
 MAX_STEP_ENTRIES = 2000
 MAX_RENDERED = 4096
 _KINDS = frozenset({"emit", "http", "state"})
