@@ -45,6 +45,7 @@ from alloy_scripting.messaging.codec import (
     topic_event,
 )
 from alloy_scripting.messaging.grouped import GroupedWriter
+from alloy_scripting.messaging.pace import HookPace
 from alloy_scripting.messaging.producers import Enqueuer, Publisher, publish_effects
 from alloy_scripting.messaging.redelivery import RedeliveryTracker
 from alloy_scripting.messaging.topics import Topics
@@ -92,6 +93,7 @@ class HookProcessor:
         self.topics = topics
         self.concurrency = concurrency
         self.hold = hold
+        self.pace = HookPace(slow_after=hold)
         self.max_behind = max_behind
         self.processed_ttl_seconds = processed_ttl_seconds
         self.redeliveries = RedeliveryTracker(processed, group)
@@ -137,7 +139,8 @@ class HookProcessor:
 
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.concurrency)
-        slots, tails, behind = self._slots, self._tails, self._behind
+        slots, tails, behind, pace = self._slots, self._tails, self._behind, self.pace
+        loop = asyncio.get_running_loop()
         while len(behind) >= self.max_behind:  # bounded: a drain on stop stays short
             await asyncio.wait(behind, return_when=asyncio.FIRST_COMPLETED)
 
@@ -146,22 +149,31 @@ class HookProcessor:
                 await asyncio.wait({previous})
             async with slots:
                 for inbound in items:
+                    started = loop.time()
                     await self._handle(inbound, batch)
+                    assert inbound.event is not None
+                    pace.observe(inbound.event, loop.time() - started)
 
         def forget(key: bytes, task: asyncio.Future[None]) -> None:
             if tails.get(key) is task:
                 del tails[key]
 
         running: list[asyncio.Future[None]] = []
+        held: list[asyncio.Future[None]] = []
         for key, items in groups.items():
             task = asyncio.ensure_future(run_group(items, tails.get(key)))
             tails[key] = task
             task.add_done_callback(functools.partial(forget, key))
             running.append(task)
-        if running:
+            if any(pace.is_slow(i.event) for i in items if i.event is not None):
+                behind.add(task)  # lately slower than the hold: not waited for at all
+                task.add_done_callback(behind.discard)
+            else:
+                held.append(task)
+        if held:
             # Fast scripts finish here, as the batch did before; a slow one is left to run
             # behind after `hold` seconds instead of holding every key behind it.
-            _, slow = await asyncio.wait(running, timeout=self.hold)
+            _, slow = await asyncio.wait(held, timeout=self.hold)
             for late in slow:
                 behind.add(late)
                 late.add_done_callback(behind.discard)

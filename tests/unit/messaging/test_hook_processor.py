@@ -374,3 +374,54 @@ async def test_a_before_request_without_reply_to_is_dead_lettered_not_run(
     [dead] = service.producer.on(service.topics.dlq)
     assert dead.headers["x-error-type"] == "missing_reply_to"
     assert (await service.stores.executions.find_by_script(script.id)).total == 0
+
+
+async def test_a_hook_lately_slower_than_the_hold_is_not_waited_for(service: Service) -> None:
+    """A batch holds `hold` seconds for its scripts; a hook that outlasted the hold last time
+    runs behind at once, so the requests fetched after it are not held up by it."""
+    await service.add("validate_deal", SEED, "before_create")
+    gate = asyncio.Event()
+    run_before = service.orchestrator.before
+
+    async def gated_before(*args: Any, **kwargs: Any) -> Any:
+        await gate.wait()  # a run in a worker: the loop is free meanwhile
+        return await run_before(*args, **kwargs)
+
+    service.orchestrator.before = gated_before  # type: ignore[method-assign]
+    processor = service.processor
+    processor.hold = 0.05
+    first = await processor.handle_batch([service.record("before_create", 500, event_id="e1")])
+    await asyncio.sleep(0.1)  # past the hold: the run is slow
+    gate.set()
+    await first()
+    gate.clear()
+
+    processor.hold = 10.0  # were the batch held, handle_batch would take 10 s
+    second = await asyncio.wait_for(
+        processor.handle_batch([service.record("before_create", 500, event_id="e2")]), 5
+    )
+    assert not service.producer.on("replies")[1:]  # e2 still running, behind
+    gate.set()
+    await second()
+    assert len(service.producer.on("replies")) == 2
+
+
+def test_hook_pace_forgets_slowness_once_a_hook_is_fast_again_and_stays_bounded() -> None:
+    from alloy_scripting.messaging.pace import HookPace
+
+    pace = HookPace(slow_after=0.01, size=2)
+
+    def event(tenant: str) -> EntityEvent:
+        return EntityEvent(
+            tenant_id=tenant, entity_type="deal", entity_id="d", event=EventType.BEFORE_CREATE
+        )
+
+    assert not pace.is_slow(event("a"))  # unknown: fast
+    pace.observe(event("a"), 0.5)
+    assert pace.is_slow(event("a")) and not pace.is_slow(event("b"))
+    pace.observe(event("a"), 0.001)
+    assert not pace.is_slow(event("a"))
+    pace.observe(event("a"), 0.5)
+    pace.observe(event("b"), 0.5)
+    pace.observe(event("c"), 0.5)  # the least recently seen ("a") is forgotten
+    assert not pace.is_slow(event("a")) and pace.is_slow(event("c"))
