@@ -111,7 +111,7 @@ class HookProcessor:
         are caught here, not by the store)."""
         self._slots: asyncio.Semaphore | None = None
         """Keys handled at once, over all the batches in flight."""
-        self._behind: set[asyncio.Future[None]] = set()
+        self._behind = _Behind()
         """Keys of earlier batches whose scripts outlasted `hold` (at most `max_behind`)."""
         self._tails: dict[bytes, asyncio.Future[None]] = {}
         """Per key, the latest batch's records still running (the next ones wait for it)."""
@@ -141,8 +141,7 @@ class HookProcessor:
             self._slots = asyncio.Semaphore(self.concurrency)
         slots, tails, behind, pace = self._slots, self._tails, self._behind, self.pace
         loop = asyncio.get_running_loop()
-        while len(behind) >= self.max_behind:  # bounded: a drain on stop stays short
-            await asyncio.wait(behind, return_when=asyncio.FIRST_COMPLETED)
+        await behind.below(self.max_behind)  # bounded: a drain on stop stays short
 
         async def run_group(items: list[Inbound], previous: asyncio.Future[None] | None) -> None:
             if previous is not None:  # the same key's records of an earlier batch first
@@ -167,7 +166,6 @@ class HookProcessor:
             running.append(task)
             if any(pace.is_slow(i.event) for i in items if i.event is not None):
                 behind.add(task)  # lately slower than the hold: not waited for at all
-                task.add_done_callback(behind.discard)
             else:
                 held.append(task)
         if held:
@@ -176,7 +174,6 @@ class HookProcessor:
             _, slow = await asyncio.wait(held, timeout=self.hold)
             for late in slow:
                 behind.add(late)
-                late.add_done_callback(behind.discard)
 
         async def finish() -> None:
             try:
@@ -463,6 +460,37 @@ class HookProcessor:
         batch.records.extend(recording.records)
         batch.marks[key] = None  # written once the effects and records are durable
         telemetry.messages("effects", "ok").inc()
+
+
+class _Behind:
+    """The keys still running behind their batch; `below(n)` waits until fewer than `n`
+    are (woken once there is room, not by a wait over all of them per key that ends)."""
+
+    def __init__(self) -> None:
+        self._running: set[asyncio.Future[None]] = set()
+        self._waiting: list[tuple[int, asyncio.Future[None]]] = []
+
+    def __len__(self) -> int:
+        return len(self._running)
+
+    def add(self, task: asyncio.Future[None]) -> None:
+        self._running.add(task)
+        task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Future[None]) -> None:
+        self._running.discard(task)
+        for limit, room in self._waiting:
+            if len(self._running) < limit and not room.done():
+                room.set_result(None)
+
+    async def below(self, limit: int) -> None:
+        while len(self._running) >= limit:
+            entry = (limit, asyncio.get_running_loop().create_future())
+            self._waiting.append(entry)
+            try:
+                await entry[1]
+            finally:
+                self._waiting.remove(entry)
 
 
 @dataclass(frozen=True, slots=True)

@@ -425,3 +425,24 @@ def test_hook_pace_forgets_slowness_once_a_hook_is_fast_again_and_stays_bounded(
     pace.observe(event("b"), 0.5)
     pace.observe(event("c"), 0.5)  # the least recently seen ("a") is forgotten
     assert not pace.is_slow(event("a")) and pace.is_slow(event("c"))
+
+
+async def test_keys_running_behind_bound_the_next_batch_and_every_waiter_wakes() -> None:
+    from alloy_scripting.messaging.processor import _Behind
+
+    loop = asyncio.get_running_loop()
+    behind = _Behind()
+    running = [loop.create_future() for _ in range(3)]
+    for task in running:
+        behind.add(task)
+    first = asyncio.ensure_future(behind.below(2))
+    second = asyncio.ensure_future(behind.below(3))
+    await asyncio.sleep(0)
+    assert not first.done() and not second.done()
+    running[0].set_result(None)  # two left: room below 3, not below 2
+    await asyncio.wait_for(second, 1)
+    assert not first.done()
+    running[1].set_result(None)
+    await asyncio.wait_for(first, 1)
+    assert len(behind) == 1
+    await behind.below(2)  # room already: returns at once

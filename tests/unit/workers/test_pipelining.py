@@ -7,9 +7,12 @@ import asyncio
 import os
 import signal
 
+import pytest
+
 from alloy_scripting.engine import EngineConfig
 from alloy_scripting.model.enums import ExecutionStatus
 from alloy_scripting.runner.workers import PoolConfig, WorkerPool
+from alloy_scripting.runner.workers.child import MAX_QUEUED_RUNS
 from alloy_scripting.runner.workers.process import WorkerProcess
 
 from .test_pool import BUSY, manual, settled
@@ -79,3 +82,34 @@ async def test_a_run_pipelined_behind_a_run_that_ends_its_worker_runs_elsewhere(
         assert pool.restarts == {"crash": 1}
         await settled(pool, 1)
         assert worker.pid not in pool.pids()
+
+
+async def test_quick_runs_go_several_deep_and_the_runs_handed_out_together_cost_one_write() -> None:
+    async with WorkerPool(config=PoolConfig(size=1, pipeline_depth=6)) as pool:
+        await pool.run(manual(QUICK))  # its cost is known from now on
+        seen = record_takes(pool)
+        (worker,) = pool._workers
+        writes: list[int] = []
+        write = worker._writer.write
+
+        def counting(data: bytes | bytearray | memoryview) -> None:
+            writes.append(len(data))
+            write(data)
+
+        worker._writer.write = counting  # type: ignore[method-assign]
+        results = await asyncio.gather(
+            *(pool.run(manual(QUICK, entity={"n": n})) for n in range(6))
+        )
+        assert [r.changes for r in results] == [{"double": 2 * n} for n in range(6)]
+        assert seen == [0, 1, 2, 3, 4, 5], "not every run went to the worker at once"
+        assert len(writes) == 1, f"{len(writes)} writes for six runs handed out together"
+        seen.clear()
+        await asyncio.gather(*(pool.run(manual(QUICK, entity={"n": n})) for n in range(9)))
+        assert max(seen) == 5, "more runs in flight on one worker than pipeline_depth"
+
+
+def test_pipeline_depth_is_bounded_by_what_a_worker_queues() -> None:
+    with pytest.raises(ValueError, match="pipeline_depth"):
+        PoolConfig(size=1, pipeline_depth=MAX_QUEUED_RUNS + 2)
+    with pytest.raises(ValueError, match="pipeline_depth"):
+        PoolConfig(size=1, pipeline_depth=0)

@@ -31,6 +31,7 @@ from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStat
 from alloy_scripting.model.limits import ScriptLimits
 from alloy_scripting.model.result import ExecutionResult, ScriptError
 from alloy_scripting.runner.workers import metrics, protocol
+from alloy_scripting.runner.workers.child import MAX_QUEUED_RUNS
 from alloy_scripting.runner.workers.debug_runs import TRACER_SECONDS, DebugRun
 from alloy_scripting.runner.workers.fairness import FairQueue, Waiter
 from alloy_scripting.runner.workers.process import Outcome, Timing, WorkerProcess
@@ -82,6 +83,9 @@ class PoolConfig:
     #: run); 0 turns it off. Never behind a slow or unknown script, so a slow tenant's
     #: runs never hold a quick one.
     pipeline_below: float = 0.002
+    #: Pipelining: at most this many runs sent to one worker at once (the running one
+    #: included), all of them expected to end within `pipeline_below`.
+    pipeline_depth: int = 8
     #: Borrowing: a tenant at its cap may still take an idle worker for a run expected to
     #: take at most this long (its script's last run) when no run of another tenant
     #: waits; the worker is free again within that time, so the cap's promise (capacity
@@ -94,6 +98,8 @@ class PoolConfig:
     def __post_init__(self) -> None:
         if self.size < 1 or (self.per_tenant is not None and self.per_tenant < 1):
             raise ValueError("the pool needs at least one worker, and a tenant at least one")
+        if not 1 <= self.pipeline_depth <= MAX_QUEUED_RUNS + 1:
+            raise ValueError(f"pipeline_depth is 1 to {MAX_QUEUED_RUNS + 1}")
 
     @property
     def tenant_cap(self) -> int:
@@ -346,13 +352,14 @@ class WorkerPool:
             waiter.future.set_result(worker)
 
     def _pipelined(self) -> WorkerProcess | None:
-        """A busy worker a run may be sent to now: one run in flight, expected to end
-        within `pipeline_below` (the least loaded such worker), or None."""
-        below = self.config.pipeline_below
+        """A busy worker a run may be sent to now: fewer than `pipeline_depth` runs in
+        flight, expected to end within `pipeline_below` (the least loaded such worker), or
+        None."""
+        below, depth = self.config.pipeline_below, self.config.pipeline_depth
         best: WorkerProcess | None = None
         for worker in self._workers:
             if (
-                worker.in_flight == 1
+                0 < worker.in_flight < depth
                 and worker.backlog <= below
                 and worker.alive
                 and not worker.overdue

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from alloy_scripting.runner.workers import protocol
-from alloy_scripting.runner.workers.child import EXIT_MEMORY
+from alloy_scripting.runner.workers.child import EXIT_MEMORY, MAX_QUEUED_RUNS
 
 logger = logging.getLogger("alloy.workers")
 
@@ -93,9 +93,10 @@ class _Deadline(Exception):
     """The run's clock ran out (raised into the coroutine waiting for a frame)."""
 
 
-#: Frames a worker may have sent that the service has not taken yet (`started` and
-#: `result` can arrive back to back); more is a flood, and a protocol error.
-MAX_UNREAD_FRAMES = 4
+#: Frames a worker may have sent that the service has not taken yet: a `started` and a
+#: `result` for each run sent to it at once (at most `MAX_QUEUED_RUNS` behind the
+#: running one); more is a flood, and a protocol error.
+MAX_UNREAD_FRAMES = 2 * (MAX_QUEUED_RUNS + 1)
 
 
 class WorkerProcess:
@@ -112,6 +113,9 @@ class WorkerProcess:
         self.overdue = False
         assert process.stdin is not None
         self._writer = process.stdin
+        self._outbox: list[bytes] = []
+        """Run frames written at the end of this turn of the event loop, in one write: the
+        runs a batch hands this worker together cost one system call and one wake-up."""
         self._frames: deque[dict[str, Any]] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self._broken: str | None = None
@@ -249,7 +253,7 @@ class WorkerProcess:
         self._open.append(done)
         self.runs += 1
         try:
-            self._writer.write(frame)
+            self._post(frame)
             # Shielded: our frame is in the pipe whatever happens to this caller.
             if previous is not None and (not await asyncio.shield(previous) or not self.alive):
                 _resolve(done, False)
@@ -268,6 +272,16 @@ class WorkerProcess:
             return await self._serve(run_id, source, timing, host)
         finally:
             self._over(done)
+
+    def _post(self, frame: bytes) -> None:
+        if not self._outbox:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outbox.append(frame)
+
+    def _flush(self) -> None:
+        frames, self._outbox = self._outbox, []
+        if self.alive and frames:
+            self._writer.write(frames[0] if len(frames) == 1 else b"".join(frames))
 
     def _over(self, done: asyncio.Future[bool]) -> None:
         """A run's `_serve` ended: the next may start, unless this one is overdue (then
@@ -450,6 +464,7 @@ class WorkerProcess:
         """Close its input (it exits at once when idle); kill it if it does not."""
         if not self.alive:
             return
+        self._flush()
         self.alive = False
         self._disarm()
         with contextlib.suppress(Exception):
