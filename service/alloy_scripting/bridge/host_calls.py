@@ -132,6 +132,9 @@ class HostFunction:
     handle: Handle
     offered: frozenset[ExecutionPhase] | None = None
     """Its phases, for a function that is not a `helpers.REGISTRY` name (``store.get``)."""
+    plain: bool = False
+    """`prepare` returns JSON values with finite numbers only, so the worker may encode
+    the call with msgspec (`protocol.encode(plain=True)`) instead of `json`."""
 
     @property
     def phases(self) -> frozenset[ExecutionPhase]:

@@ -71,7 +71,8 @@ def _host_function(operation: str) -> HostFunction:
             raise HostCallFailed(f"{qualified}() takes {len(names)} arguments", "TypeError")
         return await _relayed(function(ctx, *arguments), qualified)
 
-    return HostFunction(qualified, prepare, handle, operation_phases(operation))
+    # `_plain` refuses non-finite numbers and anything that is not JSON.
+    return HostFunction(qualified, prepare, handle, operation_phases(operation), plain=True)
 
 
 async def _relayed(call: Awaitable[Any], qualified: str) -> Any:

@@ -22,10 +22,16 @@ WRITE_OPERATIONS = ("put", "delete", "incr")
 STORE_OPERATIONS = (*READ_OPERATIONS, *WRITE_OPERATIONS)
 
 
+_EVERY_PHASE = frozenset(ExecutionPhase)
+_PHASES = {
+    **dict.fromkeys(READ_OPERATIONS, _EVERY_PHASE),
+    **dict.fromkeys(WRITE_OPERATIONS, _EVERY_PHASE - {ExecutionPhase.BEFORE}),
+}
+
+
 def operation_phases(operation: str) -> frozenset[ExecutionPhase]:
-    if operation in READ_OPERATIONS:
-        return frozenset(ExecutionPhase)
-    return frozenset(ExecutionPhase) - {ExecutionPhase.BEFORE}
+    """The phases that offer ``store.<operation>`` (reads in every phase, writes after)."""
+    return _PHASES[operation]
 
 
 class StoreNamespace:

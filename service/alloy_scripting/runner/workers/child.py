@@ -101,7 +101,7 @@ def _worker_engine(config: Any, channel: Channel) -> Any:
 def _host_call(channel: Channel, function: Any, run: Any, *args: Any, **kwargs: Any) -> Any:
     arguments = function.prepare(run, args, kwargs)
     started = perf_counter()
-    channel.send({"t": "host_call", "name": function.name, "args": arguments})
+    channel.send({"t": "host_call", "name": function.name, "args": arguments}, plain=function.plain)
     reply = channel.reply()
     run.deadline += perf_counter() - started  # the wait is the host budget's, not the CPU's
     if reply.get("t") != "host_reply":

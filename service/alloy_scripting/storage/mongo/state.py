@@ -144,6 +144,7 @@ class MongoStateStore:
         *,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        self._db = db
         self._docs: Collection = db.get_collection(DOCUMENTS, codec_options=_CODEC)
         self._usage: Collection = db.get_collection(USAGE, codec_options=_CODEC)
         self._quotas = quotas or StateQuotas()
@@ -165,11 +166,24 @@ class MongoStateStore:
     # -- reads ------------------------------------------------------------------------------
 
     async def get(self, tenant_id: str | None, collection: str, key: str) -> StateItem | None:
-        collection, key = address(collection, key)
-        found = await self._docs.find_one({"_id": document_id(tenant_id, collection, key)})
-        if found is None or not _is_live(found, self._clock()):
+        """One document by its `_id`, as a single-batch `find` command: a script's
+        `store.get` is on a hook's path, and PyMongo's `find_one` builds and drives a
+        cursor for it (~30 us more per call, measured on FerretDB). Without the ids of
+        the writes applied to it, which only writes need."""
+        reply = await self._db.command(
+            {
+                "find": DOCUMENTS,
+                "filter": {"_id": document_id(tenant_id, *address(collection, key))},
+                "projection": {"applied": 0},
+                "limit": 1,
+                "singleBatch": True,
+            },
+            codec_options=_CODEC,
+        )
+        batch = reply["cursor"]["firstBatch"]
+        if not batch or not _is_live(batch[0], self._clock()):
             return None
-        return _item(found)
+        return _item(batch[0])
 
     async def find(
         self,
