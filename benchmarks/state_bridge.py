@@ -1,6 +1,6 @@
 """One ``store.get`` against a bare PyMongo ``find_one`` from the same process, same run.
 
-    .venv/bin/python benchmarks/state_bridge.py [--url mongodb://127.0.0.1:27017] [--calls 2000]
+    .venv/bin/python benchmarks/state_bridge.py [--url mongodb://127.0.0.1:27017] [--calls 4000]
 
 Uses the real MongoDB-wire server (``ALLOY_MONGODB_URL``; FerretDB from ``scripts/services
 up``), in a fresh database dropped at the end, holding ``--documents`` state documents of a
@@ -56,7 +56,7 @@ async def main() -> None:
     parser.add_argument(
         "--url", default=os.environ.get("ALLOY_MONGODB_URL", "mongodb://127.0.0.1:27017")
     )
-    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--calls", type=int, default=4000)
     parser.add_argument("--documents", type=int, default=400)
     args = parser.parse_args()
 
