@@ -309,3 +309,29 @@ async def test_a_closed_clients_reply_topic_stays_deleted(
                 await admin.close()
     finally:
         await service.edge.stop()
+
+
+async def test_field_names_the_store_refuses_still_get_their_records_written(
+    service: Service,
+) -> None:
+    """A script (or its caller) may name fields `$set` or `a.b`; MongoDB-wire stores refuse
+    them in documents. The hook is answered and its execution record is written, so the
+    batch's books are done (not failed and redelivered forever)."""
+    rules = await service.add_script(
+        "odd_fields", 'entity["$set"] = {"a.b": entity["n"]}', "deal", "before_create"
+    )
+    notify = await service.add_script(
+        "odd_payload", 'emit("deal.odd", {"$where": entity["n"], "x.y": 1})', "deal", "after_create"
+    )
+    async with service.client() as hooks:
+        answer = await hooks.before("deal", "before_create", "d1", {"n": 1, "c.d": 2})
+        await hooks.after("deal", "after_create", "d1", {"n": 2})
+    assert isinstance(answer, Continue) and answer.changes == {"$set": {"a.b": 1}}
+    log = service.runtime.orchestrator.execution_log
+    async with asyncio.timeout(15):
+        while not (page := await log.find_by_script(rules.id, 0, 10)).items:
+            await asyncio.sleep(0.05)
+        while not (effects := await log.find_by_script(notify.id, 0, 10)).items:
+            await asyncio.sleep(0.05)
+    assert page.items[0].changes == {"$set": {"a.b": 1}}
+    assert effects.items[0].emitted[0]["payload"] == {"$where": 2, "x.y": 1}

@@ -233,3 +233,36 @@ async def test_an_unordered_insert_skips_each_duplicate_id_and_keeps_the_rest(
     await log.append_many([record(i, 2) for i in ("a", "b", "c", "d")])  # no error raised
     page = await log.find_by_script("s1")
     assert {r.id: r.operations for r in page.items} == {"a": 1, "b": 2, "c": 1, "d": 2}
+
+
+async def test_records_whose_changes_and_payloads_name_fields_the_store_refuses_are_kept(
+    stores: MongoStores,
+) -> None:
+    """Field names are the script's and its caller's: `$set`, `a.b` in an entity or an
+    emitted payload. The store refuses them in a document (FerretDB: code 2), and a record
+    it refuses would fail its batch's books on every redelivery; they are kept as text."""
+    odd = {"$set": {"a.b": 1}, "x.y": [{"$where": "1"}], "plain": 2}
+    raw = stores.db[COLLECTIONS["executions"]]
+    with pytest.raises(BulkWriteError) as raised:
+        await raw.insert_many([{"_id": "probe", "changes": odd}], ordered=False)
+    assert raised.value.details["writeErrors"][0]["code"] != 11000
+    record = ExecutionRecord(
+        id="odd",
+        script_id="s1",
+        script_version=1,
+        script_name="odd",
+        phase=ExecutionPhase.AFTER,
+        status=ExecutionStatus.SUCCESS,
+        changes=odd,
+        emitted=[{"event_type": "deal.$flagged", "payload": odd}],
+    )
+    await stores.executions.append_many([record])
+    await stores.executions.append(record.model_copy(update={"id": "odd2"}))
+    stored = await stores.executions.get("odd")
+    assert stored is not None
+    assert stored.changes == odd and stored.emitted == record.emitted
+    # A record written by an earlier version (objects, not text) still reads.
+    await raw.insert_one({**{k: v for k, v in stored.model_dump().items() if k != "id"},
+                          "_id": "old", "changes": {"plain": 1}, "emitted": []})  # fmt: skip
+    old = await stores.executions.get("old")
+    assert old is not None and old.changes == {"plain": 1}

@@ -50,13 +50,19 @@ def record_doc(record: ExecutionRecord) -> Document:
         if (value is not None and value != [] and value is not False) or name == "tenant_id":
             doc[name] = value
     if record.input is not None:
-        # JSON text: an entity's field names may hold `.` or start with `$`, which the
-        # store refuses in a document, and nobody queries inside an input.
         doc["input"] = record.input_json()
+    # JSON text, as `input`: an entity's field names (the changes) and an emitted payload's
+    # are the script's and its caller's; they may hold `.` or start with `$`, which the store
+    # refuses in a document (a record it refuses would fail its batch's books on every
+    # redelivery), and nobody queries inside them.
+    for name in _AS_TEXT:
+        if name in doc:
+            doc[name] = json.dumps(doc[name], separators=(",", ":"))
     return doc
 
 
 _NOT_DUMPED = {"id", "input"}
+_AS_TEXT = ("changes", "emitted")
 
 
 _NEWEST_FIRST = [("started_at", DESCENDING), ("_id", DESCENDING)]
@@ -88,9 +94,10 @@ def query_filter(tenant_id: str | None, query: ExecutionQuery) -> Document:
 def record_from(doc: Mapping[str, Any]) -> ExecutionRecord:
     data = dict(doc)
     data["id"] = data.pop("_id")
-    kept = data.get("input")
-    if isinstance(kept, str):
-        data["input"] = json.loads(kept)
+    for name in ("input", *_AS_TEXT):  # records of earlier versions hold objects
+        kept = data.get(name)
+        if isinstance(kept, str):
+            data[name] = json.loads(kept)
     return ExecutionRecord.model_validate(data)
 
 
