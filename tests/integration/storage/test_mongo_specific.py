@@ -266,3 +266,31 @@ async def test_records_whose_changes_and_payloads_name_fields_the_store_refuses_
                           "_id": "old", "changes": {"plain": 1}, "emitted": []})  # fmt: skip
     old = await stores.executions.get("old")
     assert old is not None and old.changes == {"plain": 1}
+
+
+async def test_fixtures_and_template_parameters_may_name_fields_the_store_refuses(
+    stores: MongoStores,
+) -> None:
+    """An author's fixture entities and template parameters are free JSON: `$set`, `a.b`."""
+    from alloy_scripting.model.fixtures import Fixture, FixtureExpect
+    from alloy_scripting.model.template_ref import TemplateRef
+
+    odd = {"$set": {"a.b": 1}, "x.y": [{"$in": [1]}]}
+
+    def fixtures(n: int) -> list[Fixture]:
+        return [
+            Fixture(
+                name=f"odd {n}",
+                entity={**odd, "n": n},
+                expect=FixtureExpect(outcome="continue", changes={"$set": n}),
+            )
+        ]
+
+    script = Script.new(
+        "odd", SRC, Event("deal", EventType.BEFORE_CREATE), fixtures=fixtures(1)
+    ).model_copy(update={"template": TemplateRef(id="t-odd", version=1, params=odd)})
+    saved = await stores.scripts.save(script)
+    loaded = await stores.scripts.get(saved.id)
+    assert loaded.fixtures == fixtures(1) and loaded.template == script.template
+    updated = await stores.scripts.save(loaded.model_copy(update={"fixtures": fixtures(2)}))
+    assert (await stores.scripts.get(saved.id)).fixtures == fixtures(2) == updated.fixtures

@@ -10,10 +10,12 @@ from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from pydantic import TypeAdapter
 from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from alloy_scripting.model.enums import EventType, ScriptStatus
+from alloy_scripting.model.fixtures import Fixture
 from alloy_scripting.model.lifecycle import (
     as_last_error,
     disabled_reason,
@@ -30,6 +32,7 @@ from alloy_scripting.model.script import (
     ScriptVersion,
     utc_now,
 )
+from alloy_scripting.model.template_ref import TemplateRef
 from alloy_scripting.settings import Settings
 from alloy_scripting.storage._common import scoped
 from alloy_scripting.storage.errors import (
@@ -62,13 +65,40 @@ from alloy_scripting.storage.protocols import (
 def script_doc(script: Script) -> Document:
     doc = script.model_dump(mode="python")
     doc["_id"] = doc.pop("id")
+    for name in _AS_TEXT:
+        doc[name] = stored_field(name, getattr(script, name))
     return doc
 
 
 def script_from(doc: Mapping[str, Any]) -> Script:
     data = dict(doc)
     data["id"] = data.pop("_id")
+    for name in _AS_TEXT:  # scripts of earlier versions hold objects
+        if isinstance(data.get(name), str):
+            data[name] = json.loads(data[name])
     return Script.model_validate(data)
+
+
+_AS_TEXT = ("fixtures", "template")
+"""Fields whose field names are the author's (fixture entities, template parameters): they
+may hold `.` or start with `$`, which the store refuses in a document; kept as JSON text
+(nobody queries inside them)."""
+
+
+_FIELD_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    "fixtures": TypeAdapter(list[Fixture]),
+    "template": TypeAdapter(TemplateRef),
+}
+
+
+def stored_field(name: str, value: Any) -> Any:
+    """A script field as stored (`$set` of an update, like `script_doc`)."""
+    if name not in _AS_TEXT:
+        return bson_value(value)
+    if value is None:
+        return None
+    adapter = _FIELD_ADAPTERS[name]
+    return adapter.dump_json(value).decode()
 
 
 def version_id(script_id: str, version: int) -> str:
@@ -311,7 +341,7 @@ class MongoStorage:
         try:
             doc = await self._scripts.find_one_and_update(
                 tenant_filter(self._tenant_id, _id=stored.id, revision=stored.revision),
-                {"$set": {key: bson_value(value) for key, value in fields.items()}},
+                {"$set": {key: stored_field(key, value) for key, value in fields.items()}},
                 return_document=ReturnDocument.AFTER,
             )
         except OperationFailure as exc:
@@ -533,7 +563,10 @@ class MongoStorage:
                 await self._add_member(new_key, script_id)
             doc = await self._scripts.find_one_and_update(
                 tenant_filter(self._tenant_id, _id=script_id),
-                {"$set": {k: bson_value(v) for k, v in fields.items()}, "$inc": {"revision": 1}},
+                {
+                    "$set": {k: stored_field(k, v) for k, v in fields.items()},
+                    "$inc": {"revision": 1},
+                },
                 return_document=ReturnDocument.AFTER,
             )
             if doc is None:
