@@ -71,3 +71,11 @@ class ShadowStoreContract:
         await shadows.drop_tallies("sh1")
         assert await shadows.tallies("sh1") == {}
         assert set(await shadows.tallies("sh2")) == {"i1"}
+
+    async def test_examples_may_name_any_field(self, shadows: ShadowStore) -> None:
+        """Examples carry the events' entities and changes: `$set`, `a.b` are field names."""
+        tally = ShadowTally()
+        odd = {"$set": {"a.b": 1}, "x.y": [{"$where": "1"}]}
+        tally.add("different", {"at": "1", "entity": odd, "active": odd, "candidate": {}})
+        await shadows.save_tally("sh1", "i1", tally)
+        assert (await shadows.tallies("sh1"))["i1"].to_dict() == tally.to_dict()

@@ -5,6 +5,7 @@ one instance: no concurrent update of a document, which FerretDB would lose)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from alloy_scripting.model.shadow import Shadow, ShadowTally
@@ -50,13 +51,18 @@ class MongoShadowStore:
 
     async def save_tally(self, shadow_id: str, instance: str, tally: ShadowTally) -> None:
         doc = {"shadow_id": shadow_id, "instance": instance, **tally.to_dict()}
+        # JSON text: an example's entity and changes have the events' field names, which
+        # may hold `.` or start with `$` (refused in a document).
+        doc["examples"] = json.dumps(doc["examples"], separators=(",", ":"))
         await self._tallies.replace_one({"_id": f"{shadow_id}:{instance}"}, doc, upsert=True)
 
     async def tallies(self, shadow_id: str) -> dict[str, ShadowTally]:
-        return {
-            str(doc.get("instance")): ShadowTally.from_dict(doc)
-            async for doc in self._tallies.find({"shadow_id": shadow_id})
-        }
+        found = {}
+        async for doc in self._tallies.find({"shadow_id": shadow_id}):
+            if isinstance(doc.get("examples"), str):
+                doc["examples"] = json.loads(doc["examples"])
+            found[str(doc.get("instance"))] = ShadowTally.from_dict(doc)
+        return found
 
     async def drop_tallies(self, shadow_id: str) -> None:
         await self._tallies.delete_many({"shadow_id": shadow_id})
