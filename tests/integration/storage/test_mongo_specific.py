@@ -202,6 +202,19 @@ async def test_replica_without_tz_aware_client(mongo_db: Any, mongodb_url: str) 
         await client.close()
 
 
+def execution_record(record_id: str, **fields: Any) -> ExecutionRecord:
+    values: dict[str, Any] = {
+        "id": record_id,
+        "script_id": "s1",
+        "script_version": 1,
+        "script_name": "dup",
+        "phase": ExecutionPhase.BEFORE,
+        "status": ExecutionStatus.SUCCESS,
+        **fields,
+    }
+    return ExecutionRecord(**values)
+
+
 async def test_an_unordered_insert_skips_each_duplicate_id_and_keeps_the_rest(
     stores: MongoStores,
 ) -> None:
@@ -211,15 +224,7 @@ async def test_an_unordered_insert_skips_each_duplicate_id_and_keeps_the_rest(
     were; `append_many` treats exactly those errors as "already logged"."""
 
     def record(record_id: str, operations: int) -> ExecutionRecord:
-        return ExecutionRecord(
-            id=record_id,
-            script_id="s1",
-            script_version=1,
-            script_name="dup",
-            phase=ExecutionPhase.BEFORE,
-            status=ExecutionStatus.SUCCESS,
-            operations=operations,
-        )
+        return execution_record(record_id, operations=operations)
 
     log = stores.executions
     await log.append_many([record("a", 1), record("c", 1)])
@@ -246,15 +251,8 @@ async def test_records_whose_changes_and_payloads_name_fields_the_store_refuses_
     with pytest.raises(BulkWriteError) as raised:
         await raw.insert_many([{"_id": "probe", "changes": odd}], ordered=False)
     assert raised.value.details["writeErrors"][0]["code"] != 11000
-    record = ExecutionRecord(
-        id="odd",
-        script_id="s1",
-        script_version=1,
-        script_name="odd",
-        phase=ExecutionPhase.AFTER,
-        status=ExecutionStatus.SUCCESS,
-        changes=odd,
-        emitted=[{"event_type": "deal.$flagged", "payload": odd}],
+    record = execution_record(
+        "odd", changes=odd, emitted=[{"event_type": "deal.$flagged", "payload": odd}]
     )
     await stores.executions.append_many([record])
     await stores.executions.append(record.model_copy(update={"id": "odd2"}))
