@@ -4,10 +4,13 @@ codec (aware UTC datetimes), tenant filters. The constraints the stores are writ
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Iterable
 from datetime import UTC
 from typing import Any
 
+import pydantic_core
 from bson.codec_options import CodecOptions
 from pydantic import BaseModel
 from pymongo import ASCENDING, AsyncMongoClient
@@ -71,6 +74,24 @@ def bson_value(value: Any) -> Any:
     if isinstance(value, list):
         return [bson_value(item) for item in value]
     return value
+
+
+def as_text(value: Any) -> str | None:
+    """A field as JSON text (None stays None), for data whose field names are not the
+    service's (an entity's, an author's): they may hold `.` or start with `$`, which the
+    store refuses in a document. Nobody queries inside such a field."""
+    if value is None:
+        return None
+    return pydantic_core.to_json(value, inf_nan_mode="constants").decode()
+
+
+def from_text(data: dict[str, Any], names: Iterable[str]) -> None:
+    """The fields `as_text` wrote, read back in place (documents of earlier versions that
+    hold objects there are kept as they are)."""
+    for name in names:
+        value = data.get(name)
+        if isinstance(value, str):
+            data[name] = json.loads(value)
 
 
 async def create_index(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -30,9 +29,11 @@ from alloy_scripting.storage.mongo.common import (
     IDX_EXEC_TTL,
     Database,
     Document,
+    as_text,
     collection,
     create_index,
     create_ttl_index,
+    from_text,
     log,
     tenant_filter,
 )
@@ -57,7 +58,7 @@ def record_doc(record: ExecutionRecord) -> Document:
     # redelivery), and nobody queries inside them.
     for name in _AS_TEXT:
         if name in doc:
-            doc[name] = json.dumps(doc[name], separators=(",", ":"))
+            doc[name] = as_text(doc[name])
     return doc
 
 
@@ -94,10 +95,7 @@ def query_filter(tenant_id: str | None, query: ExecutionQuery) -> Document:
 def record_from(doc: Mapping[str, Any]) -> ExecutionRecord:
     data = dict(doc)
     data["id"] = data.pop("_id")
-    for name in ("input", *_AS_TEXT):  # records of earlier versions hold objects
-        kept = data.get(name)
-        if isinstance(kept, str):
-            data[name] = json.loads(kept)
+    from_text(data, ("input", *_AS_TEXT))
     return ExecutionRecord.model_validate(data)
 
 

@@ -10,12 +10,10 @@ from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from pydantic import TypeAdapter
 from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from alloy_scripting.model.enums import EventType, ScriptStatus
-from alloy_scripting.model.fixtures import Fixture
 from alloy_scripting.model.lifecycle import (
     as_last_error,
     disabled_reason,
@@ -32,7 +30,6 @@ from alloy_scripting.model.script import (
     ScriptVersion,
     utc_now,
 )
-from alloy_scripting.model.template_ref import TemplateRef
 from alloy_scripting.settings import Settings
 from alloy_scripting.storage._common import scoped
 from alloy_scripting.storage.errors import (
@@ -49,10 +46,12 @@ from alloy_scripting.storage.mongo.common import (
     IDX_TRIGGER_TYPE,
     Database,
     Document,
+    as_text,
     bson_value,
     client_for,
     collection,
     create_index,
+    from_text,
     is_duplicate_key,
     tenant_filter,
 )
@@ -63,42 +62,28 @@ from alloy_scripting.storage.protocols import (
 
 
 def script_doc(script: Script) -> Document:
-    doc = script.model_dump(mode="python")
+    doc = script.model_dump(mode="python", exclude=set(_AS_TEXT))
     doc["_id"] = doc.pop("id")
     for name in _AS_TEXT:
-        doc[name] = stored_field(name, getattr(script, name))
+        doc[name] = as_text(getattr(script, name))
     return doc
 
 
 def script_from(doc: Mapping[str, Any]) -> Script:
     data = dict(doc)
     data["id"] = data.pop("_id")
-    for name in _AS_TEXT:  # scripts of earlier versions hold objects
-        if isinstance(data.get(name), str):
-            data[name] = json.loads(data[name])
+    from_text(data, _AS_TEXT)
     return Script.model_validate(data)
 
 
 _AS_TEXT = ("fixtures", "template")
-"""Fields whose field names are the author's (fixture entities, template parameters): they
-may hold `.` or start with `$`, which the store refuses in a document; kept as JSON text
-(nobody queries inside them)."""
-
-
-_FIELD_ADAPTERS: dict[str, TypeAdapter[Any]] = {
-    "fixtures": TypeAdapter(list[Fixture]),
-    "template": TypeAdapter(TemplateRef),
-}
+"""Fields whose field names are the author's (fixture entities, template parameters),
+kept as JSON text (`as_text`)."""
 
 
 def stored_field(name: str, value: Any) -> Any:
     """A script field as stored (`$set` of an update, like `script_doc`)."""
-    if name not in _AS_TEXT:
-        return bson_value(value)
-    if value is None:
-        return None
-    adapter = _FIELD_ADAPTERS[name]
-    return adapter.dump_json(value).decode()
+    return as_text(value) if name in _AS_TEXT else bson_value(value)
 
 
 def version_id(script_id: str, version: int) -> str:

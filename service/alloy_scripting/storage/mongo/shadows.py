@@ -5,11 +5,16 @@ one instance: no concurrent update of a document, which FerretDB would lose)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from alloy_scripting.model.shadow import Shadow, ShadowTally
-from alloy_scripting.storage.mongo.common import Database, collection, create_index
+from alloy_scripting.storage.mongo.common import (
+    Database,
+    as_text,
+    collection,
+    create_index,
+    from_text,
+)
 
 
 class MongoShadowStore:
@@ -51,16 +56,13 @@ class MongoShadowStore:
 
     async def save_tally(self, shadow_id: str, instance: str, tally: ShadowTally) -> None:
         doc = {"shadow_id": shadow_id, "instance": instance, **tally.to_dict()}
-        # JSON text: an example's entity and changes have the events' field names, which
-        # may hold `.` or start with `$` (refused in a document).
-        doc["examples"] = json.dumps(doc["examples"], separators=(",", ":"))
+        doc["examples"] = as_text(doc["examples"])  # they carry the events' field names
         await self._tallies.replace_one({"_id": f"{shadow_id}:{instance}"}, doc, upsert=True)
 
     async def tallies(self, shadow_id: str) -> dict[str, ShadowTally]:
         found = {}
         async for doc in self._tallies.find({"shadow_id": shadow_id}):
-            if isinstance(doc.get("examples"), str):
-                doc["examples"] = json.loads(doc["examples"])
+            from_text(doc, ("examples",))
             found[str(doc.get("instance"))] = ShadowTally.from_dict(doc)
         return found
 
