@@ -14,7 +14,7 @@ Measured per mode, with `HookClient` on the other side:
    scripts at 10/s, vs the quiet tenant alone: target <= 1.5x with the pool;
 3. the floor of (2) on this machine: the quiet tenant's p99 while a process outside the
    service burns the same CPU (70 ms of every 100) at the lowest priority Linux has
-   (`SCHED_IDLE`), vs alone. No scheduling inside the service can do better than this.
+   (`SCHED_IDLE`), vs alone: what any CPU burn costs this machine, whoever schedules it.
 
 Needs `scripts/services up`; run `.venv/bin/python benchmarks/workers.py`. Prints ratios.
 """
