@@ -203,6 +203,11 @@ class Settings(BaseSettings):
     worker_nice: int = Field(
         default=5, ge=0, le=19, description="How much nicer than the service workers run."
     )
+    worker_fork_server: bool = Field(
+        default=True,
+        description="Workers are forked by a warmed zygote (a clean interpreter started once); "
+        "false: each worker is a fresh interpreter of its own.",
+    )
 
     # HTTP bridge: the operator's caps (a script may only lower them) and egress networks.
     http_timeout_seconds: float = Field(default=10.0, gt=0, le=300)

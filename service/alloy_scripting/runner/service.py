@@ -151,5 +151,6 @@ def worker_pool(
         pipeline_below=settings.worker_quick_run_ms / 1000,
         borrow_below=settings.worker_quick_run_ms / 1000,
         nice=settings.worker_nice,
+        fork_server=settings.worker_fork_server,
     )
     return WorkerPool(engine.config, config, http=http)

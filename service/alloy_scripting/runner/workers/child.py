@@ -36,7 +36,7 @@ class Channel:
     is running, so a `run` frame that arrives while a host call waits for its reply is
     kept for `receive`."""
 
-    def __init__(self, read_fd: int, write_fd: int) -> None:
+    def __init__(self, read_fd: int = -1, write_fd: int = -1) -> None:
         self.read_fd = read_fd
         self.write_fd = write_fd
         self.queued: deque[dict[str, Any]] = deque()
@@ -193,16 +193,23 @@ def _run(engine: Any, channel: Channel, request: dict[str, Any]) -> dict[str, An
     return debug_runs.fit(frame)
 
 
-def serve(channel: Channel) -> NoReturn:
-    init = channel.receive()
+def load(init: dict[str, Any], channel: Channel) -> Any:
+    """Below the service's priority, the engine built and warmed: what every worker starts
+    from (a forked worker inherits it from the zygote, `zygote.py`)."""
     nice = init.get("nice", 0)
     if type(nice) is int and 0 < nice <= 19:
         os.nice(nice)  # below the service's event loop: scripts never delay its answers
     from alloy_scripting.engine import EngineConfig
-    from alloy_scripting.runner.workers.confine import confine
 
     engine = _worker_engine(EngineConfig(**init["engine"]), channel)
     _warm(engine)
+    return engine
+
+
+def serve_runs(engine: Any, channel: Channel, init: dict[str, Any]) -> NoReturn:
+    """Confine this process, say `ready`, then serve runs until the channel closes."""
+    from alloy_scripting.runner.workers.confine import confine
+
     confinement = confine(
         memory_limit=int(init["memory_limit"]), cpu_seconds=int(init["cpu_seconds"])
     )
@@ -220,19 +227,31 @@ def serve(channel: Channel) -> NoReturn:
         channel.send(_run(engine, channel, request), plain=True)
 
 
+def serve(channel: Channel) -> NoReturn:
+    init = channel.receive()
+    serve_runs(load(init, channel), channel, init)
+
+
+def exit_code(error: BaseException) -> int:
+    """The exit code of a worker ended by `error`; a bug of ours or a broken channel is
+    reported on stderr first."""
+    if isinstance(error, MemoryError):
+        return EXIT_MEMORY
+    try:
+        sys.stderr.write(f"alloy worker failed: {type(error).__name__}: {error}\n"[:2000])
+        sys.stderr.flush()
+    except BaseException:
+        pass
+    return EXIT_FAILED
+
+
 def main() -> None:
     channel = _take_channel()
     code = EXIT_FAILED
     try:
         serve(channel)
-    except MemoryError:
-        code = EXIT_MEMORY
-    except BaseException as error:  # a bug of ours or a broken channel: report and die
-        try:
-            sys.stderr.write(f"alloy worker failed: {type(error).__name__}: {error}\n"[:2000])
-            sys.stderr.flush()
-        except BaseException:
-            pass
+    except BaseException as error:
+        code = exit_code(error)
     os._exit(code)
 
 

@@ -34,6 +34,7 @@ from alloy_scripting.runner.workers import metrics, protocol
 from alloy_scripting.runner.workers.child import MAX_QUEUED_RUNS
 from alloy_scripting.runner.workers.debug_runs import TRACER_SECONDS, DebugRun
 from alloy_scripting.runner.workers.fairness import FairQueue, Waiter
+from alloy_scripting.runner.workers.forkserver import ForkFailed, ForkServer
 from alloy_scripting.runner.workers.process import Outcome, Timing, WorkerProcess
 from alloy_scripting.runner.workers.results import to_result
 
@@ -94,6 +95,10 @@ class PoolConfig:
     #: Workers run this much nicer than the service (`os.nice`): a script burning CPU
     #: never delays the event loop that consumes, dispatches and answers for everyone.
     nice: int = 5
+    #: Workers are forked by a zygote (`forkserver`): a clean interpreter started and
+    #: warmed once, so a new worker costs milliseconds, not a fresh interpreter's start-up
+    #: (~350 ms of CPU). False, or a zygote that cannot start: each worker is spawned.
+    fork_server: bool = True
 
     def __post_init__(self) -> None:
         if self.size < 1 or (self.per_tenant is not None and self.per_tenant < 1):
@@ -193,6 +198,9 @@ class WorkerPool:
         """Runs in flight started by `run_if_free` (shadow runs)."""
         #: Seconds each script took on its last run (wall time in the worker), bounded.
         self._costs: dict[str, float] = {}
+        self._fork_server: ForkServer | None = None
+        self._fork_lock = asyncio.Lock()
+        self._fork_retry_at = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -230,6 +238,9 @@ class WorkerPool:
         self._workers.clear()
         self._idle.clear()
         await asyncio.gather(*(worker.stop() for worker in workers), return_exceptions=True)
+        server, self._fork_server = self._fork_server, None
+        if server is not None:
+            await server.stop()
         if self.http is not None:
             await self.http.aclose()
         for waiter_queue in self.queue.queues.values():
@@ -255,7 +266,7 @@ class WorkerPool:
     async def _spawn(self) -> WorkerProcess:
         self._starting += 1
         try:
-            worker = await WorkerProcess.start(self._init(), self.config.start_timeout)
+            worker = await self._start_process()
         finally:
             self._starting -= 1
         if self._closed:
@@ -275,6 +286,41 @@ class WorkerPool:
         self._idle.append(worker)
         self._dispatch()
         return worker
+
+    async def _start_process(self) -> WorkerProcess:
+        """A new worker: forked by the zygote when there is one, else spawned."""
+        server = await self._zygote() if self.config.fork_server else None
+        if server is not None:
+            try:
+                return await WorkerProcess.fork(server, self.config.start_timeout)
+            except ForkFailed as error:
+                logger.warning("could not fork a worker (%s); spawning one", error)
+        return await WorkerProcess.start(self._init(), self.config.start_timeout)
+
+    async def _zygote(self) -> ForkServer | None:
+        """The running zygote, started (again) if needed; None while one cannot start (the
+        workers are spawned meanwhile, and a start is tried again a minute later)."""
+        async with self._fork_lock:
+            server = self._fork_server
+            if server is not None and server.alive:
+                return server
+            loop = asyncio.get_running_loop()
+            if self._closed or loop.time() < self._fork_retry_at:
+                return None
+            if server is not None:
+                self._background(server.stop())
+            self._fork_server = None
+            try:
+                self._fork_server = await ForkServer.start(self._init(), self.config.start_timeout)
+            except Exception as error:
+                self._fork_retry_at = loop.time() + ZYGOTE_RETRY_SECONDS
+                logger.warning("no zygote for the workers (%s); spawning them", error)
+                return None
+            if self._closed:
+                await self._fork_server.stop()
+                self._fork_server = None
+                return None
+            return self._fork_server
 
     def _background(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -759,6 +805,8 @@ class WorkerPool:
 UNKNOWN_COST = 3600.0
 #: Scripts whose last run time the pool keeps (then it starts over).
 MAX_COSTS = 4096
+#: After a zygote could not start, how long workers are spawned before it is tried again.
+ZYGOTE_RETRY_SECONDS = 60.0
 #: Tries of a run whose worker was ended by a run ahead of it before it started.
 MAX_UNSTARTED = 3
 

@@ -31,10 +31,13 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from alloy_scripting.runner.workers import protocol
 from alloy_scripting.runner.workers.child import EXIT_MEMORY, MAX_QUEUED_RUNS
+
+if TYPE_CHECKING:
+    from alloy_scripting.runner.workers.forkserver import ForkServer
 
 logger = logging.getLogger("alloy.workers")
 
@@ -47,6 +50,23 @@ WORKER_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL
 MAX_STDERR_CHUNKS = 50
 
 HostHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class ProcessHandle(Protocol):
+    """A worker's process as the service handles it: spawned (`asyncio.subprocess`) or
+    forked by the zygote (`forkserver.ForkedProcess`)."""
+
+    @property
+    def pid(self) -> int: ...
+    @property
+    def returncode(self) -> int | None: ...
+    def kill(self) -> None: ...
+    async def wait(self) -> int: ...
+
+
+class PipeWriter(Protocol):
+    def write(self, data: bytes) -> None: ...
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +120,7 @@ MAX_UNREAD_FRAMES = 2 * (MAX_QUEUED_RUNS + 1)
 
 
 class WorkerProcess:
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
+    def __init__(self, process: ProcessHandle, writer: PipeWriter) -> None:
         self.process = process
         self.pid = process.pid
         self.ready: dict[str, Any] = {}
@@ -111,8 +131,7 @@ class WorkerProcess:
         self.retired = False
         #: Still running a script whose run was answered `timeout` (see `settle`).
         self.overdue = False
-        assert process.stdin is not None
-        self._writer = process.stdin
+        self._writer = writer
         self._outbox: list[bytes] = []
         """Run frames written at the end of this turn of the event loop, in one write: the
         runs a batch hands this worker together cost one system call and one wake-up."""
@@ -140,10 +159,11 @@ class WorkerProcess:
         self._reader = protocol.FrameReader(
             protocol.MAX_RESPONSE_FRAME, self._on_frame, self._on_close
         )
+        self._log: asyncio.Task[None] | None = None
+        """Drains its stderr into the service log."""
 
     @classmethod
     async def start(cls, init: dict[str, Any], start_timeout: float) -> WorkerProcess:
-        loop = asyncio.get_running_loop()
         output, child_output = os.pipe()  # read by a `FrameReader`, not a stream
         try:
             process = await asyncio.create_subprocess_exec(
@@ -162,26 +182,67 @@ class WorkerProcess:
         finally:
             os.close(child_output)
         assert process.stdin is not None
+        worker = cls(process, process.stdin)
         if process.stderr is not None:
-            asyncio.get_running_loop().create_task(_drain(process.stderr, process.pid))
-        worker = cls(process)
+            worker._log = asyncio.get_running_loop().create_task(
+                _drain(process.stderr, process.pid)
+            )
+        await worker._connect(output, protocol.encode({"t": "init", **init}), start_timeout)
+        return worker
+
+    @classmethod
+    async def fork(cls, server: ForkServer, start_timeout: float) -> WorkerProcess:
+        """A worker forked by the pool's zygote (`forkserver`): the same worker, warm and
+        in milliseconds; its pipes are made here and handed to the child."""
+        loop = asyncio.get_running_loop()
+        run_input, requests = os.pipe()
+        output, run_output = os.pipe()
+        log, log_output = os.pipe()
+        try:
+            process = await server.fork([run_input, run_output, log_output], start_timeout)
+        except BaseException:
+            for fd in (requests, output, log):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (run_input, run_output, log_output):
+                os.close(fd)
+        try:
+            writer, _ = await loop.connect_write_pipe(asyncio.Protocol, io.FileIO(requests, "wb"))
+            stderr = asyncio.StreamReader()
+            await loop.connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(stderr), io.FileIO(log, "rb")
+            )
+        except BaseException:
+            process.kill()
+            raise
+        worker = cls(process, writer)
+        worker._log = loop.create_task(_drain(stderr, process.pid))
+        await worker._connect(output, None, start_timeout)
+        return worker
+
+    async def _connect(self, output: int, init: bytes | None, start_timeout: float) -> None:
+        """Read the worker's output pipe, send `init` (a spawned worker's), and wait for
+        its `ready`; a worker that does not say it is killed."""
+        loop = asyncio.get_running_loop()
         pipe = io.FileIO(output, "rb")  # owned (and closed) by the transport once connected
         try:
-            await loop.connect_read_pipe(lambda: worker._reader, pipe)
-            process.stdin.write(protocol.encode({"t": "init", **init}))
-            ready = await asyncio.wait_for(worker._next(), start_timeout)
+            await loop.connect_read_pipe(lambda: self._reader, pipe)
+            if init is not None:
+                self._writer.write(init)
+            ready = await asyncio.wait_for(self._next(), start_timeout)
             if ready.get("t") != "ready":
                 raise protocol.ProtocolError("expected ready")
         except BaseException:
-            worker._reader.close("not started")
+            self._reader.close("not started")
             pipe.close()
-            _kill(process)
+            self._writer.close()
+            _kill(self.process)
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(process.wait(), 5)
+                await asyncio.wait_for(self.process.wait(), 5)
             raise
-        worker.ready = ready
-        worker.cpu_total = _seconds(ready.get("cpu_total"))
-        return worker
+        self.ready = ready
+        self.cpu_total = _seconds(ready.get("cpu_total"))
 
     @property
     def healthy(self) -> bool:
@@ -482,13 +543,13 @@ def _resolve(future: asyncio.Future[bool], ok: bool) -> None:
         future.set_result(ok)
 
 
-def _kill(process: asyncio.subprocess.Process) -> None:
+def _kill(process: ProcessHandle) -> None:
     if process.returncode is None:  # not reaped yet, so its pid is still its own
         with contextlib.suppress(ProcessLookupError):
             process.kill()
 
 
-async def _reap(process: asyncio.subprocess.Process) -> None:
+async def _reap(process: ProcessHandle) -> None:
     with contextlib.suppress(Exception):
         await asyncio.wait_for(process.wait(), 10)
 
