@@ -8,6 +8,7 @@ import json
 import os
 import struct
 import sys
+import time
 
 from alloy_scripting.runner.workers import protocol
 
@@ -110,6 +111,13 @@ while True:
     elif source == "silence":
         while True:
             pass
+    elif source == "silence-if-one":  # quick, until its entity says n = 1 (or 2: 60 ms)
+        if request["entity"].get("n") == 1:
+            while True:
+                pass
+        if request["entity"].get("n") == 2:
+            time.sleep(0.06)
+        send(result())
     elif source == "pickle":
         body = json.dumps({"t": "result", "py/object": "os.system"}).encode()
         send_raw(struct.pack(">I", len(body)) + body)

@@ -17,9 +17,11 @@ from alloy_scripting.storage.state_memory import InMemoryStateStore
 pytestmark = pytest.mark.usefixtures("rogue_boot")
 
 
-def request(source: str, phase: ExecutionPhase = ExecutionPhase.MANUAL) -> RunRequest:
+def request(
+    source: str, phase: ExecutionPhase = ExecutionPhase.MANUAL, *, n: int = 7
+) -> RunRequest:
     event = EventType.BEFORE_CREATE if phase is ExecutionPhase.BEFORE else None
-    return RunRequest(source, phase, event=event, entity={"n": 7}, tenant_id="t")
+    return RunRequest(source, phase, event=event, entity={"n": n}, tenant_id="t")
 
 
 ABUSES = [
@@ -73,6 +75,23 @@ async def test_a_silent_worker_is_stopped_at_the_deadline() -> None:
         first = pool.pids()
         assert (await pool.run(request("ok"))).changes == {"seen": 7}  # a fresh worker
         assert pool.restarts == {"timeout": 1} and pool.pids() != first
+
+
+async def test_a_silent_run_pipelined_behind_another_is_stopped_at_its_own_deadline() -> None:
+    """Its clock starts when the run ahead is over (here after 60 ms); the timer that run
+    left (kept, not added and cancelled per run) neither ends it early nor lets it run on."""
+    async with WorkerPool(config=PoolConfig(size=1)) as pool:
+        for _ in range(3):  # quick so far: the next runs of this source are pipelined
+            assert (await pool.run(request("silence-if-one", n=0))).status.value == "success"
+        started = time.perf_counter()
+        ahead = asyncio.ensure_future(pool.run(request("silence-if-one", n=2)))
+        await asyncio.sleep(0)
+        result = await asyncio.wait_for(pool.run(request("silence-if-one", n=1)), 3)
+        took = time.perf_counter() - started
+        assert (await ahead).status is ExecutionStatus.SUCCESS
+        assert (result.status, result.limit) == (ExecutionStatus.TIMEOUT, "timeout")
+        deadline = 0.06 + pool.timing.timeout + pool.timing.kill_grace
+        assert deadline <= took <= deadline + 0.1, f"answered after {took * 1000:.0f} ms"
 
 
 async def test_the_worker_starts_clean() -> None:

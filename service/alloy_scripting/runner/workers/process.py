@@ -139,6 +139,8 @@ class WorkerProcess:
         self._waiter: asyncio.Future[None] | None = None
         self._broken: str | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._deadline_at: float | None = None
+        """When the current run's clock runs out (loop time); None: no clock running."""
         #: The worker's CPU seconds when its current run began (its last report).
         self.cpu_total: float | None = None
         self._cpu_budget: float | None = None
@@ -412,8 +414,8 @@ class WorkerProcess:
                     self._wall_cap = timing.wall_cap
                     self._arm(loop, loop.time() + budget)
                 elif kind == "host_call":
-                    assert self._timer is not None
-                    remaining = self._timer.when() - loop.time()
+                    assert self._deadline_at is not None
+                    remaining = self._deadline_at - loop.time()
                     self._disarm()
                     reply = await host(message)
                     if not self.alive:
@@ -480,11 +482,24 @@ class WorkerProcess:
         return Outcome("crash", detail=f"{detail} (exit status {code})")
 
     def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        """Start the clock: `_expire` at `when`. A timer already pending that fires no
+        later is kept (it re-arms itself for what is left when it fires early): runs
+        of a millisecond each would otherwise add and cancel a timer in the loop's heap
+        per run."""
+        self._deadline_at = when
+        timer = self._timer
+        if timer is not None:
+            if timer.when() <= when:
+                return
+            timer.cancel()
         self._timer = loop.call_at(when, self._expire)
 
     def _disarm(self) -> None:
+        """Stop the clock (a pending timer then does nothing when it fires)."""
+        self._deadline_at = None
+
+    def _cancel_timer(self) -> None:
+        self._deadline_at = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -495,9 +510,15 @@ class WorkerProcess:
         starved it, the script is not what is slow) gets more time, up to
         `Timing.wall_cap` in all, as a script in the service's own process would."""
         self._timer = None
+        deadline = self._deadline_at
+        if deadline is None:  # the clock was stopped after this timer was set
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() < deadline:  # set for an earlier run: the clock now runs longer
+            self._timer = loop.call_at(deadline, self._expire)
+            return
         budget = self._cpu_budget
         if budget is not None:
-            loop = asyncio.get_running_loop()
             now = cpu_seconds(self.pid)
             if (
                 now is not None
@@ -505,14 +526,15 @@ class WorkerProcess:
                 and now - self.cpu_total < budget / 5
                 and loop.time() - self._run_started < self._wall_cap
             ):
-                self._timer = loop.call_at(loop.time() + budget / 2, self._expire)
+                self._arm(loop, loop.time() + budget / 2)
                 return
+        self._deadline_at = None
         self._wake(_Deadline())
 
     def kill(self) -> None:
         if self.alive:
             self.alive = False
-            self._disarm()
+            self._cancel_timer()
             for run in self._open:  # the runs behind the one that ended it never start
                 _resolve(run, False)
             self._open.clear()
@@ -527,7 +549,7 @@ class WorkerProcess:
             return
         self._flush()
         self.alive = False
-        self._disarm()
+        self._cancel_timer()
         with contextlib.suppress(Exception):
             self._writer.close()
         try:

@@ -57,6 +57,8 @@ def run_inputs(request: dict[str, Any]) -> dict[str, Any]:
 
 
 _ENCODER = msgspec.json.Encoder()
+_JSON = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
+"""`json.dumps` with these arguments builds an encoder per call."""
 _DECODER = msgspec.json.Decoder()
 
 
@@ -72,7 +74,7 @@ def encode(message: dict[str, Any], *, plain: bool = False) -> bytes:
             return HEADER.pack(len(data)) + data
         except (TypeError, ValueError, OverflowError):
             pass
-    data = json.dumps(message, allow_nan=False, separators=(",", ":")).encode("ascii")
+    data = _JSON.encode(message).encode("ascii")
     return HEADER.pack(len(data)) + data
 
 
