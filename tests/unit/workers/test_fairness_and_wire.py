@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import os
 import struct
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 
 from alloy_scripting.engine import EngineConfig
 from alloy_scripting.model.enums import ExecutionPhase, ExecutionStatus
 from alloy_scripting.runner.workers import default_per_tenant, protocol
 from alloy_scripting.runner.workers.fairness import FairQueue, Waiter
+from alloy_scripting.runner.workers.metrics import RunTimings
 from alloy_scripting.runner.workers.protocol import ProtocolError
 from alloy_scripting.runner.workers.results import to_result
 
@@ -49,6 +53,51 @@ def test_frames_carry_json_only() -> None:
         protocol.frame_size(
             struct.pack(">I", protocol.MAX_RESPONSE_FRAME + 1), protocol.MAX_RESPONSE_FRAME
         )
+
+
+def read_back(frame: bytes) -> dict[str, object]:
+    """A frame as a worker reads it from its pipe."""
+    read, write = os.pipe()
+    try:
+        os.write(write, frame)
+        return protocol.read_frame_blocking(read, protocol.MAX_REQUEST_FRAME)
+    finally:
+        os.close(read)
+        os.close(write)
+
+
+def test_run_frames_are_messagepack_and_json_where_it_cannot_carry_a_value() -> None:
+    message = {"t": "run", "id": 7, "entity": {"a": [1, 2.5, None, True, "é"]}, "n": -(2**63)}
+    frame = protocol.encode_run(message)
+    assert frame[protocol.HEADER.size] != ord("{")  # MessagePack
+    assert read_back(frame) == message
+    nan = read_back(protocol.encode_run({"t": "run", "x": float("nan")}))["x"]
+    assert isinstance(nan, float) and math.isnan(nan)  # the engine in the worker refuses it
+    for awkward in ({"t": "run", "n": 2**70}, {"t": "run", "s": "\ud800"}):
+        frame = protocol.encode_run(awkward)
+        assert frame[protocol.HEADER.size] == ord("{")  # JSON
+        assert read_back(frame) == awkward
+    with pytest.raises(ValueError):  # neither carries it: the run is refused as before
+        protocol.encode_run({"t": "run", "n": 2**70, "x": float("inf")})
+    with pytest.raises(TypeError):
+        protocol.encode_run({"t": "run", "x": object()})
+    for body in (b"\xc1", b"\x93\x01\x02\x03", b"\x81\xa1t\x01"):  # not an object with a type
+        with pytest.raises(ProtocolError):
+            read_back(struct.pack(">I", len(body)) + body)
+
+
+def test_run_timings_are_exposed_as_a_prometheus_histogram() -> None:
+    timings = RunTimings("alloy_test_timings_seconds", "test", (0.001, 0.01))
+    registry = CollectorRegistry()
+    registry.register(timings)
+    for seconds in (0.0005, 0.001, 0.002, 3.0):
+        timings.observe(seconds)
+    text = generate_latest(registry).decode()
+    assert 'alloy_test_timings_seconds_bucket{le="0.001"} 2.0' in text  # le: 0.001 included
+    assert 'alloy_test_timings_seconds_bucket{le="0.01"} 3.0' in text
+    assert 'alloy_test_timings_seconds_bucket{le="+Inf"} 4.0' in text
+    assert "alloy_test_timings_seconds_count 4.0" in text
+    assert "alloy_test_timings_seconds_sum 3.0035" in text
 
 
 def _result(**fields: object) -> dict[str, object]:

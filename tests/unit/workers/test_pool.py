@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from prometheus_client import REGISTRY
 
 from alloy_scripting.engine import EngineConfig, create_default_engine
 from alloy_scripting.model.enums import EventType, ExecutionPhase, ExecutionStatus
@@ -169,9 +170,12 @@ async def test_a_saturating_tenant_does_not_hold_the_others_back() -> None:
         assert quiet.status is ExecutionStatus.SUCCESS
         # The noisy tenant's runs go one at a time (its cap): most of them still wait.
         assert sum(f.done() for f in noisy) <= 2, "the quiet run waited behind the noisy queue"
+        waiting = REGISTRY.get_sample_value("alloy_worker_waiting_runs")  # read when scraped
+        assert waiting == pool.queue.waiting() >= 3
         assert quiet_took < 0.5
         assert all(r.status is ExecutionStatus.SUCCESS for r in await asyncio.gather(*noisy))
         assert pool.queue.busy == {}
+        assert REGISTRY.get_sample_value("alloy_worker_waiting_runs") == 0
 
 
 async def test_a_run_waiting_past_its_deadline_is_answered_timeout() -> None:
@@ -218,3 +222,20 @@ async def test_a_worker_that_died_while_idle_is_replaced_before_a_run() -> None:
         result = await pool.run(manual("entity['m'] = 1"))
         assert result.status is ExecutionStatus.SUCCESS and result.changes == {"m": 1}
         assert pool.restarts == {"crash": 1} and victim not in pool.pids()
+
+
+async def test_not_a_number_in_a_runs_data_ends_as_it_does_in_process(pool: WorkerPool) -> None:
+    """NaN crosses to the worker (MessagePack carries it): untouched, the run succeeds; a
+    script that puts it into the entity fails, in the worker as in-process."""
+    engine = create_default_engine()
+    for source in ("entity['seen'] = True", "entity['y'] = entity['x']"):
+        result = await pool.run(manual(source, entity={"x": float("nan")}))
+        inline = engine.execute(source, phase="manual", entity={"x": float("nan")})
+        assert (result.status, result.changes, result.error and result.error.type) == (
+            inline.status,
+            inline.changes,
+            inline.error and inline.error.type,
+        ), source
+        assert result.status is (
+            ExecutionStatus.SUCCESS if "seen" in source else ExecutionStatus.ERROR
+        ), result

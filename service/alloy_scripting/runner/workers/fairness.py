@@ -26,7 +26,7 @@ class Waiter:
     """Seconds its run is expected to take (the pool's estimate, for pipelining)."""
 
 
-@dataclass(slots=True)
+@dataclass(eq=False, slots=True, weakref_slot=True)
 class FairQueue:
     per_tenant: int
     busy: dict[str, int] = field(default_factory=dict)

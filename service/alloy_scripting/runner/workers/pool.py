@@ -181,6 +181,7 @@ class WorkerPool:
         self.config = config or PoolConfig()
         self.http = http  # None: the HTTP helpers answer "not configured"; closed with the pool
         self.queue = FairQueue(self.config.tenant_cap)
+        metrics.count_waiting(self.queue)
         self.timing = Timing(
             self.engine_config.timeout, self.config.kill_grace, self.config.compile_allowance
         )
@@ -372,9 +373,10 @@ class WorkerPool:
         pipeline waiting runs on busy workers (`_pipelined`)."""
         while self._dispatch_one():
             pass
-        metrics.WAITING.set(self.queue.waiting())
 
     def _dispatch_one(self) -> bool:
+        if not self.queue.queues:  # no run waits
+            return False
         if self._idle:
             # Below its cap first; else (every waiting tenant at its cap) a quick run.
             waiter = self.queue.next_waiter() or self.queue.next_quick(self.config.borrow_below)
@@ -445,7 +447,6 @@ class WorkerPool:
         loop = asyncio.get_running_loop()
         waiter = Waiter(tenant, loop.create_future(), loop.time(), cost)
         self.queue.push(waiter)
-        metrics.WAITING.set(self.queue.waiting())
         limit = self.config.max_wait if wait_limit is None else wait_limit
         # A timer on the waiter's own future (no `wait_for` task per waiting run).
         timer = loop.call_later(max(limit, 0.0), _give_up, waiter.future)
@@ -454,7 +455,6 @@ class WorkerPool:
             return worker
         except BaseException:
             self.queue.discard(waiter)
-            metrics.WAITING.set(self.queue.waiting())
             if waiter.future.done() and not waiter.future.cancelled():
                 if waiter.future.exception() is None:  # a worker arrived as we gave up
                     self._release(waiter.future.result(), tenant, cost)
@@ -536,7 +536,7 @@ class WorkerPool:
         cost = self._expected_cost(request)
         try:
             message = request.frame()
-            frame = protocol.encode(message)
+            frame = protocol.encode_run(message)
             if len(frame) > protocol.MAX_REQUEST_FRAME:
                 raise ValueError(f"more than {protocol.MAX_REQUEST_FRAME} bytes")
         except (TypeError, ValueError) as error:

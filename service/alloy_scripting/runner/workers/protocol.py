@@ -11,6 +11,12 @@ pays for every run and host call), with `json` as the reference: a body msgspec 
 (a lone surrogate escape, an integer beyond its range, bad UTF-8) goes through `json` with
 exactly the rules below, so the service accepts and refuses the same frames as before.
 
+`run` frames (parent -> worker, one per run) are MessagePack (`encode_run`: msgspec,
+~10x cheaper than `json` for the service), or JSON where MessagePack cannot carry a value
+(an int beyond 64 bits, a lone surrogate); the worker tells them apart by the first byte
+(a JSON object starts with `{`, a MessagePack map never does). A NaN or an infinity in a
+run's data crosses as it is, and the engine in the worker refuses it as it does in-process.
+
 Parent -> worker: `run` (a script, its data and limits), `host_reply` (the answer to a host
 call). Worker -> parent: `ready` (after start-up, with what confinement it got), `host_call`
 (a helper needs I/O done by the parent), `result` (a run's outcome as plain data).
@@ -75,6 +81,21 @@ def encode(message: dict[str, Any], *, plain: bool = False) -> bytes:
         except (TypeError, ValueError, OverflowError):
             pass
     data = _JSON.encode(message).encode("ascii")
+    return HEADER.pack(len(data)) + data
+
+
+_PACKER = msgspec.msgpack.Encoder()
+_UNPACKER = msgspec.msgpack.Decoder()
+_JSON_OBJECT = ord("{")
+
+
+def encode_run(message: dict[str, Any]) -> bytes:
+    """A `run` frame: MessagePack, or JSON (`encode`, its rules and errors) for what
+    MessagePack cannot carry."""
+    try:
+        data = _PACKER.encode(message)
+    except (TypeError, ValueError, OverflowError):
+        return encode(message)
     return HEADER.pack(len(data)) + data
 
 
@@ -189,8 +210,18 @@ def _read_exactly(fd: int, size: int) -> bytes:
 
 
 def read_frame_blocking(fd: int, limit: int) -> dict[str, Any]:
+    """The next frame from the service: JSON, or MessagePack (a `run`, `encode_run`)."""
     header = _read_exactly(fd, HEADER.size)
-    return decode(_read_exactly(fd, frame_size(header, limit)))
+    body = _read_exactly(fd, frame_size(header, limit))
+    if not body or body[0] == _JSON_OBJECT:
+        return decode(body)
+    try:
+        message = _UNPACKER.decode(body)
+    except (msgspec.DecodeError, RecursionError):
+        raise ProtocolError("undecodable frame") from None
+    if type(message) is not dict or type(message.get("t")) is not str:
+        raise ProtocolError("a frame must be an object with a type")
+    return message
 
 
 def write_all(fd: int, data: bytes) -> None:
