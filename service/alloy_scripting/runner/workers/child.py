@@ -28,7 +28,7 @@ EXIT_FAILED = 4
 
 
 #: Run frames the service may send ahead of the one running (it pipelines a few).
-MAX_QUEUED_RUNS = 16
+MAX_QUEUED_RUNS = 64
 
 
 class Channel:

@@ -86,7 +86,7 @@ class PoolConfig:
     pipeline_below: float = 0.002
     #: Pipelining: at most this many runs sent to one worker at once (the running one
     #: included), all of them expected to end within `pipeline_below`.
-    pipeline_depth: int = 16
+    pipeline_depth: int = 64
     #: Borrowing: a tenant at its cap may still take an idle worker for a run expected to
     #: take at most this long (its script's last run) when no run of another tenant
     #: waits; the worker is free again within that time, so the cap's promise (capacity
