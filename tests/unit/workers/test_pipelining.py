@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 
 import pytest
 
@@ -113,3 +114,40 @@ def test_pipeline_depth_is_bounded_by_what_a_worker_queues() -> None:
         PoolConfig(size=1, pipeline_depth=MAX_QUEUED_RUNS + 2)
     with pytest.raises(ValueError, match="pipeline_depth"):
         PoolConfig(size=1, pipeline_depth=0)
+
+
+async def test_the_results_read_together_end_their_runs_in_the_same_turn() -> None:
+    """Frames are handed to their runs as they are read, not by one coroutine per run in
+    turn: runs pipelined onto a worker whose results arrive in one read all end in the
+    same turn of the event loop (so their answers leave together), not one turn apart."""
+    loop = asyncio.get_running_loop()
+    turn = 0
+
+    def tick() -> None:
+        nonlocal turn
+        turn += 1
+        loop.call_soon(tick)
+
+    async with WorkerPool(LONG, PoolConfig(size=1)) as pool:
+        await pool.run(manual(QUICK))  # known quick: the runs below are pipelined
+        await pool.run(manual(LOOP, entity={"n": 1}))  # learned quick, slow for a large n
+        seen = record_takes(pool)
+        ended: list[int] = []
+
+        async def run(source: str, n: int) -> None:
+            result = await pool.run(manual(source, entity={"n": n}))
+            assert result.status is ExecutionStatus.SUCCESS, result
+            ended.append(turn)
+
+        # The first keeps the worker busy (~20 ms) while the others are handed out.
+        runs = [asyncio.ensure_future(run(LOOP, 50_000))]
+        runs += [asyncio.ensure_future(run(QUICK, n)) for n in range(10)]
+        for _ in range(5):  # the runs are handed out and their frames written
+            await asyncio.sleep(0)
+        assert len(seen) == 11, "the runs were not all sent to the busy worker"
+        # The loop is held (deliberately blocking) while the worker answers them all:
+        # one read then takes every result.
+        time.sleep(0.5)  # noqa: ASYNC251
+        loop.call_soon(tick)
+        await asyncio.gather(*runs)
+        assert len(set(ended)) <= 3, f"the runs ended over {len(set(ended))} turns"

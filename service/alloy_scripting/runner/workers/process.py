@@ -109,10 +109,6 @@ def _seconds(value: Any, default: float | None = None) -> float | None:
     return default
 
 
-class _Deadline(Exception):
-    """The run's clock ran out (raised into the coroutine waiting for a frame)."""
-
-
 #: Frames a worker may have sent that the service has not taken yet: a `started` and a
 #: `result` for each run sent to it at once (at most `MAX_QUEUED_RUNS` behind the
 #: running one); more is a flood, and a protocol error.
@@ -146,12 +142,15 @@ class WorkerProcess:
         self._cpu_budget: float | None = None
         self._run_started = 0.0
         self._wall_cap = 0.0
-        #: Done-futures of the runs sent and not over yet, oldest (the running one) first:
-        #: True when a run ended with the worker fit to go on.
-        self._open: deque[asyncio.Future[bool]] = deque()
-        self._last: asyncio.Future[bool] | None = None
-        self._overdue_run: asyncio.Future[bool] | None = None
-        self._background: asyncio.Task[None] | None = None
+        self._runs: deque[_Run] = deque()
+        """The runs sent and not over, in the order the worker takes them: the first is
+        running (or, `overdue`, still running after its `timeout` answer)."""
+        self._serving = False
+        """Started up: frames now belong to runs (`_pump`), not to `_next`."""
+        self._host_call: asyncio.Task[None] | None = None
+        """The running run's host call being answered (frames wait meanwhile)."""
+        self._settling: asyncio.Future[bool] | None = None
+        self._death_report: asyncio.Task[None] | None = None
         #: Runs the pool has given this worker and not taken back (`WorkerPool`), and the
         #: seconds they are expected to take.
         self.in_flight = 0
@@ -259,19 +258,25 @@ class WorkerProcess:
     # -- frames ----------------------------------------------------------------------------
 
     def _on_frame(self, frame: dict[str, Any]) -> None:
-        """Every frame the worker sends, in order, for `_next`; a flood ends the reading
-        (and so the worker)."""
+        """Every frame the worker sends, in order: to `_next` while it starts, then to
+        its runs (`_pump`), as the bytes arrive; a flood ends the reading (and so the
+        worker)."""
         if len(self._frames) >= MAX_UNREAD_FRAMES:
             self._reader.close("the worker sends frames nobody asked for")
             return
         self._frames.append(frame)
-        self._wake(None)
+        if self._serving:
+            self._pump()
+        else:
+            self._wake(None)
 
     def _on_close(self, reason: str) -> None:
         """The channel broke (a protocol error, EOF, a pipe error) or was closed by us."""
         if self._broken is None:
             self._broken = reason or "the channel broke"
         self._wake(None)
+        if self._runs and self.alive:
+            self._fail(self._broken)
 
     def _wake(self, error: BaseException | None) -> None:
         waiter = self._waiter
@@ -301,40 +306,34 @@ class WorkerProcess:
         once, also behind runs still in flight (pipelining: the worker takes it as soon as
         it is done with them, without waiting for the service); its clock starts when
         the runs ahead of it are over. `unstarted`: the worker died or was replaced while a
-        run ahead of this one held it, so this one never ran (the pool runs it elsewhere)."""
-        loop = asyncio.get_running_loop()
-        previous = self._last
-        if previous is not None and previous.done():
-            previous = None
-        if previous is None and self._frames:  # sent between runs: nobody asked for it
+        run ahead of this one held it, so this one never ran (the pool runs it elsewhere).
+
+        The worker's frames are handled as they arrive (`_pump`), not by a coroutine per
+        run in turn: the results of a batch's runs pipelined onto a worker end their runs
+        in the turn of the event loop that reads them, so their answers leave together."""
+        if not self._runs and self._frames:  # sent between runs: nobody asked for it
             self.kill()
             return Outcome("crash", detail="the worker sent frames between runs")
         if not self.alive:
             return Outcome("unstarted")
-        done: asyncio.Future[bool] = loop.create_future()
-        self._last = done
-        self._open.append(done)
+        self._serving = True
+        run = _Run(run_id, source, timing, host, asyncio.get_running_loop().create_future())
+        self._runs.append(run)
         self.runs += 1
+        self._post(frame)
+        if len(self._runs) == 1:
+            self._begin(run)
         try:
-            self._post(frame)
-            # Shielded: our frame is in the pipe whatever happens to this caller.
-            if previous is not None and (not await asyncio.shield(previous) or not self.alive):
-                _resolve(done, False)
-                return Outcome("unstarted")
-        except (ConnectionError, OSError) as error:
-            self.kill()
-            return await self._death(str(error))
+            return await asyncio.shield(run.outcome)
         except BaseException:
-            # Cancelled while waiting behind another run: our run's frames must still be
-            # taken off the channel (and its deadline kept) before the next run's.
-            self._background = loop.create_task(
-                self._abandon(previous, done, run_id, source, timing)
-            )
+            if self._runs and self._runs[0] is run and not run.overdue:
+                self._disarm()
+                self.kill()  # cancelled mid-run: the worker's state is unknown
+            else:
+                # Cancelled while waiting behind another run: it runs when its turn comes,
+                # nobody sees its result, and a host call from it ends the worker.
+                run.host = None
             raise
-        try:
-            return await self._serve(run_id, source, timing, host)
-        finally:
-            self._over(done)
 
     def _post(self, frame: bytes) -> None:
         if not self._outbox:
@@ -346,127 +345,141 @@ class WorkerProcess:
         if self.alive and frames:
             self._writer.write(frames[0] if len(frames) == 1 else b"".join(frames))
 
-    def _over(self, done: asyncio.Future[bool]) -> None:
-        """A run's `_serve` ended: the next may start, unless this one is overdue (then
-        `settle` says how it ended)."""
-        if self.overdue and self.alive:
-            self._overdue_run = done
-            return
-        _resolve(done, self.alive)
-        if done in self._open:
-            self._open.remove(done)
-
     @property
     def abandoning(self) -> bool:
         """A run whose caller went away is still to be taken off the channel."""
-        return self._background is not None and not self._background.done()
+        return any(run.host is None for run in self._runs)
 
-    async def _abandon(
-        self,
-        previous: asyncio.Future[bool] | None,
-        done: asyncio.Future[bool],
-        run_id: int,
-        source: str,
-        timing: Timing,
-    ) -> None:
-        """A run whose caller went away before it started: it runs when its turn comes,
-        nobody sees its result, and a host call from it ends the worker."""
-        if previous is not None and (not await asyncio.shield(previous) or not self.alive):
-            _resolve(done, False)
-            return
-
-        async def refuse(message: dict[str, Any]) -> dict[str, Any]:
-            raise protocol.ProtocolError("a host call from an abandoned run")
-
-        try:
-            if (await self._serve(run_id, source, timing, refuse)).kind == "timeout":
-                self.kill()  # nobody waits to settle it
-        finally:
-            self._over(done)
-
-    async def _serve(self, run_id: int, source: str, timing: Timing, host: HostHandler) -> Outcome:
-        """The run at the head of the channel, its frame sent: its frames until the result,
-        under its deadline."""
+    def _begin(self, run: _Run, *, compiled: bool = False) -> None:
+        """The run at the head of the channel starts: its clock (from now again, without
+        the compile allowance, once the worker says it compiled: `compiled`)."""
         loop = asyncio.get_running_loop()
-        compiling = source not in self.known
-        budget = timing.timeout + timing.kill_grace
+        timing = run.timing
+        run.compiling = not compiled and run.source not in self.known
+        allowance = timing.compile_allowance if run.compiling else 0.0
         self._run_started = loop.time()
-        self._wall_cap = timing.wall_cap + (timing.compile_allowance if compiling else 0.0)
-        self._cpu_budget = budget + (timing.compile_allowance if compiling else 0.0)
+        self._wall_cap = timing.wall_cap + allowance
+        self._cpu_budget = timing.timeout + timing.kill_grace + allowance
         self._arm(loop, loop.time() + self._cpu_budget)
-        try:
-            while True:
-                message = await self._next()
-                kind = message["t"]
+
+    def _pump(self) -> None:
+        """Hand the frames received to the runs they belong to, in order: a `result` ends
+        the running run and starts the next one's clock; a `host_call` is answered by a
+        task (frames wait until it is); anything else breaks the protocol."""
+        while self._frames and self._host_call is None and self.alive and self._runs:
+            head = self._runs[0]
+            message = self._frames.popleft()
+            kind = message["t"]
+            if head.overdue:  # answered `timeout`; `settle` waits for it to finish
                 if kind == "result":
-                    if message.get("id") != run_id:
-                        raise protocol.ProtocolError("a result for another run")
                     self._disarm()
-                    self._cpu_budget = None
-                    self.known.add(source)
-                    self.cpu_total = _seconds(message.get("cpu_total"), self.cpu_total)
-                    return Outcome("result", message)
-                if kind == "started" and compiling:
-                    compiling = False
-                    self.cpu_total = cpu_seconds(self.pid) or self.cpu_total
-                    self._cpu_budget = budget
-                    self._run_started = loop.time()
-                    self._wall_cap = timing.wall_cap
-                    self._arm(loop, loop.time() + budget)
-                elif kind == "host_call":
-                    assert self._deadline_at is not None
-                    remaining = self._deadline_at - loop.time()
-                    self._disarm()
-                    reply = await host(message)
-                    if not self.alive:
-                        return Outcome("crash", detail="stopped during a host call")
-                    self._writer.write(protocol.encode(reply))
-                    self._arm(loop, loop.time() + max(remaining, 0.0))
-                else:
-                    raise protocol.ProtocolError(f"unexpected frame {kind[:40]!r}")
-        except _Deadline:
-            # Answered now; the worker may still come back with its own result (`settle`).
-            self._cpu_budget = None
-            self.overdue = True
-            return Outcome("timeout")
-        except (protocol.ProtocolError, ConnectionError, OSError) as error:
-            self._disarm()
-            self.kill()
-            return await self._death(str(error))
-        except BaseException:
-            self._disarm()
-            self.kill()  # cancelled mid-run: the worker's state is unknown
-            raise
+                    self._runs.popleft()
+                    self.overdue = False
+                    if self._settling is not None and not self._settling.done():
+                        self._settling.set_result(True)
+                    if self._runs:
+                        self._begin(self._runs[0])
+                elif kind != "started":  # a host call now would get no answer
+                    self._fail("a frame from a run answered timeout")
+                continue
+            if kind == "result":
+                if message.get("id") != head.run_id:
+                    self._fail("a result for another run")
+                    return
+                self._disarm()
+                self._cpu_budget = None
+                self.known.add(head.source)
+                self.cpu_total = _seconds(message.get("cpu_total"), self.cpu_total)
+                self._runs.popleft()
+                _settle(head.outcome, Outcome("result", message))
+                if self._runs:
+                    self._begin(self._runs[0])
+            elif kind == "started" and head.compiling:
+                self.cpu_total = cpu_seconds(self.pid) or self.cpu_total
+                self._begin(head, compiled=True)
+            elif kind == "host_call" and head.host is not None:
+                head.called = True
+                loop = asyncio.get_running_loop()
+                assert self._deadline_at is not None
+                remaining = self._deadline_at - loop.time()
+                self._disarm()
+                self._host_call = loop.create_task(self._answer(head, message, remaining))
+            elif kind == "host_call":
+                self._fail("a host call from an abandoned run")
+                return
+            else:
+                self._fail(f"unexpected frame {kind[:40]!r}")
+                return
+
+    async def _answer(self, head: _Run, message: dict[str, Any], remaining: float) -> None:
+        """A host call of the running run: the service does the I/O, the worker waits, the
+        run's clock is stopped meanwhile."""
+        assert head.host is not None
+        try:
+            reply = await head.host(message)
+        except protocol.ProtocolError as error:
+            self._host_call = None
+            if self.alive:
+                self._fail(str(error))
+            return
+        except BaseException as error:
+            self._host_call = None
+            if self.alive:
+                logger.exception("a host call of worker %d failed", self.pid)
+                self._fail(f"the host call failed: {type(error).__name__}")
+            if not isinstance(error, Exception):
+                raise
+            return
+        self._host_call = None
+        if not self.alive or not self._runs or self._runs[0] is not head:
+            return
+        self._writer.write(protocol.encode(reply))
+        loop = asyncio.get_running_loop()
+        self._arm(loop, loop.time() + max(remaining, 0.0))
+        self._pump()
+
+    def _deadline_passed(self) -> None:
+        """The running run's clock ran out: answered `timeout` now; the worker may still
+        come back with its own result (`settle`). An overdue run's second deadline, or a
+        run nobody waits for, ends the worker."""
+        head = self._runs[0] if self._runs else None
+        if head is None:
+            return
+        if head.overdue or head.host is None:
+            self._fail("past its deadline")
+            return
+        self._cpu_budget = None
+        head.overdue = True
+        self.overdue = True
+        _settle(head.outcome, Outcome("timeout"))
+
+    def _fail(self, detail: str) -> None:
+        """The worker broke the protocol or its channel: it is killed; the running run
+        ends with why (its exit status), the runs behind it as `kill` ends them."""
+        head = self._runs.popleft() if self._runs else None
+        self._disarm()
+        self.kill()
+        if head is not None and not head.overdue and not head.outcome.done():
+            self._death_report = asyncio.get_running_loop().create_task(self._report(head, detail))
+
+    async def _report(self, head: _Run, detail: str) -> None:
+        _settle(head.outcome, await self._death(detail))
 
     async def settle(self, within: float) -> bool:
         """After a `timeout` answer: wait at most `within` seconds for the worker to finish
         the script (its late result is dropped). True if it did and can serve again; else
         it is killed."""
+        if not (self._runs and self._runs[0].overdue):
+            return self.alive
+        if not self.alive:
+            return False
         loop = asyncio.get_running_loop()
+        self._settling = loop.create_future()
         self._arm(loop, loop.time() + within)
         try:
-            while True:
-                message = await self._next()
-                if message["t"] == "result":
-                    self._disarm()
-                    self.overdue = False
-                    self._settled(True)
-                    return True
-                if message["t"] != "started":  # a host call now would get no answer
-                    break
-        except (_Deadline, protocol.ProtocolError):
-            pass
-        self._disarm()
-        self.kill()
-        self._settled(False)
-        return False
-
-    def _settled(self, ok: bool) -> None:
-        run, self._overdue_run = self._overdue_run, None
-        if run is not None:
-            _resolve(run, ok)
-            if run in self._open:
-                self._open.remove(run)
+            return await self._settling
+        finally:
+            self._settling = None
 
     async def _death(self, detail: str) -> Outcome:
         """Why the channel broke, from the exit status (the worker was just killed if it
@@ -529,15 +542,31 @@ class WorkerProcess:
                 self._arm(loop, loop.time() + budget / 2)
                 return
         self._deadline_at = None
-        self._wake(_Deadline())
+        self._deadline_passed()
+
+    def _end_runs(self, first: Outcome | None) -> None:
+        """The worker is gone: the running run ends as `first` if given; a run that made
+        a host call as an error (what it asked for may have happened: never run again);
+        the others never started, and run elsewhere (`unstarted`: nothing of theirs left
+        the worker, whose every effect is a host call)."""
+        runs, self._runs = self._runs, deque()
+        for index, run in enumerate(runs):
+            if index == 0 and first is not None:
+                outcome = first
+            elif run.called:
+                outcome = Outcome("crash", detail="its worker was stopped during the run")
+            else:
+                outcome = Outcome("unstarted")
+            _settle(run.outcome, outcome)
+        if self._settling is not None and not self._settling.done():
+            self._settling.set_result(False)
+        self.overdue = False
 
     def kill(self) -> None:
         if self.alive:
             self.alive = False
             self._cancel_timer()
-            for run in self._open:  # the runs behind the one that ended it never start
-                _resolve(run, False)
-            self._open.clear()
+            self._end_runs(None)
             _kill(self.process)
             self._reader.close("stopped")
             # Reap it: a killed worker must not linger as a zombie.
@@ -550,6 +579,7 @@ class WorkerProcess:
         self._flush()
         self.alive = False
         self._cancel_timer()
+        self._end_runs(Outcome("crash", detail="the worker was stopped"))
         with contextlib.suppress(Exception):
             self._writer.close()
         try:
@@ -560,9 +590,26 @@ class WorkerProcess:
         self._reader.close("stopped")
 
 
-def _resolve(future: asyncio.Future[bool], ok: bool) -> None:
+@dataclass(eq=False, slots=True)
+class _Run:
+    """A run sent to the worker and not over."""
+
+    run_id: int
+    source: str
+    timing: Timing
+    host: HostHandler | None
+    """Answers its host calls; None once its caller went away (abandoned)."""
+    outcome: asyncio.Future[Outcome]
+    compiling: bool = False
+    called: bool = False
+    """It made a host call."""
+    overdue: bool = False
+    """Answered `timeout` and still running in the worker."""
+
+
+def _settle(future: asyncio.Future[Outcome], outcome: Outcome) -> None:
     if not future.done():
-        future.set_result(ok)
+        future.set_result(outcome)
 
 
 def _kill(process: ProcessHandle) -> None:
