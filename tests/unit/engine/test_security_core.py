@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from alloy_scripting.engine import ExecutionStatus, ScriptEngine
+from alloy_scripting.engine import EngineConfig, ExecutionStatus, ScriptEngine
 
 from .conftest import src
 
@@ -394,7 +394,12 @@ def test_guard_walks_count_as_work(engine: ScriptEngine, source: str) -> None:
     assert time.perf_counter() - started < 10 * engine.config.timeout
 
 
-def test_identity_needs_no_walk(engine: ScriptEngine) -> None:
+def test_identity_needs_no_walk() -> None:
+    """`is` compares identities: no guard walks the million elements. Were each of the
+    200 lines to walk them (tens of milliseconds a walk), the run would take seconds; 1 s
+    leaves room for a pause of the collector over a whole test session's heap (a CI run
+    once saw 0.74 s for this script under the default 100 ms deadline)."""
+    engine = ScriptEngine(EngineConfig(timeout=1.0))
     source = "L = [[0] * 99 for i in range(9999)]\n" + "c = L is L\n" * 200
     source += 'entity["same"] = L is L\n'
     result = engine.execute(source, entity={"a": 1})

@@ -1,20 +1,23 @@
-"""The service's handle on one worker process: start it, run one script on it, kill it.
+"""The service's handle on one worker process: start it, run scripts on it, kill it.
 
-The worker is a fresh interpreter (`sys.executable -I -B`, never a fork of the service)
-started with an environment of its own (`PATH` and a locale: no `ALLOY_*` settings, no
-database or broker URLs, no keys), `/` as its working directory, its own session (a
-signal to the service's process group does not reach it) and only its three pipes
-(`close_fds`). Its stderr is drained into the service log, a bounded number of lines.
+The worker is a fresh interpreter (`sys.executable -I -B`, never a fork of the service;
+spawned, or forked by the pool's zygote, `forkserver`) with an environment of its own
+(`PATH` and a locale: no `ALLOY_*` settings, no database or broker URLs, no keys), `/` as
+its working directory, its own session (a signal to the service's process group does not
+reach it) and only its three pipes. Its stderr is drained into the service log, a bounded
+number of lines.
 
-`execute` sends a `run` frame and takes frames until the `result`, with a timer at the
-run's deadline: the engine's own timeout plus `kill_grace` (plus `compile_allowance`
-until the worker says it compiled a source it had not seen). Waiting on host calls stops
-that clock. Whatever the worker does, `execute` returns an `Outcome` by the deadline: past
-it, the run is answered `timeout` at once and the worker is `overdue`; `settle` then gives
-it a short while to come back on its own (the engine's in-band timeout usually ends the
-script within milliseconds, and a fresh interpreter costs far more than that wait), and
-kills it if it does not. The worker's output pipe is read by a `protocol.FrameReader`
-(frames decoded as their bytes arrive, no reader task), so a worker that floods or breaks
+`execute` sends a `run` frame (behind the runs already sent: pipelining) and waits for the
+run's `Outcome`. The worker's frames are handed to the runs as they are read (`_pump`, on
+the `protocol.FrameReader` callback: no reader task, no coroutine per run serving the
+channel in turn), so the results read together end their runs in the same turn of the
+event loop. The running run has a timer at its deadline: the engine's own timeout plus
+`kill_grace` (plus `compile_allowance` until the worker says it compiled a source it had
+not seen); its clock starts when the run ahead of it is over, and stops while a host call
+is answered. Whatever the worker does, a run has its `Outcome` by the deadline: past it,
+the run is answered `timeout` at once and the worker is `overdue`; `settle` then gives it
+a short while to come back on its own (the engine's in-band timeout usually ends the
+script within milliseconds), and kills it if it does not. A worker that floods or breaks
 the channel is caught even between runs.
 """
 
