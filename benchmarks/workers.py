@@ -110,7 +110,9 @@ async def serve(prefix: str, mode: str, noisy_n: int) -> None:
         await client.close()
 
 
-async def measure(prefix: str, sequential: int, total: int, in_flight: int) -> dict[str, float]:
+async def measure(
+    prefix: str, sequential: int, total: int, in_flight: int, orders: int
+) -> dict[str, float]:
     from alloy_scripting.client.kafka import HookClient
 
     async with HookClient(BOOTSTRAP, topic_prefix=prefix, timeout=60) as hooks:
@@ -140,7 +142,7 @@ async def measure(prefix: str, sequential: int, total: int, in_flight: int) -> d
 
         for i in range(10):
             await totals(f"ow{i}")
-        order_rps = await throughput(lambda i: totals(f"o{i}"), total // 2, in_flight)
+        order_rps = await throughput(lambda i: totals(f"o{i}"), orders, in_flight)
 
         for i in range(5):  # the noisy script compiled in the workers
             await hooks.before("deal", "before_create", f"nw{i}", {"x": 1}, tenant_id="noisy")
@@ -194,7 +196,8 @@ def main() -> None:
     parser.add_argument("--prefix", default="")
     parser.add_argument("--noisy-n", type=int, default=0)
     parser.add_argument("--sequential", type=int, default=1000)
-    parser.add_argument("--total", type=int, default=5000)
+    parser.add_argument("--total", type=int, default=20_000)  # as hooks.py: sustained
+    parser.add_argument("--orders", type=int, default=1000, help="order-script requests")
     parser.add_argument("--in-flight", type=int, default=256)
     parser.add_argument("--noisy-ms", type=float, default=70.0, help="noisy script, in-process")
     args = parser.parse_args()
@@ -208,7 +211,7 @@ def main() -> None:
         lambda mode, prefix: run_server(
             __file__, mode, mode, "--prefix", prefix, "--noisy-n", str(noisy_n)
         ),
-        lambda prefix: measure(prefix, args.sequential, args.total, args.in_flight),
+        lambda prefix: measure(prefix, args.sequential, args.total, args.in_flight, args.orders),
     )
     inline, pool = results["inline"], results["pool"]
     print(f"{'':44}{'inline':>10}{'pool':>10}{'pool/inline':>13}")
@@ -234,7 +237,8 @@ def main() -> None:
     print(
         f"(noisy script: {noisy_n} iterations, ~{args.noisy_ms:g} ms in-process, 10/s; "
         f"{args.sequential} "
-        f"sequential requests; {args.total} with {args.in_flight} in flight)"
+        f"sequential requests; {args.total} with {args.in_flight} in flight, "
+        f"{args.orders} order-script requests)"
     )
 
 
