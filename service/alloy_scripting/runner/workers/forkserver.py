@@ -24,10 +24,10 @@ import logging
 import os
 import signal
 import socket
-import sys
 from collections import deque
 from typing import Any
 
+from alloy_scripting.runner.workers.process import drain_log, kill_process, spawn_clean
 from alloy_scripting.runner.workers.zygote import MAX_MESSAGE
 
 logger = logging.getLogger("alloy.workers")
@@ -101,23 +101,17 @@ class ForkServer:
 
     @classmethod
     async def start(cls, init: dict[str, Any], start_timeout: float) -> ForkServer:
-        """Start the zygote with the pool's `init` (see `WorkerProcess.start` for how a
-        clean interpreter is started); returns once it is warm."""
-        from alloy_scripting.runner.workers.process import _PACKAGE_ROOT, WORKER_ENV, _drain
-
+        """Start the zygote (a clean interpreter: `spawn_clean`) with the pool's `init`;
+        returns once it is warm."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-I", "-B", "-c", _BOOT, _PACKAGE_ROOT, str(theirs.fileno()),
+            process = await spawn_clean(
+                _BOOT,
+                str(theirs.fileno()),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
-                env=WORKER_ENV,
-                cwd="/",
-                close_fds=True,
                 pass_fds=(theirs.fileno(),),
-                start_new_session=True,
-            )  # fmt: skip
+            )
         except BaseException:
             ours.close()
             raise
@@ -126,7 +120,7 @@ class ForkServer:
         ours.setblocking(False)
         server = cls(process, ours)
         if process.stderr is not None:
-            server._log = server._loop.create_task(_drain(process.stderr, process.pid))
+            server._log = server._loop.create_task(drain_log(process.stderr, process.pid))
         server._loop.add_reader(ours, server._readable)
         try:
             server._send({"t": "init", **init})
@@ -233,9 +227,7 @@ class ForkServer:
                 answer.set_exception(error)
         for child in list(self._children.values()):
             child.watch(self._loop)
-        with contextlib.suppress(ProcessLookupError):
-            if self.process.returncode is None:
-                self.process.kill()
+        kill_process(self.process)
 
     async def stop(self) -> None:
         """Close the zygote (its children are the pool's to stop)."""

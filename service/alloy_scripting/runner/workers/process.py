@@ -128,8 +128,6 @@ class WorkerProcess:
         self.alive = True
         #: Replaced by a fresh worker (recycling): leaves the pool when its run ends.
         self.retired = False
-        #: Still running a script whose run was answered `timeout` (see `settle`).
-        self.overdue = False
         self._writer = writer
         self._outbox: list[bytes] = []
         """Run frames written at the end of this turn of the event loop, in one write: the
@@ -148,8 +146,6 @@ class WorkerProcess:
         self._runs: deque[_Run] = deque()
         """The runs sent and not over, in the order the worker takes them: the first is
         running (or, `overdue`, still running after its `timeout` answer)."""
-        self._serving = False
-        """Started up: frames now belong to runs (`_pump`), not to `_next`."""
         self._host_call: asyncio.Task[None] | None = None
         """The running run's host call being answered (frames wait meanwhile)."""
         self._settling: asyncio.Future[bool] | None = None
@@ -170,16 +166,7 @@ class WorkerProcess:
     async def start(cls, init: dict[str, Any], start_timeout: float) -> WorkerProcess:
         output, child_output = os.pipe()  # read by a `FrameReader`, not a stream
         try:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-I", "-B", "-c", _BOOT, _PACKAGE_ROOT,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=child_output,
-                stderr=asyncio.subprocess.PIPE,
-                env=WORKER_ENV,
-                cwd="/",
-                close_fds=True,
-                start_new_session=True,
-            )  # fmt: skip
+            process = await spawn_clean(_BOOT, stdin=asyncio.subprocess.PIPE, stdout=child_output)
         except BaseException:
             os.close(output)
             raise
@@ -189,7 +176,7 @@ class WorkerProcess:
         worker = cls(process, process.stdin)
         if process.stderr is not None:
             worker._log = asyncio.get_running_loop().create_task(
-                _drain(process.stderr, process.pid)
+                drain_log(process.stderr, process.pid)
             )
         await worker._connect(output, protocol.encode({"t": "init", **init}), start_timeout)
         return worker
@@ -221,7 +208,7 @@ class WorkerProcess:
             process.kill()
             raise
         worker = cls(process, writer)
-        worker._log = loop.create_task(_drain(stderr, process.pid))
+        worker._log = loop.create_task(drain_log(stderr, process.pid))
         await worker._connect(output, None, start_timeout)
         return worker
 
@@ -241,12 +228,17 @@ class WorkerProcess:
             self._reader.close("not started")
             pipe.close()
             self._writer.close()
-            _kill(self.process)
+            kill_process(self.process)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.process.wait(), 5)
             raise
         self.ready = ready
         self.cpu_total = _seconds(ready.get("cpu_total"))
+
+    @property
+    def overdue(self) -> bool:
+        """Still running a script whose run was answered `timeout` (see `settle`)."""
+        return bool(self._runs) and self._runs[0].overdue
 
     @property
     def healthy(self) -> bool:
@@ -268,7 +260,7 @@ class WorkerProcess:
             self._reader.close("the worker sends frames nobody asked for")
             return
         self._frames.append(frame)
-        if self._serving:
+        if self.ready:  # started up: frames belong to runs now
             self._pump()
         else:
             self._wake(None)
@@ -319,7 +311,6 @@ class WorkerProcess:
             return Outcome("crash", detail="the worker sent frames between runs")
         if not self.alive:
             return Outcome("unstarted")
-        self._serving = True
         run = _Run(run_id, source, timing, host, asyncio.get_running_loop().create_future())
         self._runs.append(run)
         self.runs += 1
@@ -330,7 +321,6 @@ class WorkerProcess:
             return await asyncio.shield(run.outcome)
         except BaseException:
             if self._runs and self._runs[0] is run and not run.overdue:
-                self._disarm()
                 self.kill()  # cancelled mid-run: the worker's state is unknown
             else:
                 # Cancelled while waiting behind another run: it runs when its turn comes,
@@ -375,13 +365,9 @@ class WorkerProcess:
             kind = message["t"]
             if head.overdue:  # answered `timeout`; `settle` waits for it to finish
                 if kind == "result":
-                    self._disarm()
-                    self._runs.popleft()
-                    self.overdue = False
+                    self._head_over()
                     if self._settling is not None and not self._settling.done():
                         self._settling.set_result(True)
-                    if self._runs:
-                        self._begin(self._runs[0])
                 elif kind != "started":  # a host call now would get no answer
                     self._fail("a frame from a run answered timeout")
                 continue
@@ -389,14 +375,10 @@ class WorkerProcess:
                 if message.get("id") != head.run_id:
                     self._fail("a result for another run")
                     return
-                self._disarm()
-                self._cpu_budget = None
                 self.known.add(head.source)
                 self.cpu_total = _seconds(message.get("cpu_total"), self.cpu_total)
-                self._runs.popleft()
                 _settle(head.outcome, Outcome("result", message))
-                if self._runs:
-                    self._begin(self._runs[0])
+                self._head_over()
             elif kind == "started" and head.compiling:
                 self.cpu_total = cpu_seconds(self.pid) or self.cpu_total
                 self._begin(head, compiled=True)
@@ -414,22 +396,28 @@ class WorkerProcess:
                 self._fail(f"unexpected frame {kind[:40]!r}")
                 return
 
+    def _head_over(self) -> None:
+        """The running run is over: its clock stops, the next run's starts."""
+        self._disarm()
+        self._cpu_budget = None
+        self._runs.popleft()
+        if self._runs:
+            self._begin(self._runs[0])
+
     async def _answer(self, head: _Run, message: dict[str, Any], remaining: float) -> None:
         """A host call of the running run: the service does the I/O, the worker waits, the
         run's clock is stopped meanwhile."""
         assert head.host is not None
         try:
             reply = await head.host(message)
-        except protocol.ProtocolError as error:
-            self._host_call = None
-            if self.alive:
-                self._fail(str(error))
-            return
         except BaseException as error:
             self._host_call = None
             if self.alive:
-                logger.exception("a host call of worker %d failed", self.pid)
-                self._fail(f"the host call failed: {type(error).__name__}")
+                if isinstance(error, protocol.ProtocolError):  # the worker asked wrongly
+                    self._fail(str(error))
+                else:
+                    logger.exception("a host call of worker %d failed", self.pid)
+                    self._fail(f"the host call failed: {type(error).__name__}")
             if not isinstance(error, Exception):
                 raise
             return
@@ -453,14 +441,12 @@ class WorkerProcess:
             return
         self._cpu_budget = None
         head.overdue = True
-        self.overdue = True
         _settle(head.outcome, Outcome("timeout"))
 
     def _fail(self, detail: str) -> None:
         """The worker broke the protocol or its channel: it is killed; the running run
         ends with why (its exit status), the runs behind it as `kill` ends them."""
         head = self._runs.popleft() if self._runs else None
-        self._disarm()
         self.kill()
         if head is not None and not head.overdue and not head.outcome.done():
             self._death_report = asyncio.get_running_loop().create_task(self._report(head, detail))
@@ -472,7 +458,7 @@ class WorkerProcess:
         """After a `timeout` answer: wait at most `within` seconds for the worker to finish
         the script (its late result is dropped). True if it did and can serve again; else
         it is killed."""
-        if not (self._runs and self._runs[0].overdue):
+        if not self.overdue:
             return self.alive
         if not self.alive:
             return False
@@ -563,14 +549,13 @@ class WorkerProcess:
             _settle(run.outcome, outcome)
         if self._settling is not None and not self._settling.done():
             self._settling.set_result(False)
-        self.overdue = False
 
     def kill(self) -> None:
         if self.alive:
             self.alive = False
             self._cancel_timer()
             self._end_runs(None)
-            _kill(self.process)
+            kill_process(self.process)
             self._reader.close("stopped")
             # Reap it: a killed worker must not linger as a zombie.
             asyncio.get_running_loop().create_task(_reap(self.process))
@@ -588,7 +573,7 @@ class WorkerProcess:
         try:
             await asyncio.wait_for(self.process.wait(), 2)
         except TimeoutError:
-            _kill(self.process)
+            kill_process(self.process)
             await _reap(self.process)
         self._reader.close("stopped")
 
@@ -615,7 +600,27 @@ def _settle(future: asyncio.Future[Outcome], outcome: Outcome) -> None:
         future.set_result(outcome)
 
 
-def _kill(process: ProcessHandle) -> None:
+async def spawn_clean(
+    boot: str, *args: str, stdin: int, stdout: int, pass_fds: tuple[int, ...] = ()
+) -> asyncio.subprocess.Process:
+    """A fresh interpreter (`-I -B`, never a fork of the service) running `boot` with this
+    package importable: an environment of its own (`WORKER_ENV`), `/` as its working
+    directory, its own session, no descriptor but its stdio and `pass_fds`, its stderr a
+    pipe (for `drain_log`). A spawned worker and the workers' zygote start so."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-I", "-B", "-c", boot, _PACKAGE_ROOT, *args,
+        stdin=stdin,
+        stdout=stdout,
+        stderr=asyncio.subprocess.PIPE,
+        env=WORKER_ENV,
+        cwd="/",
+        close_fds=True,
+        pass_fds=pass_fds,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def kill_process(process: ProcessHandle) -> None:
     if process.returncode is None:  # not reaped yet, so its pid is still its own
         with contextlib.suppress(ProcessLookupError):
             process.kill()
@@ -626,7 +631,7 @@ async def _reap(process: ProcessHandle) -> None:
         await asyncio.wait_for(process.wait(), 10)
 
 
-async def _drain(stream: asyncio.StreamReader, pid: int) -> None:
+async def drain_log(stream: asyncio.StreamReader, pid: int) -> None:
     """A worker's stderr into the log: its first chunks, then discarded."""
     logged = 0
     with contextlib.suppress(Exception):

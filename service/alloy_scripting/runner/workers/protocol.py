@@ -112,8 +112,13 @@ def decode(body: bytes | memoryview) -> dict[str, Any]:
             message = json.loads(bytes(body), parse_constant=_refuse_constant)
         except (ValueError, RecursionError, UnicodeDecodeError) as error:
             raise ProtocolError(f"undecodable frame: {type(error).__name__}") from None
+    return _typed_object(message, "a JSON object")
+
+
+def _typed_object(message: Any, what: str) -> dict[str, Any]:
+    """`message` if it is an object with a type (`t`); else `ProtocolError`."""
     if type(message) is not dict or type(message.get("t")) is not str:
-        raise ProtocolError("a frame must be a JSON object with a type")
+        raise ProtocolError(f"a frame must be {what} with a type")
     return message
 
 
@@ -216,12 +221,9 @@ def read_frame_blocking(fd: int, limit: int) -> dict[str, Any]:
     if not body or body[0] == _JSON_OBJECT:
         return decode(body)
     try:
-        message = _UNPACKER.decode(body)
+        return _typed_object(_UNPACKER.decode(body), "an object")
     except (msgspec.DecodeError, RecursionError):
         raise ProtocolError("undecodable frame") from None
-    if type(message) is not dict or type(message.get("t")) is not str:
-        raise ProtocolError("a frame must be an object with a type")
-    return message
 
 
 def write_all(fd: int, data: bytes) -> None:
